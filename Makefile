@@ -1,0 +1,38 @@
+# The two README commands: `make run` (the main job) and `make test`. Each creates and reuses a
+# project-local virtual environment (.venv) by itself.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test setup browser clean
+
+run: $(STAMP)
+	$(BIN)/torchperf run $(ARGS)
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "torchperf needs Python >= 3.11; found " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[tool,test]'
+	touch $(STAMP)
+
+# The browser tests drive Debian's Chromium. Installed when missing and we may (root or sudo);
+# otherwise those tests are skipped with a message saying how to install it.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "note: chromium/chromedriver not installed and no root: browser tests will be skipped (apt-get install chromium chromium-driver)"; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .asv env

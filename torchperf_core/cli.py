@@ -1,0 +1,75 @@
+"""The `torchperf` command line.
+
+Subcommands live in `torchperf_core/commands/<name>.py`, each with NAME, HELP, add_arguments(parser)
+and run(args) -> int; they are discovered here so that adding one never edits a shared file. This is
+the one place that turns a `TorchperfError` into a one-line message and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from types import ModuleType
+from typing import Sequence
+
+from torchperf_core import __version__
+from torchperf_core.errors import TorchperfError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line (no usage dump), exit 2."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+        self.exit(2, f"torchperf: error: {message}\n")
+
+
+def _command_modules() -> list[ModuleType]:
+    import torchperf_core.commands as pkg
+
+    modules = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            modules.append(module)
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="torchperf",
+        description="Track the performance of PyTorch tensor operations across PyTorch versions, "
+        "hardware and your project's history (built on airspeed velocity).",
+    )
+    parser.add_argument("--version", action="version", version=f"torchperf {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in _command_modules():
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except TorchperfError as exc:
+        print(f"torchperf: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("torchperf: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

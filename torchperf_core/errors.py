@@ -1,0 +1,24 @@
+"""The one user-error type.
+
+Library code raises `TorchperfError` for mistakes a user can fix (an unknown op, a malformed size, a
+device that is not there). The message names the bad value and what is accepted. The CLI catches it
+once, prints one line and exits with `exit_code`; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class TorchperfError(Exception):
+    """A user mistake or an unusable environment, explained in one line."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+def one_of(value: object, accepted: "list[str] | tuple[str, ...]", what: str) -> TorchperfError:
+    """Build the standard "unknown X 'v'; accepted: a, b, c" error."""
+    return TorchperfError(f"unknown {what} {value!r}; accepted: {', '.join(accepted)}")
