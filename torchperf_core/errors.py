@@ -22,3 +22,10 @@ class TorchperfError(Exception):
 def one_of(value: object, accepted: "list[str] | tuple[str, ...]", what: str) -> TorchperfError:
     """Build the standard "unknown X 'v'; accepted: a, b, c" error."""
     return TorchperfError(f"unknown {what} {value!r}; accepted: {', '.join(accepted)}")
+
+
+class UnsupportedCase(TorchperfError):
+    """An op/dtype/device/layout combination that cannot run here: a skip, not a failure.
+
+    asv benchmarks turn it into NotImplementedError (asv's skip); the CLI prints it as one line.
+    """
