@@ -1,0 +1,44 @@
+"""`torchperf calibrate`: measure this machine's ceilings and store them for efficiency figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+NAME = "calibrate"
+HELP = "measure this machine's peak GFLOP/s per dtype and memory bandwidth; store them"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")
+    parser.add_argument("--threads", default=None, help="intra-op threads (default: all cores)")
+    parser.add_argument("--machine", default=None, help="machine name (default: asv's, this host's name)")
+    parser.add_argument("--sizes", default="1024,2048", help="matmul sizes tried per dtype (default 1024,2048)")
+    parser.add_argument("--dtypes", default="float32,bfloat16,float16,float64", help="comma-separated dtypes")
+    parser.add_argument("--output", default=None, help="file to write (default meta/<machine>/calibration.json)")
+    parser.add_argument("--json", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from torchperf_core import calibrate, catalog
+    from torchperf_core.commands._common import parse_sizes, positive_int
+    from torchperf_core.machine_meta import default_machine_name
+    from torchperf_core.render import table
+
+    machine = args.machine or default_machine_name()
+    dtypes = [catalog.check_dtype(d.strip()) for d in args.dtypes.split(",")]
+    path = args.output or calibrate.default_path(machine)
+    log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else (lambda msg: None)
+    ceilings = calibrate.measure_ceilings(machine, args.device, threads=positive_int(args.threads, "--threads"),
+                                          dtypes=dtypes, sizes=parse_sizes(args.sizes), progress=log)
+    written = calibrate.save(ceilings, path)
+    if args.json:
+        print(json.dumps(ceilings.to_json(), indent=2, sort_keys=True))
+        return 0
+    rows = [[d, f"{g:,.1f} GFLOP/s"] for d, g in ceilings.peak_gflops.items()]
+    rows.append(["copy bandwidth", f"{ceilings.bandwidth_gbps:,.1f} GB/s"])
+    print(f"ceilings of {machine} ({ceilings.device}, {ceilings.threads} threads, torch {ceilings.torch_version})")
+    print(table(["ceiling", "measured"], rows))
+    print(f"written to {written}")
+    return 0

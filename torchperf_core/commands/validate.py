@@ -1,0 +1,33 @@
+"""`torchperf validate`: torchperf's medians against torch.utils.benchmark and a raw loop."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "validate"
+HELP = "measurement-quality benchmark: torchperf vs torch.utils.benchmark and a raw loop (ratios)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sizes", default="256,512,1024,2048", help="mm sizes (default 256,512,1024,2048)")
+    parser.add_argument("--threads", default=None, help="threads for both sides (default: all cores)")
+    parser.add_argument("--rounds", default="3", help="interleaved rounds per case (default 3)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from torchperf_core.commands._common import parse_sizes, positive_int
+    from torchperf_core.precision import default_threads
+    from torchperf_core.render import table
+    from torchperf_core.validate import run_validation
+
+    threads = positive_int(args.threads, "--threads") or default_threads()
+    results = run_validation(tuple(parse_sizes(args.sizes)), threads, positive_int(args.rounds, "--rounds"),
+                             progress=lambda m: print(m, file=sys.stderr, flush=True))
+    rows = [[c.label, f"{c.torchperf * 1e6:,.2f} µs", f"{c.reference * 1e6:,.2f} µs", c.reference_name,
+             f"{c.ratio:.3f}", f"±{c.target:.0%}", "ok" if c.ok else "OUTSIDE"] for c in results]
+    print(f"torch {torch.__version__}, cpu, {threads} threads")
+    print(table(["case", "torchperf", "reference", "reference is", "ratio", "target", ""], rows, "lrrlrrl"))
+    return 0
