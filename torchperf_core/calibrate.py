@@ -101,12 +101,9 @@ def load(path: str | os.PathLike[str]) -> Ceilings:
 
 def save(ceilings: Ceilings, path: str | os.PathLike[str]) -> Path:
     """Write atomically (temp file + rename) so an interrupted run never leaves half a file."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(p.suffix + ".tmp")
-    tmp.write_text(json.dumps(ceilings.to_json(), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, p)
-    return p
+    from torchperf_core.machine_meta import write_json
+
+    return write_json(Path(path), ceilings.to_json())
 
 
 def measure_ceilings(
