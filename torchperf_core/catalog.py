@@ -322,8 +322,8 @@ def check_dtype(dtype: str) -> str:
     return dtype
 
 
-_SIZE_RE = re.compile(r"^\s*\d+\s*$")
-_DIMS_RE = re.compile(r"^\s*([A-Za-z])\s*=\s*(\d+)\s*$")
+_SIZE_RE = re.compile(r"\s*[0-9]+\s*")
+_DIMS_RE = re.compile(r"\s*([A-Za-z])\s*=\s*([0-9]+)\s*")
 
 
 def parse_size(op: OpDef, text: str | int | Mapping[str, int]) -> dict[str, int]:
@@ -331,7 +331,7 @@ def parse_size(op: OpDef, text: str | int | Mapping[str, int]) -> dict[str, int]
     if isinstance(text, Mapping):
         shape = op.shape_for_size(1)
         shape.update({k: int(v) for k, v in text.items()})
-    elif isinstance(text, int) or _SIZE_RE.match(str(text)):
+    elif isinstance(text, int) or _SIZE_RE.fullmatch(str(text)):
         n = int(text)
         if n < 1:
             raise TorchperfError(f"size {text!r} must be a positive integer")
@@ -339,7 +339,7 @@ def parse_size(op: OpDef, text: str | int | Mapping[str, int]) -> dict[str, int]
     else:
         shape = op.shape_for_size(1)
         for part in str(text).split(","):
-            m = _DIMS_RE.match(part)
+            m = _DIMS_RE.fullmatch(part)
             if not m:
                 raise TorchperfError(
                     f"malformed size {text!r} for {op.name}; accepted: an integer like 1024, "

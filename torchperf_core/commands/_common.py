@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torchperf_core.errors import TorchperfError
 
-_INT_RE = re.compile(r"^\d+$")
+_INT_RE = re.compile(r"[0-9]+")
 
 
 def add_case_arguments(parser: argparse.ArgumentParser, *, dtype_default: str = "float32") -> None:
@@ -29,7 +29,7 @@ def positive_int(text: str | None, what: str, default: int | None = None) -> int
     if text is None:
         return default
     value = str(text).strip()
-    if not _INT_RE.match(value) or int(value) < 1:
+    if not _INT_RE.fullmatch(value) or int(value) < 1:
         raise TorchperfError(f"{what} {text!r} is not a positive integer")
     return int(value)
 
@@ -39,7 +39,7 @@ def parse_sizes(text: str) -> list[int]:
     parts = [p.strip() for p in str(text).split(",")]
     sizes = []
     for p in parts:
-        if not _INT_RE.match(p) or int(p) < 1:
+        if not _INT_RE.fullmatch(p) or int(p) < 1:
             raise TorchperfError(f"malformed --sizes {text!r}: {p!r} is not a positive integer; "
                                  "expected a comma-separated list like 256,512,1024")
         sizes.append(int(p))
