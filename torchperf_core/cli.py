@@ -25,14 +25,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"torchperf: error: {message}\n")
 
 
-def _command_modules() -> list[ModuleType]:
+class _Unavailable:
+    """A command whose module could not be imported here (e.g. a benchmark environment that lacks
+    matplotlib): every other command still works, and this one explains itself when used."""
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        self.NAME = name
+        self.HELP = f"(unavailable here: {error})"
+        self._error = error
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def run(self, args: argparse.Namespace) -> int:
+        raise TorchperfError(f"command {self.NAME!r} cannot run in this environment: {self._error}; "
+                             "install torchperf with its tool extras (pip install 'torchperf-core[tool]')")
+
+
+def _command_modules() -> list[ModuleType | _Unavailable]:
     import torchperf_core.commands as pkg
 
-    modules = []
+    modules: list[ModuleType | _Unavailable] = []
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        try:
+            module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        except ImportError as exc:
+            modules.append(_Unavailable(info.name, exc))
+            continue
         if hasattr(module, "NAME") and hasattr(module, "run"):
             modules.append(module)
     return modules

@@ -1,0 +1,69 @@
+"""`torchperf env`: the environment fingerprint (and optionally kernel provenance).
+
+`--json` prints only the JSON document (`EnvReport`) on stdout, so other code can run
+`python -m torchperf_core env --json --kernels` inside a benchmark environment and parse the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from torchperf_core.device import parse_device
+from torchperf_core.envreport import EnvReport
+from torchperf_core.fingerprint import collect_fingerprint
+from torchperf_core.kernels import kernels_for
+from torchperf_core.render_env import render_fingerprint, render_kernels
+
+NAME = "env"
+HELP = "show the environment fingerprint (torch build, BLAS, threads, CPU/GPU, precision flags)"
+
+KERNEL_OPS = ("mm", "linear", "conv2d")
+KERNEL_DTYPES = ("float32", "bfloat16")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the JSON document only")
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help=f"also record which backend kernels run {'/'.join(KERNEL_OPS)} × "
+        f"{'/'.join(KERNEL_DTYPES)} (a subprocess with MKL_VERBOSE/ONEDNN_VERBOSE; a few seconds)",
+    )
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda, cuda:N, mps, xpu (default: cuda if present)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    device = str(parse_device(args.device)) if args.device is not None else None
+    fingerprint = collect_fingerprint(device)
+    kernels = ()
+    if args.kernels:
+        pairs = [(op, dtype) for op in KERNEL_OPS for dtype in KERNEL_DTYPES]
+        kernels = tuple(kernels_for(pairs, device=fingerprint.device or "cpu").values())
+    report = EnvReport(fingerprint, kernels)
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+        return 0
+    sys.stdout.write(render_fingerprint(fingerprint))
+    if kernels:
+        sys.stdout.write("\n" + render_kernels(kernels))
+    return 0
+
+
+if __name__ == "__main__":
+    # `python -m torchperf_core.commands.env --json --kernels`: the same output without loading the
+    # other subcommands (and their dependencies), for minimal benchmark environments.
+    from torchperf_core.cli import _Parser
+    from torchperf_core.errors import TorchperfError
+
+    _parser = _Parser(prog="torchperf env", description=HELP)
+    add_arguments(_parser)
+    try:
+        sys.exit(run(_parser.parse_args()))
+    except TorchperfError as _exc:
+        print(f"torchperf: error: {_exc}", file=sys.stderr)
+        sys.exit(_exc.exit_code)
