@@ -1,0 +1,47 @@
+"""`torchperf doctor`: read-only machine checks, exit 1 when any check warns."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from torchperf_core.doctor import DoctorReport, run_checks
+from torchperf_core.machine_meta import meta_path, write_json
+
+NAME = "doctor"
+HELP = "check the machine for sources of timing noise (read-only; exit 1 on any WARN)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--save", action="store_true",
+                        help="also write meta/<machine>/doctor.json (stored with the results)")
+    parser.add_argument("--machine", default=None,
+                        help="machine name for --save (default: asv's, the host's network name)")
+    parser.add_argument("--root", default="/", help=argparse.SUPPRESS)  # tests: a fake /proc, /sys
+    parser.add_argument("--nvidia-smi", default="nvidia-smi", help=argparse.SUPPRESS)
+
+
+def format_report(report: DoctorReport) -> str:
+    """A table: status, check, detail; then the suggested commands for warnings and infos."""
+    width = max((len(c.name) for c in report.checks), default=5)
+    lines = [f"{c.status:<4}  {c.name:<{width}}  {c.detail}" for c in report.checks]
+    advice = [c for c in report.checks if c.advice and c.status != "OK"]
+    if advice:
+        lines.append("")
+        lines.append("To improve (not run by torchperf):")
+        lines.extend(f"  {c.name:<{width}}  {c.advice}" for c in advice)
+    lines.append("")
+    n_warn = len(report.warnings)
+    lines.append(f"{n_warn} warning(s)" if n_warn else "no warnings")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = run_checks(root=args.root, nvidia_smi=args.nvidia_smi)
+    if args.save:
+        path = write_json(meta_path("doctor.json", args.machine), report.to_json())
+    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    if args.save and not args.json:
+        print(f"saved {path}")
+    return 1 if report.warnings else 0

@@ -1,0 +1,115 @@
+"""`torchperf noise`: measure this machine's noise and the smallest slowdown it can detect."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+from torchperf_core.affinity import apply_affinity, current_affinity, format_cpu_list, parse_cpu_list
+from torchperf_core.errors import TorchperfError
+from torchperf_core.machine_meta import meta_path, write_json
+from torchperf_core.noise import DEFAULT_FACTOR, NoiseReport, ProbeNoise
+
+NAME = "noise"
+HELP = "measure timing noise on this machine and the minimum detectable slowdown"
+
+# (label, op, size): small / medium / large fp32 matmul and a memory-bound add of 16M floats.
+PROBES = (
+    ("mm 256", "mm", 256),
+    ("mm 1024", "mm", 1024),
+    ("mm 2048", "mm", 2048),
+    ("add 4096x4096", "add", 4096),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", type=int, default=5, help="independent runs of each probe (>= 2; default 5)")
+    parser.add_argument("--samples", type=int, default=15, help="samples per run (default 15)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="intra-op threads (default: every CPU this process may use)")
+    parser.add_argument("--cpus", default=None, metavar="LIST",
+                        help="pin to these CPUs first, e.g. '0-3,6' (default: no pinning)")
+    parser.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
+                        help=f"the compare factor the MDS is computed for (default {DEFAULT_FACTOR})")
+    parser.add_argument("--save", action="store_true", help="also write meta/<machine>/noise.json")
+    parser.add_argument("--machine", default=None,
+                        help="machine name for --save (default: asv's, the host's network name)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _pct(x: float | None) -> str:
+    return ">100%" if x is None else f"{x:.1%}"
+
+
+def _time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_report(report: NoiseReport) -> str:
+    header = ("probe", "median", "IQR/median", "CV medians", "drift", "false alarms",
+              f"MDS x{report.factor:g}", "MDS x1")
+    rows = [header]
+    for p in report.probes:
+        rows.append((p.name, _time(p.median), _pct(p.relative_iqr), _pct(p.cv_of_medians),
+                     _pct(p.drift), _pct(p.false_alarm_rate), _pct(p.mds), _pct(p.mds_significance)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    n_runs = len(report.probes[0].runs) if report.probes else 0
+    cpus = format_cpu_list(report.cpus) if report.cpus else "all"
+    lines += [
+        "",
+        f"{n_runs} runs per probe, threads {report.threads}, CPUs {cpus}.",
+        f"MDS: smallest slowdown `torchperf compare --factor {report.factor:g}` flags in >= 90% of run "
+        "pairs (and never below the drift between runs); MDS x1 is the same without the factor.",
+        "A reported change below the MDS of a benchmark of similar duration may be noise.",
+    ]
+    return "\n".join(lines)
+
+
+def measure_noise(runs: int, samples: int, threads: int | None, factor: float,
+                  progress: bool = True) -> NoiseReport:
+    from torchperf_core.engine import TimingOptions
+    from torchperf_core.measure import measure
+    from torchperf_core.precision import default_threads
+
+    threads = threads or default_threads()
+    options = TimingOptions(samples=samples, min_samples=samples)
+    collected: dict[str, list[tuple[float, ...]]] = {label: [] for label, _, _ in PROBES}
+    # Interleave: run r of every probe before run r+1 of any, so a slow drift of the machine's
+    # speed shows up as run-to-run variation of every probe instead of biasing one.
+    for r in range(runs):
+        for label, op, size in PROBES:
+            if progress:
+                print(f"run {r + 1}/{runs}: {label}", file=sys.stderr, flush=True)
+            m = measure(op, size, "float32", "cpu", threads=threads, options=options, seed=r)
+            collected[label].append(tuple(m.samples))
+    probes = tuple(ProbeNoise(label, tuple(collected[label]), factor) for label, _, _ in PROBES)
+    taken_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return NoiseReport(probes, factor, threads, current_affinity(), taken_at)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.runs < 2:
+        raise TorchperfError(f"--runs {args.runs}: need at least 2 runs to see run-to-run variation")
+    if args.samples < 2:
+        raise TorchperfError(f"--samples {args.samples}: need at least 2 samples per run")
+    if args.threads is not None and args.threads < 1:
+        raise TorchperfError(f"--threads {args.threads}: must be >= 1")
+    if args.factor < 1.0:
+        raise TorchperfError(f"--factor {args.factor}: must be >= 1 (asv compare's ratio threshold)")
+    path = meta_path("noise.json", args.machine) if args.save else None  # a bad name fails early
+    if args.cpus is not None:
+        apply_affinity(parse_cpu_list(args.cpus))
+    report = measure_noise(args.runs, args.samples, args.threads, args.factor, progress=not args.json)
+    if path is not None:
+        write_json(path, report.to_json())
+    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    if path is not None and not args.json:
+        print(f"saved {path}")
+    return 0
