@@ -1,0 +1,217 @@
+"""Glue between asv and the torchperf engine, shared by every `bench_<family>.py`.
+
+Why `track_` benchmarks that call the engine, not `time_` benchmarks with a synchronizing `timer`
+------------------------------------------------------------------------------------------------
+asv_runner >= 0.3 gives any benchmark with a `setup` hook one call per sample (an explicit
+`number > 1` re-runs setup before every call). A `time_` benchmark would then pay one device
+synchronization per *call*: for a µs-scale GPU kernel the sample is mostly launch and sync latency.
+`asv run --quick` also sets warmup to 0 and takes a single sample, i.e. one cold call (1.5× to 85×
+the warm time for torch on a CPU).
+
+So every benchmark here is a `track_` method whose body runs the torchperf engine on inputs built in
+`setup`: the engine warms up (by time and by a minimum call count: `--quick` still reports warm
+numbers), calibrates `number` so that one synchronization per sample costs < 1% of it, and returns
+the per-call samples. A `track_` benchmark returning ``{"samples": [...], "number": n}`` is stored by
+asv exactly like a timing: median, 99% CI, quartiles, `number`, `repeat` (= the sample count) and,
+with `--record-samples` (default for `asv continuous`), the raw samples, so `asv compare` and
+`asv continuous` judge significance from them. `unit = "seconds"` makes asv display them as times.
+The clock is `torchperf_core.clock.SyncClock`: the one clock of the engine and of these classes.
+
+What reaches `results/benchmarks.json`
+--------------------------------------
+Every `track_` method carries, as function attributes (asv copies any JSON-serialisable one):
+
+- `version`: explicit, so reformatting a file does not orphan its history;
+- `unit`: "seconds";
+- `op`: the catalog op name;
+- `flops` / `bytes_moved`: dicts from the parameter set, written as asv writes it in compare output
+  (the params' repr strings joined by ", " in parentheses, e.g. ``"(1024, 'float32', 'cpu')"``), to
+  the op's FLOP count and minimum bytes moved per call, from `torchperf_core.catalog` (the only
+  copy of those models). They cover every tier and device, so results taken with another tier
+  still find their entry.
+
+Tiers and devices
+-----------------
+`TORCHPERF_TIER` (smoke | default | full; default "default") picks the parameter lists when a
+module is imported: smoke for CI and a first look (<= 2 min per environment on 2 CPU cores),
+default for a real run (<= 10 min), full for the large and slow cases. Benchmark names never depend
+on the tier, so a smoke result and a default result of the same case share their history.
+`TORCHPERF_DEVICES` (comma list, e.g. "cpu,cuda") picks the devices; by default "cpu", plus
+"cuda" where an NVIDIA driver is present (checked from /proc, without importing torch). Sizes
+above a device's limit and unsupported dtype/layout/device combinations are skipped by raising
+NotImplementedError in `setup`.
+
+Importing this module is cheap: no torch, no device work (asv imports every module to discover).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any, Mapping, Sequence
+
+TIERS = ("smoke", "default", "full")
+DEVICES = ("cpu", "cuda")
+TIER_ENV = "TORCHPERF_TIER"
+DEVICES_ENV = "TORCHPERF_DEVICES"
+
+# Largest size per device: a 4096³ fp32 GEMM is ~1 s per call on 2 CPU cores; a GPU goes further.
+MAX_SIZE = {"cpu": 4096, "cuda": 8192}
+# Cases far slower than their neighbours, capped per tier: float16 GEMMs on CPUs without native
+# fp16 arithmetic take a slow path (a 1024³ fp16 mm took 3.3 s, 60× float32, on a 2-core Zen 4).
+SLOW_CAPS = {("cpu", "float16"): {"smoke": 256, "default": 512, "full": 1024}}
+
+
+def current_tier() -> str:
+    tier = os.environ.get(TIER_ENV, "default") or "default"
+    if tier not in TIERS:
+        raise ValueError(f"{TIER_ENV}={tier!r} is not a tier; accepted: {', '.join(TIERS)}")
+    return tier
+
+
+def _nvidia_driver_present() -> bool:
+    return os.path.exists("/proc/driver/nvidia/version")
+
+
+def current_devices() -> list[str]:
+    text = os.environ.get(DEVICES_ENV, "")
+    if not text:
+        return ["cpu", "cuda"] if _nvidia_driver_present() else ["cpu"]
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    bad = [d for d in devices if d not in DEVICES]
+    if bad or not devices:
+        raise ValueError(f"{DEVICES_ENV}={text!r}: accepted devices are {', '.join(DEVICES)}")
+    return devices
+
+
+def timing_options(tier: str | None = None) -> Any:
+    """Engine options per tier. Every tier keeps >= 6 samples: asv's Mann-Whitney test needs 6+6."""
+    from torchperf_core.engine import TimingOptions
+
+    tier = tier or current_tier()
+    if tier == "smoke":
+        return TimingOptions(warmup_time=0.05, samples=10, min_samples=6, max_time=0.3)
+    if tier == "full":
+        return TimingOptions(warmup_time=0.2, samples=30, min_samples=10, max_time=3.0)
+    return TimingOptions(warmup_time=0.1, samples=15, min_samples=8, max_time=1.0)
+
+
+def _key(combo: Sequence[Any]) -> str:
+    return "(" + ", ".join(repr(v) for v in combo) + ")"
+
+
+def grid(tiers: Mapping[str, Mapping[str, Sequence[Any]]]) -> tuple[list[list[Any]], list[str]]:
+    """asv `params`, `param_names` for the current tier and devices.
+
+    `tiers` maps a tier to {param name: values}; "device" is appended from `current_devices()`.
+    "tf32" is dropped without a cuda device (it is a CUDA mode) so a CPU run does not spawn a
+    process per skipped case; CUDA-only sizes are skipped on CPU in setup.
+    """
+    chosen = tiers[current_tier()]
+    devices = current_devices()
+    names = list(chosen) + ["device"]
+    params = [list(v) for v in chosen.values()] + [devices]
+    if "dtype" in chosen and "cuda" not in devices:
+        i = names.index("dtype")
+        params[i] = [d for d in params[i] if d != "tf32"]
+    return params, names
+
+
+def skip_reason(op: str, size: int, dtype: str, layout: str, device_type: str, tier: str) -> str | None:
+    """Why a case is not run here, decided without importing torch (skips stay cheap)."""
+    from torchperf_core import catalog
+
+    if size > MAX_SIZE.get(device_type, MAX_SIZE["cpu"]):
+        return f"size {size} is above the {device_type} limit {MAX_SIZE.get(device_type, MAX_SIZE['cpu'])}"
+    cap = SLOW_CAPS.get((device_type, dtype), {}).get(tier)
+    if cap is not None and size > cap:
+        return f"{dtype} on {device_type} above {cap} is slow: run the 'full' tier for it"
+    if device_type == "cuda" and not _nvidia_driver_present():
+        return "no NVIDIA driver on this machine"
+    return catalog.unsupported_reason(catalog.get_op(op), dtype, device_type, layout)
+
+
+def annotate(method: Any, op: str, tiers: Mapping[str, Mapping[str, Sequence[Any]]], version: str) -> None:
+    """Attach version, unit, op, and FLOP/byte dicts (every tier × device) to a `track_` method."""
+    from torchperf_core import catalog
+
+    opdef = catalog.get_op(op)
+    flops: dict[str, float] = {}
+    bytes_moved: dict[str, float] = {}
+    for table in tiers.values():
+        names = list(table)
+        for combo in itertools.product(*table.values(), DEVICES):
+            values = dict(zip(names + ["device"], combo))
+            shape = opdef.shape_for_size(int(values["size"]))
+            key = _key(combo)
+            flops[key] = opdef.flops(shape)
+            bytes_moved[key] = opdef.bytes_moved(shape, catalog.itemsize(str(values.get("dtype", "float32"))))
+    method.version = version
+    method.unit = "seconds"
+    method.op = op
+    method.flops = flops
+    method.bytes_moved = bytes_moved
+
+
+class OpBenchmark:
+    """Base of every suite class: `setup` builds and checks the case, `_run` times it.
+
+    Subclasses set `op`, `params`/`param_names` (via `grid`) and one `track_<op>` method returning
+    `self._run()`. Parameters are matched by name, so families may omit dtype or layout.
+    """
+
+    op = ""
+    timeout = 180  # seconds: a full-tier 4096³ GEMM on 2 cores needs ~1 s per call
+    clock: Any = None
+
+    def setup(self, *args: Any) -> None:
+        from torchperf_core.clock import SyncClock
+        from torchperf_core.device import parse_device
+        from torchperf_core.errors import TorchperfError
+        from torchperf_core.measure import prepare
+
+        values = dict(zip(self.param_names, args))  # type: ignore[attr-defined]
+        device_name = str(values.get("device", "cpu"))
+        size = int(values["size"])
+        dtype = str(values.get("dtype", "float32"))
+        layout = str(values.get("layout", "contiguous"))
+        reason = skip_reason(self.op, size, dtype, layout, device_name.split(":")[0], current_tier())
+        if reason:
+            raise NotImplementedError(reason)
+        try:
+            device = parse_device(device_name)
+            self.case = prepare(self.op, size, dtype, device, layout=layout)
+        except TorchperfError as exc:  # includes UnsupportedCase; an unusable device or size
+            raise NotImplementedError(str(exc)) from None
+        _probe(self.case)
+        self.clock = SyncClock(device)
+
+    def teardown(self, *args: Any) -> None:
+        case = getattr(self, "case", None)
+        self.case = None
+        if case is not None:
+            case.device.empty_cache()
+
+    def _run(self) -> dict[str, Any]:
+        """Time the prepared case; the per-call samples go to asv as a timing result."""
+        timing = self.case.time(timing_options(), clock=self.clock)
+        self.last_timing = timing
+        return {"samples": list(timing.samples), "number": timing.number}
+
+
+_SKIP_MARKERS = ("not implemented for", "no kernel", "not supported", "does not support", "out of memory",
+                 "can't allocate memory", "cannot allocate memory")
+
+
+def _probe(case: Any) -> None:
+    """One untimed call, so a kernel this torch lacks ("not implemented for 'Half'") or a size that
+    does not fit is a skip found in setup, not a failure in the middle of a timing."""
+    try:
+        case.callables()[0]()
+        case.device.synchronize()
+    except (RuntimeError, MemoryError) as exc:
+        text = str(exc)
+        if isinstance(exc, MemoryError) or any(m in text.lower() for m in _SKIP_MARKERS):
+            case.device.empty_cache()
+            raise NotImplementedError(text.splitlines()[0][:200] if text else type(exc).__name__) from None
+        raise

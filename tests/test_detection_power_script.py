@@ -1,0 +1,40 @@
+"""scripts/detection_power.py runs end to end (its figures are taken on a quiet machine, not here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("detection_power", ROOT / "scripts" / "detection_power.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_block_injects_exact_extra_calls():
+    dp = _load()
+    calls = []
+    (block,) = dp._block([lambda: calls.append("a"), lambda: calls.append("b")], 22)  # 20 calls + 10%
+    block()
+    assert calls == ["a", "b"] * 11
+
+
+def test_runs_and_reports(tmp_path, capsys):
+    dp = _load()
+    out = tmp_path / "dp.json"
+    argv = ["--size", "64", "--trials", "1", "--samples", "6", "--slowdowns", "0.25", "--factors", "1.1",
+            "--block", "4", "--min-sample-time", "0.0005", "--max-minutes", "2", "--json", str(out)]  # fmt: skip
+    assert dp.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "A/A (none)" in text and "+25%" in text and "flagged @ factor 1.1" in text
+    data = json.loads(out.read_text())
+    assert data["format_version"] == 1
+    assert [t["injected"] for t in data["trials"]] == [0.0, 0.25]
+    assert all(v in ("slower", "faster", "same") for t in data["trials"] for _, v in t["verdicts"])

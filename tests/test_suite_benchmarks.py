@@ -1,0 +1,159 @@
+"""The asv suite's glue (benchmarks/common.py): batching, warmup, skips, tiers, FLOP attributes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import common
+from benchmarks.bench_matmul import MM
+from benchmarks.bench_memory import Sum
+from tests.fakes import FakeDevice, FakeOp, FakeTime
+from torchperf_core import catalog
+from torchperf_core.clock import SyncClock
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _with_fake_op(bench, op: FakeOp) -> None:
+    """Swap the real kernel for a fake one that advances virtual time (the inputs stay real)."""
+    bench.case.op = dataclasses.replace(bench.case.op, call=lambda inputs: op())
+
+
+def test_one_sync_per_sample_fake_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(common.TIER_ENV, "smoke")
+    bench = Sum()
+    bench.setup(64, "float32", "cpu")
+    ft = FakeTime()
+    device = FakeDevice(ft)
+    bench.clock = SyncClock(device, time_fn=ft)
+    op = FakeOp(ft, warm=10e-6)
+    _with_fake_op(bench, op)
+
+    calls_before = op.calls
+    result = bench.track_sum(64, "float32", "cpu")
+
+    timing = bench.last_timing
+    samples = result["samples"]
+    assert result["number"] == 20  # ceil(min_sample_time 200 µs / 10 µs per call)
+    assert len(samples) == common.timing_options("smoke").samples
+    assert samples == pytest.approx([10e-6] * len(samples))
+    # The sampling phase synchronized once per sample plus the opening read, never per call...
+    assert timing.syncs_in_samples == len(samples) + 1
+    # ...while it made number × samples calls.
+    sampled_calls = op.calls - calls_before - timing.warmup_calls
+    assert sampled_calls == result["number"] * len(samples)
+    # Every synchronization went through the one clock.
+    assert device.syncs == bench.clock.syncs
+
+
+def test_warm_numbers_even_single_sample_fake_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """asv --quick does no warmup; the engine's warmup keeps a 1000× slower first call out."""
+    monkeypatch.setenv(common.TIER_ENV, "smoke")
+    bench = Sum()
+    bench.setup(64, "float32", "cpu")
+    ft = FakeTime()
+    bench.clock = SyncClock(FakeDevice(ft), time_fn=ft)
+    _with_fake_op(bench, FakeOp(ft, warm=10e-6, cold=10e-3, cold_calls=1))
+    result = bench.track_sum(64, "float32", "cpu")
+    assert bench.last_timing.warmup_calls >= 3
+    assert max(result["samples"]) == pytest.approx(10e-6)
+
+
+def test_result_is_an_asv_timing_dict() -> None:
+    bench = Sum()
+    bench.setup(64, "float32", "cpu")
+    result = bench.track_sum(64, "float32", "cpu")
+    assert set(result) == {"samples", "number"}
+    assert all(isinstance(s, float) and s > 0 for s in result["samples"])
+    json.dumps(result)  # asv passes it through a JSON file
+    bench.teardown(64, "float32", "cpu")
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ((256, "tf32", "contiguous", "cpu"), "tf32"),
+        ((4096 * 2, "float32", "contiguous", "cpu"), "limit"),
+        ((1024, "float16", "contiguous", "cpu"), "slow"),
+        ((256, "float32", "contiguous", "cuda"), "NVIDIA"),
+    ],
+)
+def test_unsupported_cases_skip_in_setup(args: tuple, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(common.TIER_ENV, "default")
+    if args[-1] == "cuda" and common._nvidia_driver_present():
+        pytest.skip("a GPU is present: cuda is not a skip here")
+    with pytest.raises(NotImplementedError, match=why):
+        MM().setup(*args)
+
+
+def test_flops_and_bytes_come_from_the_catalog() -> None:
+    mm = catalog.get_op("mm")
+    key = "(1024, 'float32', 'contiguous', 'cpu')"
+    shape = mm.shape_for_size(1024)
+    assert MM.track_mm.flops[key] == mm.flops(shape) == 2 * 1024**3
+    assert MM.track_mm.bytes_moved[key] == mm.bytes_moved(shape, 4)
+    assert MM.track_mm.bytes_moved["(1024, 'bfloat16', 'contiguous', 'cuda')"] == mm.bytes_moved(shape, 2)
+    # Every tier's cases are covered, whichever tier was imported.
+    assert "(8192, 'float32', 'AtBt', 'cuda')" in MM.track_mm.flops
+    assert MM.track_mm.version == "1" and MM.track_mm.unit == "seconds"
+
+
+def _import_suite(env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = (
+        "import sys, json, importlib\n"
+        "names = ['bench_matmul', 'bench_nn', 'bench_memory', 'bench_autograd']\n"
+        "mods = [importlib.import_module('benchmarks.' + n) for n in names]\n"
+        "count = 0\n"
+        "for m in mods:\n"
+        "    for obj in vars(m).values():\n"
+        "        if isinstance(obj, type) and getattr(obj, 'op', '') and obj.__module__ == m.__name__:\n"
+        "            n = 1\n"
+        "            for p in obj.params: n *= len(p)\n"
+        "            count += n\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'cases': count}))\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_suite_import_is_cheap_and_tiers_grow() -> None:
+    counts = {}
+    for tier in common.TIERS:
+        env = dict(os.environ, TORCHPERF_TIER=tier, TORCHPERF_DEVICES="cpu")
+        proc = _import_suite(env)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        assert out["torch"] is False, "importing the suite must not import torch"
+        assert proc.stderr == ""
+        counts[tier] = out["cases"]
+    assert counts["smoke"] < counts["default"] < counts["full"]
+
+
+def test_unknown_tier_fails_at_import() -> None:
+    proc = _import_suite(dict(os.environ, TORCHPERF_TIER="huge"))
+    assert proc.returncode != 0
+    assert "TORCHPERF_TIER='huge'" in proc.stderr
+
+
+def test_tf32_only_listed_with_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(common.DEVICES_ENV, "cpu")
+    params, names = common.grid(MM.TIERS)
+    assert "tf32" not in params[names.index("dtype")]
+    monkeypatch.setenv(common.DEVICES_ENV, "cpu,cuda")
+    params, names = common.grid(MM.TIERS)
+    assert "tf32" in params[names.index("dtype")] and params[-1] == ["cpu", "cuda"]
+
+
+def test_asv_check_is_clean() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "asv", "check", "-E", f"existing:{sys.executable}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No problems found" in proc.stdout

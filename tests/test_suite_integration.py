@@ -1,0 +1,152 @@
+"""The real thing: `torchperf run` drives real asv over torch 2.13.0 and 2.14.1 in real virtualenvs.
+
+Slow (two environments, ~6 GB, built once per test session), but part of the default run: it is the
+only test that shows the suite, asv, pip and the sidecars working together. Both torch wheels are
+found locally by pip on the CI machines (no download). Set TORCHPERF_TEST_ENV_DIR to a folder to
+keep the environments between sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from torchperf_core.sidecar import sidecar_for
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+VERSIONS = ("2.13.0", "2.14.1")
+BENCH = r"Sum|MM"
+MACHINE = "itest-box"
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid")
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def copy_project(dest: Path) -> Path:
+    """The working tree's tracked and unignored files, committed in a fresh repository."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file() and not name.startswith("tests/fixtures/"):
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    _git(dest, "init", "-q", "-b", "main")
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "snapshot")
+    return dest
+
+
+def torchperf_run(repo: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HOME=str(home))
+    # pyenv shims find their versions through PYENV_ROOT, which defaults to ~/.pyenv.
+    real_pyenv = Path(os.path.expanduser("~/.pyenv"))
+    if "PYENV_ROOT" not in os.environ and real_pyenv.is_dir():
+        env["PYENV_ROOT"] = str(real_pyenv)
+    cmd = [sys.executable, "-m", "torchperf_core", "run", "--torch", *VERSIONS, "--tier", "smoke",
+           "--bench", BENCH, "--machine", MACHINE, "--no-publish", *args]
+    return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def env_dir(tmp_path_factory: pytest.TempPathFactory):
+    keep = os.environ.get("TORCHPERF_TEST_ENV_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        yield Path(keep)
+        return
+    path = tmp_path_factory.mktemp("asv-env")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # ~6 GB; pytest would keep it for three sessions
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory: pytest.TempPathFactory, env_dir: Path):
+    repo = copy_project(tmp_path_factory.mktemp("project"))
+    (repo / ".asv").mkdir()
+    (repo / ".asv" / "env").symlink_to(env_dir, target_is_directory=True)
+    home = tmp_path_factory.mktemp("home")
+    # --quick: asv itself would take one cold call; the engine must still warm up and sample.
+    proc = torchperf_run(repo, home, "--quick")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return repo, home, proc
+
+
+def _results(repo: Path, commit: str) -> dict[str, dict]:
+    out = {}
+    for path in (repo / "results" / MACHINE).glob(f"{commit[:8]}-*.json"):
+        data = json.loads(path.read_text())
+        out[data["requirements"]["pip+torch"]] = dict(data, _path=path)
+    return out
+
+
+def _entry(data: dict, name: str) -> dict:
+    return dict(zip(data["result_columns"], data["results"][name]))
+
+
+def test_results_hold_both_versions_with_statistics(first_run) -> None:
+    repo, _, _ = first_run
+    results = _results(repo, _git(repo, "rev-parse", "HEAD"))
+    assert set(results) == set(VERSIONS)
+    benchmarks = json.loads((repo / "results" / "benchmarks.json").read_text())
+    assert benchmarks["bench_memory.Sum.track_sum"]["unit"] == "seconds"
+    assert benchmarks["bench_matmul.MM.track_mm"]["flops"]["(1024, 'float32', 'contiguous', 'cpu')"] == 2 * 1024**3
+    for version, data in results.items():
+        entry = _entry(data, "bench_memory.Sum.track_sum")
+        median = entry["result"][0]
+        assert median > 0
+        assert entry["stats_ci_99_a"][0] <= median <= entry["stats_ci_99_b"][0]
+        assert entry["stats_q_25"][0] <= median <= entry["stats_q_75"][0]
+        samples = entry["samples"][0]
+        # Warm, engine-made samples despite --quick: asv alone would have stored one cold call.
+        assert len(samples) >= 6 and entry["stats_repeat"][0] == len(samples)
+        assert entry["stats_number"][0] >= 1
+        assert data["params"]["gpu"] == "none" and data["params"]["cpu"]
+
+
+def test_sidecars_record_each_environment(first_run) -> None:
+    repo, _, _ = first_run
+    results = _results(repo, _git(repo, "rev-parse", "HEAD"))
+    sides = {v: sidecar_for(d["_path"]) for v, d in results.items()}
+    assert all(s is not None for s in sides.values())
+    for version, side in sides.items():
+        assert side.torch_version.split("+")[0] == version
+        assert side.fingerprint["torch"]["version"] == side.torch_version
+        assert side.kernels and side.fingerprint_error is None
+        assert side.results_file == results[version]["_path"].name
+    a, b = sides["2.13.0"], sides["2.14.1"]
+    assert a.fingerprint["torch"]["git_version"] != b.fingerprint["torch"]["git_version"]
+    assert a.fingerprint["cpu"] == b.fingerprint["cpu"]  # same machine
+
+
+def test_summary_printed(first_run) -> None:
+    _, _, proc = first_run
+    assert "vs oldest" in proc.stdout
+    assert "Sum.track_sum(1024, 'float32', 'cpu')" in proc.stdout
+    assert "2.14.1" in proc.stdout and "2.13.0" in proc.stdout
+
+
+def test_second_commit_does_not_reinstall_torch(first_run, env_dir: Path) -> None:
+    repo, home, _ = first_run
+    torch_files = sorted(env_dir.glob("*/lib/python3*/site-packages/torch/__init__.py"))
+    assert len(torch_files) == 2
+    before = {p: p.stat().st_mtime_ns for p in torch_files}
+    (repo / "README.md").write_text((repo / "README.md").read_text() + "\nanother commit\n")
+    _git(repo, "commit", "-q", "-am", "second")
+    proc = torchperf_run(repo, home, "--quick")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in torch_files} == before
+    assert "Installing" in proc.stdout  # our package was installed for the new commit...
+    assert "Collecting torch" not in proc.stdout and "Installing collected packages: torch" not in proc.stdout
+    assert set(_results(repo, _git(repo, "rev-parse", "HEAD"))) == set(VERSIONS)

@@ -1,0 +1,34 @@
+"""`torchperf plot`: scaling curves, the version comparison and rooflines as PNG and SVG files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "plot"
+HELP = "write figures (PNG and SVG): scaling curves, versions comparison, roofline"
+FORMATS = ("png", "svg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", default="results", help="asv results folder (default: %(default)s)")
+    parser.add_argument("--meta", help="torchperf sidecar folder (default: meta/ beside the results)")
+    parser.add_argument("--out", default="plots", help="output folder (default: %(default)s)")
+    parser.add_argument("--machine", action="append", help="only this machine (repeatable)")
+    parser.add_argument("--commit", metavar="REV", help="commit hash prefix (default: each machine's latest)")
+    parser.add_argument("--format", nargs="+", choices=FORMATS, default=list(FORMATS), help="file formats")
+
+
+def run(args: argparse.Namespace) -> int:
+    from torchperf_core.errors import one_of
+    from torchperf_core.plots import write_all
+    from torchperf_core.site_data import load_site
+
+    data = load_site(args.results, args.meta)
+    for machine in args.machine or []:
+        if machine not in data.machines:
+            raise one_of(machine, data.machines, "machine")
+    commit = data.resolve_commit(args.commit) if args.commit else None
+    written = write_all(data, Path(args.out), commit=commit, machines=args.machine, formats=args.format)
+    print(f"wrote {len(written)} files under {args.out}")
+    return 0

@@ -1,0 +1,91 @@
+"""`torchperf run`: the main job — the asv suite in one environment per pinned PyTorch release.
+
+Registers this machine (with its hardware), builds or reuses a benchmark environment per torch
+version, runs the suite for the current commit in all of them, records each environment's
+fingerprint next to its results, publishes the static site and prints a summary: each case × torch
+version with its median, GFLOP/s and the ratio to the oldest version, biggest slowdowns first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from torchperf_core import render, suite
+from torchperf_core.errors import TorchperfError
+
+NAME = "run"
+HELP = "run the asv suite across pinned PyTorch versions, publish the site, print a summary"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--torch", nargs="+", metavar="VERSION",
+                        help="PyTorch releases to compare (default: those in asv.conf.json), e.g. 2.13.0 2.14.1")
+    parser.add_argument("--tier", default="default", help="smoke (<= 2 min per env), default (<= 10 min), full")
+    parser.add_argument("--bench", metavar="REGEX", help="only benchmarks whose name matches REGEX")
+    parser.add_argument("--device", nargs="+", metavar="DEVICE",
+                        help="cpu and/or cuda (default: cpu, plus cuda where an NVIDIA driver is present)")
+    parser.add_argument("--commits", metavar="RANGE", help="a git range to benchmark (e.g. HEAD~5..HEAD) instead of HEAD")
+    parser.add_argument("--existing", action="store_true",
+                        help="benchmark this interpreter's torch without building environments")
+    parser.add_argument("--machine", metavar="NAME", help="machine name for the results (default: host name)")
+    parser.add_argument("--quick", action="store_true", help="pass --quick to asv (the engine still warms up)")
+    parser.add_argument("--no-publish", action="store_true", help="skip publishing the site")
+    parser.add_argument("--limit", type=int, default=30, help="summary rows to print (default 30; 0 = all)")
+
+
+def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
+    tier = suite.parse_tier(args.tier)
+    bench = suite.parse_bench(args.bench)
+    devices = suite.parse_devices(args.device)
+    commits = suite.parse_commits(args.commits)
+    machine = suite.parse_machine(args.machine)
+    if args.torch:
+        versions = suite.parse_torch_versions(args.torch)
+    else:
+        versions = suite.configured_torch_versions(suite.load_config(root))
+    if args.existing and args.commits:
+        raise TorchperfError("--existing benchmarks the installed code: it cannot take --commits")
+    return suite.RunPlan(versions, tier, bench, devices, commits, args.existing, machine, args.quick)
+
+
+def render_summary(rows: tuple[suite.SummaryRow, ...], limit: int) -> str:
+    cases = []
+    for row in rows:
+        key = (row.benchmark, row.params)
+        if key not in cases:
+            cases.append(key)
+    shown = cases if limit <= 0 else cases[:limit]
+    keep = set(shown)
+    body = [
+        [f"{r.benchmark.split('.', 1)[-1]}{r.params}", r.torch_version, render.format_time(r.median),
+         render.format_rate(r.gflops, "GFLOP/s"), "—" if r.ratio is None else f"{r.ratio:.2f}"]
+        for r in rows if (r.benchmark, r.params) in keep
+    ]
+    text = render.table(["benchmark (params)", "torch", "median", "GFLOP/s", "vs oldest"], body, "llrrr")
+    if len(shown) < len(cases):
+        text += f"\n… {len(cases) - len(shown)} more cases (--limit 0 shows all)"
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    root = Path.cwd()
+    plan = plan_from_args(args, root)
+
+    def log(message: str) -> None:
+        print(f"torchperf: {message}", file=sys.stderr, flush=True)
+
+    what = "the current interpreter's torch" if plan.existing else "torch " + ", ".join(plan.torch_versions)
+    log(f"tier {plan.tier}: benchmarking {what}")
+    outcome = suite.run_suite(plan, root, publish=not args.no_publish, log=log)
+    if outcome.html_dir is not None:
+        log(f"site published in {outcome.html_dir}")
+    if outcome.summary:
+        print(render_summary(outcome.summary, args.limit))
+    else:
+        log("no results were produced")
+    if outcome.publish_error:
+        log(f"results saved, but publishing failed: {outcome.publish_error}")
+        return 1
+    return 0

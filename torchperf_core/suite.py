@@ -1,0 +1,538 @@
+"""The main job behind `torchperf run`: asv over the suite in one environment per PyTorch release.
+
+Steps, each a function here so tests and other commands can reuse them:
+
+1. validate the user's choices (`RunPlan`) before anything reaches pip or asv;
+2. register the machine non-interactively, with hardware keys (CPU model, GPU, driver, CUDA) that
+   asv copies into every results file and that the published site offers as selectors;
+3. write a derived asv config (`.asv/torchperf-run.conf.json`) whose matrix holds only the chosen
+   torch versions — asv has no command-line switch to narrow a matrix — with absolute paths,
+   because asv resolves paths against the config's folder;
+4. run `asv run` (its output streams to the terminal: environment builds take minutes);
+5. write a fingerprint sidecar for every results file the run produced (`torchperf_core.sidecar`),
+   measured by that environment's own Python;
+6. publish the site (`publish_site`) and build the summary rows (`summarize`).
+
+asv runs as `python -m asv` of the tool's interpreter, never through a shell.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from torchperf_core.errors import TorchperfError, one_of
+from torchperf_core.sidecar import Sidecar, sidecar_path, write_sidecar
+
+TIERS = ("smoke", "default", "full")
+DEVICES = ("cpu", "cuda")
+TORCH_KEY = "pip+torch"
+RUN_CONFIG = Path(".asv") / "torchperf-run.conf.json"
+_RELEASE_RE = re.compile(r"^\d+(\.\d+){1,2}$")
+_MACHINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# A git revision or range as asv accepts it ("HEAD~5..HEAD", "v1.0..main", "abc123^!"); no option
+# or shell syntax can pass.
+_COMMITS_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:-]*(\.\.\.?[A-Za-z0-9_][A-Za-z0-9_./~^@{}:-]*)?(\^!)?$")
+# Hardware keys added to asv's machine entry. asv copies every key of the machine entry into each
+# results file's params, and `asv publish` turns them into selectors.
+HARDWARE_KEYS = ("cpu", "gpu", "gpu_driver", "cuda")
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Validation
+
+
+def parse_torch_version(text: str) -> str:
+    """A plain PyTorch release ("2.13.0"): a PEP 440 version with no pre/post/dev/local part."""
+    from packaging.version import InvalidVersion, Version
+
+    value = str(text).strip()
+    try:
+        version = Version(value)
+    except InvalidVersion:
+        raise TorchperfError(f"torch version {text!r} is not a PEP 440 version; expected a release like 2.13.0") from None
+    if not _RELEASE_RE.match(value) or version.is_prerelease or version.is_postrelease or version.local or version.epoch:
+        raise TorchperfError(f"torch version {text!r} is not a plain release; expected a release like 2.13.0")
+    return str(version)
+
+
+def parse_torch_versions(values: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        version = parse_torch_version(value)
+        if version not in out:
+            out.append(version)
+    if not out:
+        raise TorchperfError("no torch version given; expected releases like 2.13.0 2.14.1")
+    return tuple(sorted(out, key=_version_key))
+
+
+def parse_tier(text: str) -> str:
+    if text not in TIERS:
+        raise one_of(text, TIERS, "tier")
+    return text
+
+
+def parse_bench(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if text.startswith("-"):
+        raise TorchperfError(f"benchmark regex {text!r} must not start with '-'")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise TorchperfError(f"benchmark regex {text!r} is not a valid regular expression ({exc})") from None
+    return text
+
+
+def parse_devices(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    out = []
+    for value in values:
+        if value not in DEVICES:
+            raise one_of(value, DEVICES, "device")
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def parse_commits(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not _COMMITS_RE.match(text):
+        raise TorchperfError(f"commit range {text!r} not understood; expected e.g. HEAD~3..HEAD or v1.0..main")
+    return text
+
+
+def parse_machine(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not _MACHINE_RE.match(text):
+        raise TorchperfError(
+            f"machine name {text!r} not accepted; use letters, digits, '.', '_' or '-' (e.g. ci-box)"
+        )
+    return text
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0]))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What `torchperf run` was asked to do, validated."""
+
+    torch_versions: tuple[str, ...]
+    tier: str = "default"
+    bench: str | None = None
+    devices: tuple[str, ...] | None = None
+    commits: str | None = None
+    existing: bool = False
+    machine: str | None = None
+    quick: bool = False
+
+
+def configured_torch_versions(config: Mapping[str, Any]) -> tuple[str, ...]:
+    req = config.get("matrix", {}).get("req", {})
+    for key in (TORCH_KEY, "torch"):
+        if key in req:
+            return parse_torch_versions(req[key])
+    raise TorchperfError("asv.conf.json has no torch versions in matrix.req (expected \"pip+torch\": [...])")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Machine registration
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def hardware_keys(nvidia_smi: str = "nvidia-smi") -> dict[str, str]:
+    """CPU model, GPU name or "none", GPU driver and the driver's CUDA version ("none" without a GPU).
+
+    Read from /proc and `nvidia-smi`, not from torch: the machine is the same whichever torch a
+    benchmark environment holds.
+    """
+    keys = {"cpu": _cpu_model(), "gpu": "none", "gpu_driver": "none", "cuda": "none"}
+    exe = shutil.which(nvidia_smi)
+    if exe is None:
+        return keys
+    try:
+        query = subprocess.run(
+            [exe, "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=30,
+        )
+        header = subprocess.run([exe], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return keys
+    lines = [line.strip() for line in query.stdout.splitlines() if line.strip()]
+    if query.returncode != 0 or not lines:
+        return keys
+    names, drivers = [], []
+    for line in lines:
+        name, _, driver = line.partition(",")
+        names.append(name.strip())
+        drivers.append(driver.strip())
+    count = {n: names.count(n) for n in names}
+    keys["gpu"] = " + ".join(f"{c}x {n}" if c > 1 else n for n, c in count.items())
+    keys["gpu_driver"] = drivers[0] or "unknown"
+    m = re.search(r"CUDA Version:\s*([\d.]+)", header.stdout)
+    keys["cuda"] = m.group(1) if m else "unknown"
+    return keys
+
+
+def machine_file() -> Path:
+    return Path(os.path.expanduser("~")) / ".asv-machine.json"
+
+
+def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = None,
+                     runner: Callable[[list[str]], None] | None = None) -> str:
+    """`asv machine --yes` (non-interactive), then complete the entry and add the hardware keys.
+
+    asv 0.6.6 quirk: `asv machine --yes --machine NAME` records only the name (defaults are filled
+    in only when no field is given), so asv's own defaults (os, arch, cpu, num_cpu, ram) are added
+    here for the keys it left out. Returns the machine name (asv's default is the host name).
+    """
+    run = runner or _run_checked
+    cmd = [sys.executable, "-m", "asv", "machine", "--yes"]
+    if machine:
+        cmd += ["--machine", machine]
+    run(cmd)
+    path = machine_file()
+    data = json.loads(path.read_text())
+    name = machine or next((k for k in data if k != "version"), None)
+    if name is None or name not in data:
+        raise TorchperfError(f"asv machine did not register {machine!r} in {path}")
+    from asv.machine import Machine
+
+    entry = data[name]
+    for key, value in Machine.get_defaults().items():
+        if key != "machine":
+            entry.setdefault(key, value)
+    entry.update(hardware_keys() if extra is None else extra)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Derived config
+
+
+def load_config(root: Path) -> dict[str, Any]:
+    path = root / "asv.conf.json"
+    if not path.is_file():
+        raise TorchperfError(f"no asv.conf.json in {root}; run torchperf from the project root")
+    from asv.util import load_json  # accepts the // comments asv allows
+
+    return dict(load_json(str(path), js_comments=True))
+
+
+def write_run_config(root: Path, versions: Sequence[str], *, path: Path | None = None,
+                     overrides: Mapping[str, Any] | None = None) -> Path:
+    """asv.conf.json with the matrix narrowed to `versions` and every path absolute."""
+    conf = load_config(root)
+    conf["version"] = 1
+    for key, default in (("repo", "."), ("benchmark_dir", "benchmarks"), ("env_dir", "env"),
+                         ("results_dir", "results"), ("html_dir", "html")):
+        value = conf.get(key, default)
+        conf[key] = str((root / value).resolve()) if not str(value).startswith(("http:", "https:", "git@")) else value
+    req = conf.setdefault("matrix", {}).setdefault("req", {})
+    req.pop("torch", None)
+    req[TORCH_KEY] = list(versions)
+    if overrides:
+        conf.update(overrides)
+    out = path or (root / RUN_CONFIG)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(conf, indent=2) + "\n")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Running asv
+
+
+def _run_checked(cmd: list[str], **kwargs: Any) -> None:
+    """Run a short asv command quietly; its output is shown only when it fails."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if proc.returncode != 0:
+        tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
+        raise TorchperfError(f"{' '.join(cmd[2:5])} failed (exit {proc.returncode}): {tail}")
+
+
+def asv_run_command(plan: RunPlan, config: Path, machine: str, *, commit: str) -> list[str]:
+    cmd = [sys.executable, "-m", "asv", "--config", str(config), "run", "--machine", machine,
+           "--show-stderr", "--record-samples"]
+    if plan.existing:
+        cmd += ["-E", f"existing:{sys.executable}", "--set-commit-hash", commit]
+    else:
+        cmd += [plan.commits or f"{commit}^!"]
+    if plan.bench:
+        cmd += ["--bench", plan.bench]
+    if plan.quick:
+        cmd += ["--quick"]
+    return cmd
+
+
+def suite_environment(plan: RunPlan, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment asv and the benchmarks see: tier and devices for `benchmarks/common.py`."""
+    env = dict(os.environ if base is None else base)
+    env["TORCHPERF_TIER"] = plan.tier
+    if plan.devices:
+        env["TORCHPERF_DEVICES"] = ",".join(plan.devices)
+    return env
+
+
+def head_commit(root: Path) -> str:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TorchperfError(f"{root} is not a git repository with a commit; asv benchmarks git commits")
+    return proc.stdout.strip()
+
+
+def results_snapshot(results_dir: Path, machine: str) -> dict[Path, float]:
+    folder = results_dir / machine
+    if not folder.is_dir():
+        return {}
+    return {p: p.stat().st_mtime_ns for p in folder.glob("*.json") if p.name != "machine.json"}
+
+
+def changed_results(before: Mapping[Path, float], after: Mapping[Path, float]) -> list[Path]:
+    return sorted(p for p, t in after.items() if before.get(p) != t)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Sidecars
+
+
+def environment_pythons(config: Path) -> dict[str, str]:
+    """asv environment name -> its Python, for every environment of the (derived) config."""
+    from asv import environment
+    from asv.config import Config
+
+    conf = Config.load(str(config))
+    out = {}
+    for env in environment.get_environments(conf, None, verbose=False):
+        out[env.name] = os.path.join(env._path, "bin", "python")  # noqa: SLF001 - asv has no public path
+    return out
+
+
+def fingerprint_of(python: str, *, timeout: float = 600) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, str | None]:
+    """(fingerprint, kernels, torch version, error) of the environment behind `python`.
+
+    The torch version is read on its own first, so a sidecar records it even where the environment's
+    torchperf_core cannot take a fingerprint (e.g. an older commit of this project). Runs from a
+    neutral folder: from the project root, `-m torchperf_core` would import the working tree instead
+    of the copy installed in the environment.
+    """
+    version = None
+    try:
+        proc = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
+                              capture_output=True, text=True, timeout=timeout)
+        if proc.returncode == 0:
+            version = proc.stdout.strip().splitlines()[-1]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        proc = subprocess.run([python, "-m", "torchperf_core", "env", "--json", "--kernels"],
+                              capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, None, version, f"fingerprint not taken: {exc}"
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, None, version, f"fingerprint not taken (exit {proc.returncode}): {tail[:200]}"
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError as exc:
+        return None, None, version, f"fingerprint output is not JSON: {exc}"
+    fingerprint = report.get("fingerprint")
+    kernels = report.get("kernels")
+    if version is None and isinstance(fingerprint, dict):
+        version = (fingerprint.get("torch") or {}).get("version")
+    return fingerprint, kernels, version, None
+
+
+def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
+                   existing_python: str | None = None, meta_dir: Path | None = None,
+                   fingerprint: Callable[[str], tuple[Any, Any, Any, Any]] = fingerprint_of) -> list[Path]:
+    """One sidecar per results file, fingerprinted by the Python of the environment that made it."""
+    written = []
+    cache: dict[str, tuple[Any, Any, Any, Any]] = {}
+    for path in results_files:
+        data = json.loads(path.read_text())
+        env_name = str(data.get("env_name", ""))
+        python = pythons.get(env_name)
+        if python is None and existing_python and env_name.startswith("existing"):
+            python = existing_python
+        if python is None:
+            continue  # not made by this run's environments (e.g. a plain `asv run` elsewhere)
+        if python not in cache:
+            cache[python] = fingerprint(python)
+        fp, kernels, version, error = cache[python]
+        sidecar = Sidecar(
+            results_file=path.name,
+            machine=path.parent.name,
+            commit_hash=str(data.get("commit_hash", "")),
+            env_name=env_name,
+            torch_version=version,
+            fingerprint=fp,
+            kernels=kernels,
+            fingerprint_error=error,
+        )
+        written.append(write_sidecar(sidecar, sidecar_path(path, meta_dir)))
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Publish and summarize
+
+
+def publish_site(root: Path) -> Path:
+    """Publish the static site into html_dir (torchperf's pages when available, else `asv publish`)."""
+    config = root / "asv.conf.json"
+    try:
+        from torchperf_core.publish import publish_site as torchperf_publish
+    except ImportError:
+        torchperf_publish = None
+    if torchperf_publish is not None:
+        return Path(torchperf_publish(config).html_dir)
+    _run_checked([sys.executable, "-m", "asv", "--config", str(config), "publish"], cwd=root)
+    return root / load_config(root).get("html_dir", "html")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One benchmark case × torch version: median per call, GFLOP/s, ratio to the oldest version."""
+
+    benchmark: str
+    params: str
+    torch_version: str
+    median: float | None
+    gflops: float | None
+    ratio: float | None
+
+
+def _results_rows(path: Path) -> Iterable[tuple[str, str, float | None]]:
+    data = json.loads(path.read_text())
+    columns = data.get("result_columns", [])
+    for name, values in data.get("results", {}).items():
+        entry = dict(zip(columns, values))
+        results = entry.get("result")
+        params = entry.get("params") or []
+        if not isinstance(results, list):
+            results = [results]
+        combos = list(itertools.product(*params)) if params else [()]
+        for combo, value in zip(combos, results):
+            median = value if isinstance(value, (int, float)) and not math.isnan(value) else None
+            yield name, "(" + ", ".join(combo) + ")", median
+
+
+def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Path | None = None) -> list[SummaryRow]:
+    """Rows for every case and torch version in `results_files`, the biggest slowdowns first.
+
+    The torch version comes from the sidecar (which also covers `--existing` runs), else from the
+    results file's requirements.
+    """
+    try:
+        benchmarks = json.loads(benchmarks_json.read_text())
+    except (OSError, ValueError):
+        benchmarks = {}
+    table: dict[tuple[str, str], dict[str, float | None]] = {}
+    for path in results_files:
+        side = None
+        try:
+            from torchperf_core.sidecar import sidecar_for
+
+            side = sidecar_for(path, meta_dir)
+        except TorchperfError:
+            side = None
+        data = json.loads(path.read_text())
+        version = (side.torch_version if side else None) or str(
+            (data.get("requirements") or {}).get(TORCH_KEY) or data.get("params", {}).get(TORCH_KEY) or "?"
+        )
+        for name, params, median in _results_rows(path):
+            table.setdefault((name, params), {})[version] = median
+    rows: list[SummaryRow] = []
+    worst: dict[tuple[str, str], float] = {}
+    for (name, params), by_version in table.items():
+        versions = sorted(by_version, key=_version_key)
+        base = by_version[versions[0]]
+        flops = (benchmarks.get(name) or {}).get("flops")
+        f = flops.get(params) if isinstance(flops, dict) else None
+        for v in versions:
+            med = by_version[v]
+            ratio = (med / base) if (med and base) else None
+            rows.append(SummaryRow(benchmark=name, params=params, torch_version=v, median=med,
+                                   gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio))
+            worst[(name, params)] = max(worst.get((name, params), 0.0), ratio or 0.0)
+    rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, _version_key(r.torch_version)))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole job
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    machine: str
+    results_files: tuple[Path, ...]
+    sidecars: tuple[Path, ...]
+    summary: tuple[SummaryRow, ...]
+    html_dir: Path | None
+    publish_error: str | None = None
+
+
+def run_suite(plan: RunPlan, root: Path, *, publish: bool = True,
+              log: Callable[[str], None] = lambda s: None) -> RunOutcome:
+    """Register, run asv in every chosen environment, write sidecars, publish, summarize."""
+    root = root.resolve()
+    commit = head_commit(root)
+    machine = register_machine(plan.machine)
+    log(f"machine {machine!r} registered")
+    config = write_run_config(root, plan.torch_versions)
+    conf = load_config(root)
+    results_dir = (root / conf.get("results_dir", "results")).resolve()
+    before = results_snapshot(results_dir, machine)
+    env = suite_environment(plan)
+    cmd = asv_run_command(plan, config, machine, commit=commit)
+    log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))
+    proc = subprocess.run(cmd, cwd=root, env=env)
+    produced = changed_results(before, results_snapshot(results_dir, machine))
+    if proc.returncode != 0 and not produced:
+        raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
+    log(f"fingerprinting {len(produced)} environment(s)")
+    pythons = {} if plan.existing else environment_pythons(config)
+    sidecars = write_sidecars(produced, pythons, existing_python=sys.executable if plan.existing else None,
+                              meta_dir=root / "meta")
+    html, publish_error = None, None
+    if publish and produced:
+        try:
+            html = publish_site(root)
+        except TorchperfError as exc:  # the results are saved; say so and still summarize
+            publish_error = str(exc)
+    current = [p for p in produced if p.name.startswith(commit[:8])] or produced
+    rows = summarize(current, results_dir / "benchmarks.json", root / "meta")
+    return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error)
