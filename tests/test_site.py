@@ -295,3 +295,26 @@ def test_report_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
     )
     assert "image/png" in outputs
     assert not any(o.get("output_type") == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_environment_page_shows_the_machine_condition(tmp_path: Path) -> None:
+    """The doctor verdict and the noise figures saved with the results reach the site."""
+    from torchperf_core.doctor import Check, DoctorReport
+    from torchperf_core.noise import NoiseReport, ProbeNoise
+
+    root = tmp_path / "project"
+    config = make_project(root, site_fixture())
+    machine = next(p.name for p in (root / "results").iterdir() if p.is_dir())
+    base = root / "meta" / machine
+    doctor = DoctorReport((Check("load average", "WARN", "load 3.2 on 2 CPUs", "close other programs"),),
+                          taken_at="2026-11-24T20:00:00Z")
+    (base / "doctor.json").write_text(json.dumps(doctor.to_json()))
+    runs = tuple(tuple(1e-3 * (1 + 0.01 * ((i * 7 + r) % 5)) for i in range(15)) for r in range(4))
+    noise = NoiseReport((ProbeNoise("mm 256", runs),), taken_at="2026-11-24T20:01:00Z")
+    (base / "noise.json").write_text(json.dumps(noise.to_json()))
+    publish_site(config, run_asv=False)
+    page = (root / "html" / "torchperf" / "environment.html").read_text()
+    assert "Machine condition: <span class=\"verdict-noisy\">noisy</span>" in page
+    assert "load 3.2 on 2 CPUs" in page
+    mds = noise.probes[0].mds
+    assert ("&gt;100%" if mds is None else f"{mds:.0%}") in page

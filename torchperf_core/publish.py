@@ -199,6 +199,7 @@ def publish_site(
 ) -> PublishResult:
     """Run `asv publish` (unless `run_asv` is False) and add torchperf's pages to its html folder."""
     from torchperf_core import plots, site_pages
+    from torchperf_core.machine_condition import load_condition
 
     paths = read_asv_config(config)
     if factor <= 1.0:
@@ -263,7 +264,8 @@ def publish_site(
     pages = {
         "versions.html": site_pages.render_versions(ctx, versions_sections, machines, factor),
         "efficiency.html": site_pages.render_efficiency(ctx, eff_sections, machines),
-        "environment.html": site_pages.render_environment(ctx, env_sections, machines),
+        "environment.html": site_pages.render_environment(
+            ctx, env_sections, machines, {m: load_condition(meta, m) for m in machines}),
         "regressions.html": site_pages.render_regressions(ctx, load_regressions(paths.html_dir)),
     }
     written = []

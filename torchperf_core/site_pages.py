@@ -14,6 +14,10 @@ import json
 import math
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torchperf_core.machine_condition import MachineCondition
 
 from torchperf_core.site_data import (
     Calibration,
@@ -120,6 +124,7 @@ code,.mono{font-family:ui-monospace,monospace;font-size:0.92em}
 details{margin:6px 0 12px} summary{cursor:pointer}
 select{font-size:1em;padding:2px 4px}
 tr.differs td{background:#fff8e1;font-weight:bold}
+.verdict-noisy{color:#b00020}.verdict-quiet{color:#1b7f3b}.verdict-unchecked{color:#666}
 """
 
 # Shows one machine's section at a time; without script all are shown.
@@ -380,7 +385,38 @@ def _env_table(ctx: PageContext, envs: Sequence[Environment], tables: Sequence[M
     return f'<table class="envtable"><thead><tr><th>field</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def render_environment(ctx: PageContext, sections: Sequence[EnvironmentSection], machines: Sequence[str]) -> str:
+def _condition_html(ctx: PageContext, condition: "MachineCondition | None") -> str:
+    """The doctor's verdict and the measured noise: how far this machine's numbers can be trusted."""
+    if condition is None:
+        return ""
+    out = [f'<h3>Machine condition: <span class="verdict-{_e(ctx, condition.verdict)}">{_e(ctx, condition.verdict)}</span></h3>']
+    if condition.doctor is not None:
+        rows = "".join(
+            f"<tr><td>{_e(ctx, c.name)}</td><td>{_e(ctx, c.status)}</td><td>{_e(ctx, c.detail)}</td>"
+            f'<td class="mono">{_e(ctx, c.advice)}</td></tr>' for c in condition.doctor.checks)
+        out.append(f'<p class="note">torchperf doctor, {_e(ctx, condition.doctor.taken_at)}</p>'
+                   f"<table><thead><tr><th>check</th><th>status</th><th>detail</th><th>advice</th></tr></thead>"
+                   f"<tbody>{rows}</tbody></table>")
+    else:
+        out.append('<p class="note">No doctor report saved (<span class="mono">torchperf doctor --save</span>).</p>')
+    if condition.noise is not None:
+        rows = "".join(
+            f"<tr><td>{_e(ctx, p.name)}</td><td>{format_time(p.median)}</td><td>{p.relative_iqr:.1%}</td>"
+            f"<td>{p.drift:.1%}</td><td>{'&gt;100%' if p.mds is None else f'{p.mds:.0%}'}</td></tr>"
+            for p in condition.noise.probes)
+        out.append(f'<p class="note">torchperf noise, {_e(ctx, condition.noise.taken_at)}: the smallest slowdown '
+                   "torchperf compare detects in 90% of run pairs on this machine (never below the drift between runs).</p>"
+                   "<table><thead><tr><th>probe</th><th>median</th><th>IQR/median</th><th>drift</th>"
+                   f"<th>min. detectable slowdown</th></tr></thead><tbody>{rows}</tbody></table>")
+    else:
+        out.append('<p class="note">Noise not measured (<span class="mono">torchperf noise --save</span>).</p>')
+    for problem in condition.problems:
+        out.append(f'<p class="note">{_e(ctx, problem)}</p>')
+    return "\n".join(out)
+
+
+def render_environment(ctx: PageContext, sections: Sequence[EnvironmentSection], machines: Sequence[str],
+                       conditions: "Mapping[str, MachineCondition] | None" = None) -> str:
     body = [
         '<p class="note">The fingerprint recorded next to each asv results file (torch and its BLAS/MKL/oneDNN, '
         "threads, CPU capability, precision flags, whitelisted environment variables) and the backend kernel "
@@ -388,6 +424,7 @@ def render_environment(ctx: PageContext, sections: Sequence[EnvironmentSection],
     ]
     for machine in machines:
         body.append(f'<section class="machine" data-machine="{_e(ctx, machine)}">')
+        body.append(_condition_html(ctx, (conditions or {}).get(machine)))
         for section in (s for s in sections if s.machine == machine):
             body.append(f'<h2>{_e(ctx, machine)} — {html.escape(section.label)} <span class="mono">{_e(ctx, section.commit[:8])}</span></h2>')
             body.append("<h3>Changes between consecutive versions</h3>")
