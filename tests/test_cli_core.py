@@ -133,3 +133,10 @@ def test_validate_prints_ratios_without_judging_them():
     assert r.returncode == 0, r.stderr
     assert "torch.utils.benchmark" in r.stdout and "raw perf_counter loop" in r.stdout
     assert "ratio" in r.stdout.splitlines()[1]
+
+
+def test_top_level_help_lists_every_command():
+    r = run_cli("--help")
+    assert r.returncode == 0, r.stderr
+    for name in ("bench", "sweep", "calibrate", "validate", "env", "run", "compare", "publish", "doctor", "noise"):
+        assert name in r.stdout

@@ -14,6 +14,7 @@ from tests.compare_helpers import (
     FIXTURE,
     HEAD,
     ROOT,
+    MACHINE,
     check_golden,
     copy_fixture,
     drop_benchmark,
@@ -314,3 +315,49 @@ def test_compare_never_imports_torch():
         "assert 'torch' not in sys.modules, 'compare imported torch'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_existing_environment_version_from_sidecar(tmp_path):
+    """asv `existing` environments record no requirements; the sidecar's torch version pairs them."""
+    run = copy_fixture(tmp_path)
+    src = results_file(run, HEAD, "2.13.0")
+    data = json.loads(src.read_text())
+    data["env_name"] = "existing-py_usr_bin_python3.11"
+    data["requirements"] = {}
+    data["params"].pop("torch")
+    target = src.parent / f"{HEAD}-existing-py_usr_bin_python3.11.json"
+    target.write_text(json.dumps(data))
+    src.unlink()
+    meta = run / "meta" / "cmpbox"
+    sidecar = json.loads((meta / src.name).read_text())
+    sidecar.update(results_file=target.name, env_name=data["env_name"])
+    (meta / target.name).write_text(json.dumps(sidecar))
+    (meta / src.name).unlink()
+    c = cmp.compare_versions(Source(run / "results"), ["2.13.0", "2.14.1"], commit=HEAD)
+    assert c.before.torch_version == "2.13.0"
+    # One environment per side, named differently: they are paired with each other.
+    assert {r.env for r in c.rows} == {"existing-py_usr_bin_python3.11 | virtualenv-py3.11"}
+    assert not any(r.verdict in (cmp.ONLY_BEFORE, cmp.ONLY_AFTER) for r in c.rows)
+    assert c.warnings == () and c.env_diffs[0].fields  # 2.13.0+cpu vs 2.14.1+cu130 fingerprints
+
+
+def test_change_below_the_machines_detectable_slowdown_is_flagged(tmp_path, capsys):
+    """With noise.json saved, a significant change smaller than the measured MDS is called out."""
+    from torchperf_core.doctor import Check, DoctorReport
+    from torchperf_core.noise import NoiseReport, ProbeNoise
+
+    run = copy_fixture(tmp_path)
+    after = results_file(run, HEAD, "2.14.1")
+    scale_result(after, "bench_toy.MatMul.time_mm", 1, 1.3)  # +30%, clearly significant
+    # Runs of unchanged code drifting 2x apart: nothing under 100% is trustworthy here.
+    runs = tuple(tuple(t * (1 + 0.001 * i) for i in range(15)) for t in (1e-4, 2e-4, 1e-3, 2e-3, 1e-2, 2e-2))
+    noise = NoiseReport((ProbeNoise("mm 256", runs),), taken_at="2026-11-24T20:00:00Z")
+    (run / "meta" / MACHINE / "noise.json").write_text(json.dumps(noise.to_json()))
+    doctor = DoctorReport((Check("load average", "WARN", "load 3.0"),))
+    (run / "meta" / MACHINE / "doctor.json").write_text(json.dumps(doctor.to_json()))
+    c = cmp.compare_versions(Source(run / "results"), ["2.13.0", "2.14.1"], commit=HEAD)
+    assert any(w.startswith(f"machine {MACHINE}: noisy; doctor warns: load average") for w in c.warnings)
+    flagged = [w for w in c.warnings if "minimum detectable slowdown (>100%)" in w]
+    assert any(w.startswith("bench_toy.MatMul.time_mm ('bfloat16', 256): change +30%") for w in flagged)
+    code, out, _ = run_cli(capsys, "compare", "--torch", "2.13.0", "2.14.1", "--results-dir", str(run / "results"))
+    assert code == 1 and "minimum detectable slowdown" in out

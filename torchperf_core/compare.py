@@ -16,7 +16,6 @@ Pure logic: returns frozen values; rendering is `render_compare`'s job.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,14 @@ from torchperf_core.asv_store import (
     flops_for,
     resolve_revision,
     strip_torch_from_env_name,
+)
+from torchperf_core.compare_why import (  # noqa: F401 - re-exported: part of compare's API
+    EnvDiff,
+    KernelChange,
+    _kernels,
+    env_diff,
+    kernel_changes,
+    kernel_keys_for,
 )
 from torchperf_core.errors import TorchperfError
 
@@ -109,28 +116,6 @@ class Row:
     @property
     def changed(self) -> bool:
         return self.verdict in (SLOWER, FASTER, FAILED, FIXED)
-
-
-@dataclass(frozen=True)
-class KernelChange:
-    """The backend kernels of one op on each side, for an op that changed significantly."""
-
-    kernel: str  # kernel key, "mm/bfloat16"
-    benchmarks: tuple[str, ...]  # row names that use it
-    before: tuple[str, ...]
-    after: tuple[str, ...]
-    before_reference: bool
-    after_reference: bool
-
-
-@dataclass(frozen=True)
-class EnvDiff:
-    """What differs between the environments of the two sides (from their fingerprint sidecars)."""
-
-    env: str
-    fields: tuple[tuple[str, str, str, bool], ...]  # (path, before, after, is a key field)
-    warnings: tuple[str, ...]  # comparability warnings (key fields)
-    missing: tuple[str, ...]  # "path (why)" for each side whose fingerprint is unavailable
 
 
 @dataclass(frozen=True)
@@ -293,140 +278,6 @@ def pair_rows(
 
 
 # --------------------------------------------------------------------------------------------------
-# The "why": fingerprint and kernel differences from the sidecars.
-
-
-def _sidecar(meta_dir: Path, f: ResultsFile) -> tuple[Path, Any]:
-    """(path, Sidecar or None) of one results file."""
-    from torchperf_core.sidecar import sidecar_for, sidecar_path
-
-    return sidecar_path(f.path, meta_dir), sidecar_for(f.path, meta_dir)
-
-
-def _fingerprint(sidecar: Any, path: Path) -> Any:
-    from torchperf_core.fingerprint import Fingerprint
-
-    if sidecar is None or not sidecar.fingerprint:
-        return None
-    try:
-        return Fingerprint.from_json(sidecar.fingerprint)
-    except TorchperfError as exc:
-        raise TorchperfError(f"sidecar {str(path)!r}: {exc}") from None
-
-
-def _kernels(sidecar: Any, path: Path) -> dict[str, Any]:
-    from torchperf_core.kernels import KernelInfo
-
-    raw = (sidecar.kernels if sidecar is not None else None) or {}
-    if not isinstance(raw, Mapping):
-        raise TorchperfError(f"sidecar {str(path)!r}: 'kernels' must be an object")
-    out = {}
-    for key, value in raw.items():
-        try:
-            out[str(key)] = KernelInfo.from_json(value)
-        except TorchperfError as exc:
-            raise TorchperfError(f"sidecar {str(path)!r}: {exc}") from None
-    return out
-
-
-# Fingerprint fields that differ by design when torch versions are compared: not warned about.
-_EXPECTED_IN_TORCH_MODE = ("torch.version", "torch.git_version")
-
-
-def env_diff(
-    env: str, before: ResultsFile, after: ResultsFile, meta_dir: Path, mode: str = "commits"
-) -> tuple[EnvDiff, Any, Any, dict[str, Any], dict[str, Any]]:
-    """The fingerprint difference of two results files' environments, both fingerprints and both
-    kernel tables."""
-    from torchperf_core.fingerprint import diff_fingerprints, is_key_field
-
-    pb, sb = _sidecar(meta_dir, before)
-    pa, sa = _sidecar(meta_dir, after)
-    fb, fa = _fingerprint(sb, pb), _fingerprint(sa, pa)
-    kb, ka = _kernels(sb, pb), _kernels(sa, pa)
-    missing = tuple(
-        f"{_display(p)} ({'no sidecar' if sc is None else (sc.fingerprint_error or 'no fingerprint in sidecar')})"
-        for p, sc, fp in ((pb, sb, fb), (pa, sa, fa))
-        if fp is None
-    )
-    if fb is None or fa is None:
-        return EnvDiff(env, (), (), missing), fb, fa, kb, ka
-    fields = []
-    warnings = []
-    for d in diff_fingerprints(fb, fa):
-        key = is_key_field(d.path) and not (mode == "torch" and d.path in _EXPECTED_IN_TORCH_MODE)
-        fields.append((d.path, d.before, d.after, key))
-        if key:
-            warnings.append(f"{d.path} differs ({d.before} -> {d.after}): timings are not directly comparable")
-    return EnvDiff(env, tuple(fields), tuple(warnings), missing), fb, fa, kb, ka
-
-
-def _display(path: Path) -> str:
-    """A path as the user wrote it, made relative to the working directory when under it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def kernel_keys_for(benchmark: str, params: Params, meta: Mapping[str, Any], kernels: Iterable[str]) -> list[str]:
-    """Kernel keys ("op/dtype") a benchmark row used: by its `op`/`dtype` params or attributes.
-
-    The op is a parameter named "op", else a benchmark attribute `op`, else the method name after
-    its asv prefix (`time_mm` -> "mm"); the dtype is the "dtype" parameter or attribute. Without a
-    dtype, every recorded dtype of the op is taken. `x_backward` falls back to the kernels of `x`.
-    """
-    values = {k: v.strip("'\"") for k, v in params}
-    op = values.get("op") or meta.get("op") or benchmark.rsplit(".", 1)[-1].split("_", 1)[-1]
-    dtype = values.get("dtype") or meta.get("dtype")
-    keys = list(kernels)
-    # A backward op runs the forward op's kernels (GEMMs for linear/matmul): use them when the
-    # backward itself was not probed.
-    for name in (op, op[: -len("_backward")] if op.endswith("_backward") else None):
-        if not name:
-            continue
-        found = [k for k in keys if k == f"{name}/{dtype}"] if dtype else [k for k in keys if k.split("/", 1)[0] == name]
-        if found:
-            return found
-    return []
-
-
-def kernel_changes(
-    rows: Sequence[Row],
-    kernels_before: Mapping[str, Mapping[str, Any]],
-    kernels_after: Mapping[str, Mapping[str, Any]],
-    benchmarks: Mapping[str, Any],
-) -> tuple[KernelChange, ...]:
-    """For every op that changed significantly, its kernels on each side where they differ.
-
-    `kernels_before/after` map an environment key to that side's kernel records.
-    """
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row.verdict not in (SLOWER, FASTER):
-            continue
-        kb, ka = kernels_before.get(row.env, {}), kernels_after.get(row.env, {})
-        meta = benchmarks.get(row.benchmark, {})
-        for key in kernel_keys_for(row.benchmark, row.params, meta, list(kb) + [k for k in ka if k not in kb]):
-            b, a = kb.get(key), ka.get(key)
-            bb = tuple(b.backends) if b is not None else ()
-            aa = tuple(a.backends) if a is not None else ()
-            if bb == aa:
-                continue
-            entry = found.setdefault(
-                key,
-                {"benchmarks": [], "before": bb, "after": aa,
-                 "br": bool(b is not None and b.is_reference), "ar": bool(a is not None and a.is_reference)},
-            )  # fmt: skip
-            if row.name not in entry["benchmarks"]:
-                entry["benchmarks"].append(row.name)
-    return tuple(
-        KernelChange(k, tuple(v["benchmarks"]), v["before"], v["after"], v["br"], v["ar"])
-        for k, v in sorted(found.items())
-    )
-
-
-# --------------------------------------------------------------------------------------------------
 # Building comparisons.
 
 
@@ -537,11 +388,41 @@ def _build(
         warnings.append(f"environments only in {side_b.label}: {', '.join(only_b)}")
     if only_a:
         warnings.append(f"environments only in {side_a.label}: {', '.join(only_a)}")
+    warnings.extend(noise_warnings(rows, source.meta, {side_b.machine, side_a.machine}))
     return Comparison(
         mode=mode, before=side_b, after=side_a, factor=factor, rows=rows,
         env_diffs=tuple(diffs), kernel_changes=kernel_changes(rows, kb, ka, benchmarks),
         warnings=tuple(warnings),
     )  # fmt: skip
+
+
+def noise_warnings(rows: Sequence[Row], meta_dir: Path, machines: Iterable[str]) -> list[str]:
+    """The machine's condition (doctor verdict, measured noise), and every significant change that
+    is smaller than the smallest slowdown this machine can honestly detect at that call time."""
+    from torchperf_core.machine_condition import load_condition
+
+    out: list[str] = []
+    conditions = [load_condition(meta_dir, m) for m in sorted(set(machines))]
+    for cond in conditions:
+        out.extend(cond.problems)
+        if cond.doctor is not None or cond.noise is not None:
+            out.append(cond.summary())
+    cond = conditions[0] if conditions else None
+    if cond is None or cond.noise is None:
+        return out
+    for r in rows:
+        if not r.significant or r.ratio is None or r.unit != "seconds":
+            continue
+        mds = cond.mds_for_time(r.before)
+        if mds is not None and abs(r.ratio - 1.0) < mds:
+            limit = ">100%" if mds == float("inf") else f"{mds:.0%}"
+            out.append(f"{r.benchmark} {_params_text(r.params)}: change {r.ratio - 1:+.0%} is below this machine's "
+                       f"minimum detectable slowdown ({limit}) at that call time; confirm on a quieter machine")
+    return out
+
+
+def _params_text(params: Params) -> str:
+    return "(" + ", ".join(str(v) for _k, v in params) + ")" if params else ""
 
 
 def torch_version_for(f: ResultsFile, meta_dir: Path) -> str | None:
@@ -632,10 +513,16 @@ def compare_versions(
     store = ResultsStore(source.results_dir)
     m, found, have = _version_files(store, source, versions, commit, machine)
     v1, v2 = versions
+    b, a = have[v1], have[v2]
+    if len(b) == 1 and len(a) == 1 and set(b) != set(a):
+        # One environment per side under different names (e.g. an asv `existing` environment
+        # against a built one): they are the only possible pair.
+        key = f"{next(iter(b))} | {next(iter(a))}"
+        b, a = {key: next(iter(b.values()))}, {key: next(iter(a.values()))}
     return _build(
         store, source, "torch",
         Side(f"torch {v1}", found, m, v1), Side(f"torch {v2}", found, m, v2),
-        have[v1], have[v2], factor, allow_different_machines,
+        b, a, factor, allow_different_machines,
     )  # fmt: skip
 
 

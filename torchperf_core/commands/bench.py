@@ -10,7 +10,7 @@ from torchperf_core.commands._common import (add_case_arguments, load_ceilings_q
                                              timing_options)
 
 NAME = "bench"
-HELP = "time one operator: median, IQR, 99% CI, GFLOP/s, GB/s, % of the calibrated peak"
+HELP = "time one operator: median, IQR, 99%% CI, GFLOP/s, GB/s, %% of the calibrated peak"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
