@@ -140,13 +140,15 @@ def test_summary_printed(first_run) -> None:
 def test_second_commit_does_not_reinstall_torch(first_run, env_dir: Path) -> None:
     repo, home, _ = first_run
     torch_files = sorted(env_dir.glob("*/lib/python3*/site-packages/torch/__init__.py"))
-    assert len(torch_files) == 2
+    assert len(torch_files) >= len(VERSIONS)  # more when TORCHPERF_TEST_ENV_DIR holds others
     before = {p: p.stat().st_mtime_ns for p in torch_files}
     (repo / "README.md").write_text((repo / "README.md").read_text() + "\nanother commit\n")
     _git(repo, "commit", "-q", "-am", "second")
     proc = torchperf_run(repo, home, "--quick")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in torch_files} == before
+    # The matrix pin of asv_runner is honoured in every environment.
+    assert len(list(env_dir.glob("*/lib/python3*/site-packages/asv_runner-0.3.2.dist-info"))) >= len(VERSIONS)
     assert "Installing" in proc.stdout  # our package was installed for the new commit...
     assert "Collecting torch" not in proc.stdout and "Installing collected packages: torch" not in proc.stdout
     assert set(_results(repo, _git(repo, "rev-parse", "HEAD"))) == set(VERSIONS)

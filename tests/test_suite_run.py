@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from torchperf_core import sidecar, suite
+from torchperf_core import asvglue, sidecar, suite
 from torchperf_core.errors import TorchperfError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def test_cli_bad_input_exit_2(argv: list[str], tmp_path: Path) -> None:
 
 
 def test_configured_versions_are_the_matrix() -> None:
-    conf = suite.load_config(ROOT)
+    conf = asvglue.load_config(ROOT)
     assert suite.configured_torch_versions(conf) == ("2.12.0", "2.13.0", "2.14.1")
     # The install command must not reinstall torch on every commit.
     assert all("--no-deps" in c for c in conf["install_command"])
@@ -78,7 +78,7 @@ def test_configured_versions_are_the_matrix() -> None:
 
 
 def test_run_config_narrows_matrix_with_absolute_paths(tmp_path: Path) -> None:
-    out = suite.write_run_config(ROOT, ["2.13.0"], path=tmp_path / "run.json")
+    out = asvglue.write_run_config(ROOT, ["2.13.0"], path=tmp_path / "run.json")
     conf = json.loads(out.read_text())
     assert conf["matrix"]["req"]["pip+torch"] == ["2.13.0"]
     for key in ("repo", "benchmark_dir", "env_dir", "results_dir", "html_dir"):
@@ -110,20 +110,20 @@ def _fake_nvidia_smi(folder: Path) -> None:
 def test_hardware_keys_fake_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_nvidia_smi(tmp_path)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    keys = suite.hardware_keys()
+    keys = asvglue.hardware_keys()
     assert keys["gpu"] == "2x NVIDIA H100 80GB HBM3"
     assert keys["gpu_driver"] == "550.54.15" and keys["cuda"] == "12.4"
     assert keys["cpu"]
 
 
 def test_hardware_keys_without_gpu(tmp_path: Path) -> None:
-    keys = suite.hardware_keys(nvidia_smi=str(tmp_path / "absent"))
+    keys = asvglue.hardware_keys(nvidia_smi=str(tmp_path / "absent"))
     assert keys["gpu"] == keys["gpu_driver"] == keys["cuda"] == "none"
 
 
 def test_register_machine_is_non_interactive_and_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    name = suite.register_machine("ci-box", extra={"cpu": "Test CPU", "gpu": "none", "gpu_driver": "none", "cuda": "none"})
+    name = asvglue.register_machine("ci-box", extra={"cpu": "Test CPU", "gpu": "none", "gpu_driver": "none", "cuda": "none"})
     entry = json.loads((tmp_path / ".asv-machine.json").read_text())["ci-box"]
     assert name == "ci-box"
     assert entry["gpu"] == "none" and entry["cpu"] == "Test CPU"
@@ -207,3 +207,23 @@ def test_write_sidecars_maps_results_to_their_environment(tmp_path: Path) -> Non
     side = sidecar.sidecar_for(res / "abcd1234-virtualenv-py3.11-pip+torch2.14.1.json")
     assert side.torch_version == "2.14.1+cu130" and side.kernels == {"mm/float32": {"backends": ["x"]}}
     assert sidecar.sidecar_for(res / "abcd1234-elsewhere.json") is None
+
+
+def test_register_machine_default_name_is_the_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import platform
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    asvglue.register_machine("other-box", extra={})
+    assert asvglue.register_machine(None, extra={"gpu": "none"}) == platform.node()
+    data = json.loads((tmp_path / ".asv-machine.json").read_text())
+    assert data[platform.node()]["gpu"] == "none" and "other-box" in data
+
+
+def test_asv_conf_has_no_unknown_keys() -> None:
+    """asv ignores a misspelt key silently; every key must be one asv's Config knows."""
+    from asv.config import Config
+    from asv.util import load_json
+
+    conf = load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    known = set(vars(Config())) | {"version", "build_cache_size"}  # read with getattr defaults
+    assert set(conf) - known == set()

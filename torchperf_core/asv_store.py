@@ -170,20 +170,23 @@ class ResultsStore:
                         f"{_machine_in_file(path)!r}, not {machine!r}; move it under its own machine "
                         "directory"
                     ) from None
+                raise TorchperfError(f"corrupt results file {str(path)!r}: {asv_reason(exc, path)}") from None
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
                 raise TorchperfError(f"corrupt results file {str(path)!r}: {_short(exc)}") from None
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            try:
+                yield ResultsFile(
+                    path=path,
+                    machine=machine,
+                    commit=str(result.commit_hash),
+                    env_name=str(result.env_name),
+                    torch_version=torch_version_of(result._requirements, result.params),  # noqa: SLF001
+                    python=result.params.get("python"),
+                    date=result.date if isinstance(result.date, int) else None,
+                    run_at=max((int(v) for v in result.started_at.values() if v), default=0),
+                    entries=_entries(result, names, path),
+                )
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
                 raise TorchperfError(f"corrupt results file {str(path)!r}: {_short(exc)}") from None
-            yield ResultsFile(
-                path=path,
-                machine=machine,
-                commit=result.commit_hash,
-                env_name=result.env_name,
-                torch_version=torch_version_of(result._requirements, result.params),  # noqa: SLF001
-                python=result.params.get("python"),
-                date=result.date,
-                run_at=max((int(v) for v in result.started_at.values() if v), default=0),
-                entries=_entries(result, names, path),
-            )
 
 
 def _entries(result: Any, benchmarks: Mapping[str, Any], path: Path) -> dict:
@@ -195,7 +198,7 @@ def _entries(result: Any, benchmarks: Mapping[str, Any], path: Path) -> dict:
             values = result.get_result_value(key, params)
             stats = result.get_result_stats(key, params)
             samples = result.get_result_samples(key, params)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise TorchperfError(f"corrupt results file {str(path)!r}: benchmark {key!r}: {_short(exc)}") from None
         version = result.benchmark_version.get(key)
         names = benchmarks.get(key, {}).get("param_names") or [f"param{i + 1}" for i in range(len(params))]
@@ -222,7 +225,7 @@ def _load_json_file(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise TorchperfError(f"corrupt results file {str(path)!r}: {_short(exc)}") from None
     if not isinstance(data, dict):
         raise TorchperfError(f"corrupt results file {str(path)!r}: not a JSON object")
@@ -234,6 +237,16 @@ def _machine_in_file(path: Path) -> str:
         return str(_load_json_file(path).get("params", {}).get("machine"))
     except TorchperfError:
         return "?"
+
+
+def asv_reason(exc: BaseException, path: Path) -> str:
+    """asv's message about a file it could not load, without the file's (absolute) path, which the
+    caller names already (e.g. "it is stored in an old file format.  Run `asv update` to update it.").
+    """
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    for name in sorted({str(path.resolve()), str(path.absolute()), str(path)}, key=len, reverse=True):
+        text = text.replace(f" in file '{name}'", "").replace(f"'{name}'", "it").replace(name, "it")
+    return text[:300]
 
 
 def _short(exc: BaseException) -> str:

@@ -63,7 +63,7 @@ def _read(path: Path, kind: str, problems: list[str]):  # noqa: ANN202
     try:
         data = json.loads(path.read_text())
         return (DoctorReport if kind == "doctor" else NoiseReport).from_json(data)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         problems.append(f"{path}: unreadable {kind} report ({str(exc).splitlines()[0][:120]}); left as is")
         return None
 

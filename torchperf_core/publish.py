@@ -69,6 +69,7 @@ class PublishResult:
     pages: tuple[Path, ...]
     figures: tuple[Path, ...]
     unbundled_urls: tuple[str, ...] = field(default=())  # CDN URLs in asv's index we had no copy for
+    problems: tuple[str, ...] = field(default=())  # files left out (named, untouched): sidecars, calibration, doctor/noise
 
 
 @dataclass(frozen=True)
@@ -261,11 +262,12 @@ def publish_site(
                           key=lambda e: version_key(e.torch_version))
             env_sections.append(site_pages.EnvironmentSection(machine, at, envs, environment_diffs(data, machine, at), label))
 
+    conditions = {m: load_condition(meta, m) for m in machines}
     pages = {
         "versions.html": site_pages.render_versions(ctx, versions_sections, machines, factor),
         "efficiency.html": site_pages.render_efficiency(ctx, eff_sections, machines),
         "environment.html": site_pages.render_environment(
-            ctx, env_sections, machines, {m: load_condition(meta, m) for m in machines}),
+            ctx, env_sections, machines, conditions),
         "regressions.html": site_pages.render_regressions(ctx, load_regressions(paths.html_dir)),
     }
     written = []
@@ -275,7 +277,8 @@ def publish_site(
         written.append(path)
     left = bundle_asv_assets(paths.html_dir)
     scrub_tree(paths.html_dir, make_literal_redactor(paths.project_root, machines), skip=out)
-    return PublishResult(paths.html_dir, tuple(written), tuple(figures), left)
+    problems = data.problems + tuple(p for c in conditions.values() for p in c.problems)
+    return PublishResult(paths.html_dir, tuple(written), tuple(figures), left, problems)
 
 
 def make_literal_redactor(project_root: Path, machines: Sequence[str]) -> Callable[[str], str]:

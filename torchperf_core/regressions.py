@@ -131,9 +131,13 @@ def load_regressions(html_dir: Path | str) -> RegressionReport:
     try:
         rev_to_hash = {int(k): str(v) for k, v in index["revision_to_hash"].items()}
         benchmarks: Mapping[str, Any] = index.get("benchmarks", {})
-        entries = data["regressions"]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise TorchperfError(f"corrupt published data in {str(html)!r}: {exc!r}") from None
+        raise TorchperfError(f"corrupt site index {str(index_path)!r}: {exc!r}; re-run `torchperf publish`") from None
+    try:
+        entries = data["regressions"]
+        iter(entries)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise TorchperfError(f"corrupt regressions file {str(reg_path)!r}: {exc!r}; re-run `torchperf publish`") from None
 
     def commit(rev: Any) -> str:
         try:

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 
 from packaging.version import InvalidVersion, Version
 
+from torchperf_core.asv_store import asv_reason
 from torchperf_core.errors import TorchperfError
 
 DEFAULT_FACTOR = 1.1
@@ -208,6 +209,9 @@ class SiteData:
     environments: tuple[Environment, ...]
     benchmarks: Mapping[str, BenchmarkInfo]
     calibrations: Mapping[str, Calibration]
+    # Files that could not be used (unreadable sidecar or calibration), one line each naming the
+    # file: the site is built without them, the files are left as they are.
+    problems: tuple[str, ...] = ()
 
     @property
     def machines(self) -> list[str]:
@@ -284,16 +288,17 @@ def load_site(results_dir: str | Path, meta_dir: str | Path | None = None) -> Si
 
     points: list[ResultPoint] = []
     environments: list[Environment] = []
+    problems: list[str] = []
     for machine_dir in sorted(p for p in results_dir.iterdir() if p.is_dir()):
         for path in sorted(machine_dir.glob("*.json")):
             if path.name == "machine.json":
                 continue
             try:
                 results = Results.load(str(path))
+                machine = str(results.params.get("machine", machine_dir.name))
             except Exception as exc:  # asv raises its own util.UserError for a broken file
-                raise TorchperfError(f"unreadable asv results file {path.name!r}: {exc}") from exc
-            machine = str(results.params.get("machine", machine_dir.name))
-            sidecar = _read_json(meta / machine_dir.name / f"{path.stem}.json")
+                raise TorchperfError(f"unreadable asv results file {str(path)!r}: {asv_reason(exc, path)}") from None
+            sidecar = _read_sidecar(meta / machine_dir.name / f"{path.stem}.json", problems)
             fingerprint = sidecar.get("fingerprint") if isinstance(sidecar, dict) else None
             kernels = sidecar.get("kernels") if isinstance(sidecar, dict) else None
             torch_version = _torch_version(results, fingerprint)
@@ -310,23 +315,53 @@ def load_site(results_dir: str | Path, meta_dir: str | Path | None = None) -> Si
                 kernels=kernels if isinstance(kernels, dict) else None,
             )
             environments.append(env)
-            points.extend(_points(results, env, benchmarks))
+            try:
+                points.extend(_points(results, env, benchmarks))
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise TorchperfError(f"unreadable asv results file {str(path)!r}: {type(exc).__name__}: {exc}"[:400]) from None
 
     if not environments:
         raise TorchperfError(f"no asv results files under {str(results_dir)!r}; run `torchperf run` first")
 
     calibrations = {}
     for machine in sorted({e.machine for e in environments}):
-        cal = load_calibration(meta / machine / "calibration.json", machine)
+        cal_path = meta / machine / "calibration.json"
+        cal = load_calibration(cal_path, machine)
         if cal is not None:
             calibrations[machine] = cal
-    return SiteData(tuple(points), tuple(environments), benchmarks, calibrations)
+        elif cal_path.exists():
+            problems.append(f"{cal_path}: unusable calibration file (no readable peak GFLOP/s or bandwidth); "
+                            "left as is, efficiency not shown; re-run `torchperf calibrate`")
+    return SiteData(tuple(points), tuple(environments), benchmarks, calibrations, tuple(problems))
+
+
+def _read_sidecar(path: Path, problems: list[str]) -> dict | None:
+    """A fingerprint sidecar as JSON, or None; an unreadable one is named in `problems`."""
+    if not path.exists():
+        return None
+    from torchperf_core.sidecar import SIDECAR_FORMAT_VERSION
+
+    raw = _read_json(path)
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: unreadable fingerprint sidecar (not a JSON object); left as is, fingerprint not shown")
+        return None
+    if raw.get("format_version") != SIDECAR_FORMAT_VERSION:
+        problems.append(f"{path}: sidecar format_version {raw.get('format_version')!r} not supported (this torchperf "
+                        f"reads {SIDECAR_FORMAT_VERSION}); left as is, fingerprint not shown")
+        return None
+    return raw
 
 
 def _load_benchmarks(path: Path) -> dict[str, BenchmarkInfo]:
-    raw = _read_json(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = json.load(fh)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise TorchperfError(f"unreadable asv benchmarks file {str(path)!r}: {str(exc)[:200]}; "
+                             "re-run `torchperf run` (or `asv run`) to rewrite it") from None
     if not isinstance(raw, dict):
-        raise TorchperfError(f"unreadable asv benchmarks file {str(path)!r}")
+        raise TorchperfError(f"unreadable asv benchmarks file {str(path)!r}: not a JSON object; "
+                             "re-run `torchperf run` (or `asv run`) to rewrite it")
     out = {}
     for name, info in raw.items():
         if not isinstance(info, dict) or "name" not in info:
@@ -446,7 +481,7 @@ def _read_json(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 

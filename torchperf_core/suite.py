@@ -4,10 +4,10 @@ Steps, each a function here so tests and other commands can reuse them:
 
 1. validate the user's choices (`RunPlan`) before anything reaches pip or asv;
 2. register the machine non-interactively, with hardware keys (CPU model, GPU, driver, CUDA) that
-   asv copies into every results file and that the published site offers as selectors;
+   asv copies into every results file and that the published site offers as selectors
+   (`asvglue.register_machine`);
 3. write a derived asv config (`.asv/torchperf-run.conf.json`) whose matrix holds only the chosen
-   torch versions — asv has no command-line switch to narrow a matrix — with absolute paths,
-   because asv resolves paths against the config's folder;
+   torch versions (`asvglue.write_run_config`);
 4. run `asv run` (its output streams to the terminal: environment builds take minutes);
 5. write a fingerprint sidecar for every results file the run produced (`torchperf_core.sidecar`),
    measured by that environment's own Python;
@@ -23,7 +23,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,21 +30,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from torchperf_core.asvglue import (
+    TORCH_KEY,
+    environment_pythons,
+    load_config,
+    register_machine,
+    run_checked,
+    write_run_config,
+)
 from torchperf_core.errors import TorchperfError, one_of
-from torchperf_core.sidecar import Sidecar, sidecar_path, write_sidecar
+from torchperf_core.sidecar import Sidecar, sidecar_for, sidecar_path, write_sidecar
 
 TIERS = ("smoke", "default", "full")
 DEVICES = ("cpu", "cuda")
-TORCH_KEY = "pip+torch"
-RUN_CONFIG = Path(".asv") / "torchperf-run.conf.json"
 _RELEASE_RE = re.compile(r"^\d+(\.\d+){1,2}$")
 _MACHINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # A git revision or range as asv accepts it ("HEAD~5..HEAD", "v1.0..main", "abc123^!"); no option
 # or shell syntax can pass.
 _COMMITS_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:-]*(\.\.\.?[A-Za-z0-9_][A-Za-z0-9_./~^@{}:-]*)?(\^!)?$")
-# Hardware keys added to asv's machine entry. asv copies every key of the machine entry into each
-# results file's params, and `asv publish` turns them into selectors.
-HARDWARE_KEYS = ("cpu", "gpu", "gpu_driver", "cuda")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,134 +154,7 @@ def configured_torch_versions(config: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# 2. Machine registration
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def hardware_keys(nvidia_smi: str = "nvidia-smi") -> dict[str, str]:
-    """CPU model, GPU name or "none", GPU driver and the driver's CUDA version ("none" without a GPU).
-
-    Read from /proc and `nvidia-smi`, not from torch: the machine is the same whichever torch a
-    benchmark environment holds.
-    """
-    keys = {"cpu": _cpu_model(), "gpu": "none", "gpu_driver": "none", "cuda": "none"}
-    exe = shutil.which(nvidia_smi)
-    if exe is None:
-        return keys
-    try:
-        query = subprocess.run(
-            [exe, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=30,
-        )
-        header = subprocess.run([exe], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return keys
-    lines = [line.strip() for line in query.stdout.splitlines() if line.strip()]
-    if query.returncode != 0 or not lines:
-        return keys
-    names, drivers = [], []
-    for line in lines:
-        name, _, driver = line.partition(",")
-        names.append(name.strip())
-        drivers.append(driver.strip())
-    count = {n: names.count(n) for n in names}
-    keys["gpu"] = " + ".join(f"{c}x {n}" if c > 1 else n for n, c in count.items())
-    keys["gpu_driver"] = drivers[0] or "unknown"
-    m = re.search(r"CUDA Version:\s*([\d.]+)", header.stdout)
-    keys["cuda"] = m.group(1) if m else "unknown"
-    return keys
-
-
-def machine_file() -> Path:
-    return Path(os.path.expanduser("~")) / ".asv-machine.json"
-
-
-def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = None,
-                     runner: Callable[[list[str]], None] | None = None) -> str:
-    """`asv machine --yes` (non-interactive), then complete the entry and add the hardware keys.
-
-    asv 0.6.6 quirk: `asv machine --yes --machine NAME` records only the name (defaults are filled
-    in only when no field is given), so asv's own defaults (os, arch, cpu, num_cpu, ram) are added
-    here for the keys it left out. Returns the machine name (asv's default is the host name).
-    """
-    run = runner or _run_checked
-    cmd = [sys.executable, "-m", "asv", "machine", "--yes"]
-    if machine:
-        cmd += ["--machine", machine]
-    run(cmd)
-    path = machine_file()
-    data = json.loads(path.read_text())
-    name = machine or next((k for k in data if k != "version"), None)
-    if name is None or name not in data:
-        raise TorchperfError(f"asv machine did not register {machine!r} in {path}")
-    from asv.machine import Machine
-
-    entry = data[name]
-    for key, value in Machine.get_defaults().items():
-        if key != "machine":
-            entry.setdefault(key, value)
-    entry.update(hardware_keys() if extra is None else extra)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return name
-
-
-# ---------------------------------------------------------------------------------------------
-# 3. Derived config
-
-
-def load_config(root: Path) -> dict[str, Any]:
-    path = root / "asv.conf.json"
-    if not path.is_file():
-        raise TorchperfError(f"no asv.conf.json in {root}; run torchperf from the project root")
-    from asv.util import load_json  # accepts the // comments asv allows
-
-    return dict(load_json(str(path), js_comments=True))
-
-
-def write_run_config(root: Path, versions: Sequence[str], *, path: Path | None = None,
-                     overrides: Mapping[str, Any] | None = None) -> Path:
-    """asv.conf.json with the matrix narrowed to `versions` and every path absolute."""
-    conf = load_config(root)
-    conf["version"] = 1
-    for key, default in (("repo", "."), ("benchmark_dir", "benchmarks"), ("env_dir", "env"),
-                         ("results_dir", "results"), ("html_dir", "html")):
-        value = conf.get(key, default)
-        conf[key] = str((root / value).resolve()) if not str(value).startswith(("http:", "https:", "git@")) else value
-    req = conf.setdefault("matrix", {}).setdefault("req", {})
-    req.pop("torch", None)
-    req[TORCH_KEY] = list(versions)
-    if overrides:
-        conf.update(overrides)
-    out = path or (root / RUN_CONFIG)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(conf, indent=2) + "\n")
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# 4. Running asv
-
-
-def _run_checked(cmd: list[str], **kwargs: Any) -> None:
-    """Run a short asv command quietly; its output is shown only when it fails."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    if proc.returncode != 0:
-        tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
-        raise TorchperfError(f"{' '.join(cmd[2:5])} failed (exit {proc.returncode}): {tail}")
+# 2-4. Registering, configuring (asvglue.py) and running asv
 
 
 def asv_run_command(plan: RunPlan, config: Path, machine: str, *, commit: str) -> list[str]:
@@ -325,18 +200,6 @@ def changed_results(before: Mapping[Path, float], after: Mapping[Path, float]) -
 
 # ---------------------------------------------------------------------------------------------
 # 5. Sidecars
-
-
-def environment_pythons(config: Path) -> dict[str, str]:
-    """asv environment name -> its Python, for every environment of the (derived) config."""
-    from asv import environment
-    from asv.config import Config
-
-    conf = Config.load(str(config))
-    out = {}
-    for env in environment.get_environments(conf, None, verbose=False):
-        out[env.name] = os.path.join(env._path, "bin", "python")  # noqa: SLF001 - asv has no public path
-    return out
 
 
 def fingerprint_of(python: str, *, timeout: float = 600) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, str | None]:
@@ -418,7 +281,7 @@ def publish_site(root: Path) -> Path:
         torchperf_publish = None
     if torchperf_publish is not None:
         return Path(torchperf_publish(config).html_dir)
-    _run_checked([sys.executable, "-m", "asv", "--config", str(config), "publish"], cwd=root)
+    run_checked([sys.executable, "-m", "asv", "--config", str(config), "publish"], cwd=root)
     return root / load_config(root).get("html_dir", "html")
 
 
@@ -461,13 +324,7 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
         benchmarks = {}
     table: dict[tuple[str, str], dict[str, float | None]] = {}
     for path in results_files:
-        side = None
-        try:
-            from torchperf_core.sidecar import sidecar_for
-
-            side = sidecar_for(path, meta_dir)
-        except TorchperfError:
-            side = None
+        side = sidecar_for(path, meta_dir)
         data = json.loads(path.read_text())
         version = (side.torch_version if side else None) or str(
             (data.get("requirements") or {}).get(TORCH_KEY) or data.get("params", {}).get(TORCH_KEY) or "?"
@@ -493,6 +350,18 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
 
 # ---------------------------------------------------------------------------------------------
 # The whole job
+
+
+def _latest_commit_files(paths: Sequence[Path]) -> list[Path]:
+    """The results files of the most recent commit (by commit date) among `paths`."""
+    dated = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        dated.append((data.get("date") or 0, str(data.get("commit_hash", "")), path))
+    if not dated:
+        return []
+    _, newest, _ = max(dated, key=lambda d: (d[0], d[1]))
+    return [p for _, c, p in dated if c == newest]
 
 
 @dataclass(frozen=True)
@@ -533,6 +402,6 @@ def run_suite(plan: RunPlan, root: Path, *, publish: bool = True,
             html = publish_site(root)
         except TorchperfError as exc:  # the results are saved; say so and still summarize
             publish_error = str(exc)
-    current = [p for p in produced if p.name.startswith(commit[:8])] or produced
+    current = [p for p in produced if p.name.startswith(commit[:8])] or _latest_commit_files(produced)
     rows = summarize(current, results_dir / "benchmarks.json", root / "meta")
     return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error)

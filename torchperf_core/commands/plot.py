@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 NAME = "plot"
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core.site_data import load_site
 
     data = load_site(args.results, args.meta)
+    for problem in data.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     for machine in args.machine or []:
         if machine not in data.machines:
             raise one_of(machine, data.machines, "machine")

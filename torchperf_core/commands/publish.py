@@ -4,6 +4,7 @@ regressions pages, in the `html_dir` of asv.conf.json."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from torchperf_core.site_data import DEFAULT_FACTOR
 
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = publish_site(args.config, commit=args.commit, factor=args.factor, run_asv=not args.no_asv,
                           meta_dir=args.meta)
+    for problem in result.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     for url in result.unbundled_urls:
         print(f"note: asv's index.html still loads {url} from the network (no bundled copy)")
     print(f"published {len(result.pages)} pages and {len(result.figures)} figures")
