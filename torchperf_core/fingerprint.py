@@ -111,6 +111,7 @@ class Threads:
     mkl_max_threads: int | None = None
     hardware_concurrency: int | None = None
     parallel_backend: str | None = None
+    cpu_affinity: str | None = None  # CPUs this process may run on, e.g. "0-1" (`--cpus` pins it)
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,14 @@ def _threads(torch: Any) -> Threads:
         info["torch_num_threads"] = int(num)
     if interop is not None:
         info["torch_num_interop_threads"] = int(interop)
+    info["cpu_affinity"] = _guard(_affinity)
     return Threads(**info)
+
+
+def _affinity() -> str | None:
+    from torchperf_core.affinity import current_affinity, format_cpu_list
+
+    return format_cpu_list(current_affinity())
 
 
 def _libraries() -> tuple[LoadedLibrary, ...]:

@@ -17,7 +17,7 @@ from torchperf_core.errors import TorchperfError, UnsupportedCase
 from torchperf_core.results import Measurement, TaskSpec
 
 _OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory",
-                "invalid buffer size")
+                "invalid buffer size", "storage size calculation overflowed")
 _UNSUPPORTED_MARKERS = ("not implemented for", "no kernel", "not supported", "does not support")
 
 

@@ -16,6 +16,7 @@ they reach a page, and a last pass removes those strings from every text file as
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import re
 import shutil
@@ -203,8 +204,10 @@ def publish_site(
     from torchperf_core.machine_condition import load_condition
 
     paths = read_asv_config(config)
-    if factor <= 1.0:
-        raise TorchperfError(f"factor {factor!r} must be greater than 1 (e.g. 1.1 for 10%)")
+    if not math.isfinite(factor) or factor <= 1.0:
+        raise TorchperfError(f"factor {factor!r} must be a finite number greater than 1 (e.g. 1.1 for 10%)")
+    if meta_dir is not None and not Path(meta_dir).is_dir():
+        raise TorchperfError(f"sidecar folder {str(meta_dir)!r} is not an existing folder; give the meta/ folder")
     if not (paths.results_dir / "benchmarks.json").is_file():
         raise TorchperfError(
             f"no asv results in {str(paths.results_dir)!r} (benchmarks.json is missing); run `torchperf run` first"

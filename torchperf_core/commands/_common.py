@@ -34,6 +34,17 @@ def positive_int(text: str | None, what: str, default: int | None = None) -> int
     return int(value)
 
 
+def existing_dir(text: str | None, what: str) -> Path | None:
+    """A folder the user named explicitly: it must exist and be a folder (a typo is not "empty")."""
+    if text is None:
+        return None
+    path = Path(text)
+    if not path.is_dir():
+        problem = "is a file, not a folder" if path.exists() else "does not exist"
+        raise TorchperfError(f"{what} {text!r} {problem}; give an existing folder")
+    return path
+
+
 def parse_sizes(text: str) -> list[int]:
     """`256,512,1024` -> [256, 512, 1024]; anything else is refused naming the bad item."""
     parts = [p.strip() for p in str(text).split(",")]

@@ -56,7 +56,9 @@ def source_from_args(args: Any) -> "Source":
     base = config.parent
     results_dir = Path(args.results_dir) if args.results_dir else base / conf.get("results_dir", "results")
     repo = base / conf.get("repo", ".") if conf else Path(".")
-    meta = Path(args.meta_dir) if getattr(args, "meta_dir", None) else None
+    from torchperf_core.commands._common import existing_dir
+
+    meta = existing_dir(getattr(args, "meta_dir", None), "--meta-dir")
     return Source(results_dir=results_dir, repo=repo, meta_dir=meta)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from datetime import datetime, timezone
 
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         raise TorchperfError(f"--samples {args.samples}: need at least 2 samples per run")
     if args.threads is not None and args.threads < 1:
         raise TorchperfError(f"--threads {args.threads}: must be >= 1")
-    if args.factor < 1.0:
+    if not math.isfinite(args.factor) or args.factor < 1.0:
         raise TorchperfError(f"--factor {args.factor}: must be >= 1 (asv compare's ratio threshold)")
     path = meta_path("noise.json", args.machine) if args.save else None  # a bad name fails early
     if args.cpus is not None:

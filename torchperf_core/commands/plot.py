@@ -25,6 +25,12 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core.plots import write_all
     from torchperf_core.site_data import load_site
 
+    from torchperf_core.commands._common import existing_dir
+    from torchperf_core.errors import TorchperfError
+
+    existing_dir(args.meta, "--meta")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise TorchperfError(f"--out {args.out!r} is a file; give a folder for the figures")
     data = load_site(args.results, args.meta)
     for problem in data.problems:
         print(f"warning: {problem}", file=sys.stderr)

@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="pass --quick to asv (the engine still warms up)")
     parser.add_argument("--no-publish", action="store_true", help="skip publishing the site")
     parser.add_argument("--limit", type=int, default=30, help="summary rows to print (default 30; 0 = all)")
+    parser.add_argument("--cpus", metavar="LIST",
+                        help="pin the benchmark processes to these CPUs, e.g. 0-3,6 (recorded in the fingerprint; "
+                             "torch then uses one thread per pinned CPU)")
 
 
 def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
@@ -70,8 +73,13 @@ def render_summary(rows: tuple[suite.SummaryRow, ...], limit: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from torchperf_core.affinity import apply_affinity, parse_cpu_list
+
     root = Path.cwd()
     plan = plan_from_args(args, root)
+    if args.cpus is not None:
+        # Children (asv, its benchmark processes, the fingerprint probe) inherit the mask.
+        apply_affinity(parse_cpu_list(args.cpus))
 
     def log(message: str) -> None:
         print(f"torchperf: {message}", file=sys.stderr, flush=True)
