@@ -6,16 +6,15 @@ import math
 from typing import Sequence
 
 
-def format_time(seconds: float | None) -> str:
+def format_time(seconds: float | None, missing: str = "—") -> str:
     """Seconds in the most readable unit, 3 significant digits: 12.3 µs, 4.56 ms, 1.20 s."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return "—"
-    if math.isinf(seconds):
-        return "∞"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if abs(seconds) >= scale or unit == "ns":
+    if seconds is None or not math.isfinite(seconds):
+        return missing
+    magnitude = abs(seconds)
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if magnitude >= scale:
             return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds:.3g} s"  # pragma: no cover
+    return f"{seconds / 1e-9:.3g} ns"
 
 
 def format_rate(value: float | None, unit: str) -> str:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from torchperf_core.machine_condition import MachineCondition
 
+from torchperf_core import render
 from torchperf_core.site_data import (
     Calibration,
     Change,
@@ -66,14 +67,7 @@ def _e(ctx: PageContext, text: object) -> str:
 
 
 def format_time(seconds: float | None) -> str:
-    """3 significant digits in s, ms, µs or ns."""
-    if seconds is None or not math.isfinite(seconds):
-        return "n/a"
-    magnitude = abs(seconds)
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if magnitude >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
+    return render.format_time(seconds, missing="n/a")
 
 
 def format_value(value: float | None, unit: str) -> str:
