@@ -185,7 +185,9 @@ def check_smt(fs: _Fs) -> Check:
                      "thread shares each core's execution units and caches; pin to one thread per "
                      "core with --cpus, or turn SMT off",
                      "echo off | sudo tee /sys/devices/system/cpu/smt/control")
-    return Check("smt", "OK", f"SMT {control or 'inactive'}")
+    readable = {"notsupported": "not supported by this CPU", "notimplemented": "not implemented here",
+                "forceoff": "forced off", "off": "off"}
+    return Check("smt", "OK", f"SMT {readable.get(control, control or 'inactive')}")
 
 
 def check_load(fs: _Fs, threshold: float = LOAD_THRESHOLD) -> Check:
