@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -347,7 +346,6 @@ def test_change_below_the_machines_detectable_slowdown_is_flagged(tmp_path, caps
     from torchperf_core.noise import NoiseReport, ProbeNoise
 
     run = copy_fixture(tmp_path)
-    after = results_file(run, HEAD, "2.14.1")
     # Runs of unchanged code drifting 2x apart: nothing under 100% is trustworthy here.
     runs = tuple(tuple(t * (1 + 0.001 * i) for i in range(15)) for t in (1e-4, 2e-4, 1e-3, 2e-3, 1e-2, 2e-2))
     noise = NoiseReport((ProbeNoise("mm 256", runs),), taken_at="2026-11-24T20:00:00Z")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import pytest
 
@@ -121,7 +120,6 @@ def test_cold_l2_flush_is_never_timed():
 
 def test_events_mode_syncs_once_fake_cuda():
     t, dev, op, clock = _setup(warm=1e-5, sync_cost=1e-5)
-    syncs_before = dev.syncs
     raw = time_callable(op, device=dev, clock=clock, options=TimingOptions(samples=8, mode="events"),
                         event_factory=lambda: FakeEvent(t))
     assert raw.mode == "events"

@@ -11,6 +11,7 @@ import pytest
 
 from torchperf_core import cli, noise
 from torchperf_core.affinity import current_affinity
+from torchperf_core import machine_checks
 from torchperf_core.noise import NoiseReport, ProbeNoise
 
 TIGHT = tuple(1.0 + 0.0001 * k for k in range(15))  # 15 samples spread over 0.14%
@@ -113,7 +114,7 @@ def test_one_run_is_refused():
 def test_noise_command_tiny_probes_pinned(tmp_path, monkeypatch, capsys):
     from torchperf_core.commands import noise as noise_cmd
 
-    monkeypatch.setattr(noise_cmd, "PROBES", (("mm 32", "mm", 32), ("add 64x64", "add", 64)))
+    monkeypatch.setattr(machine_checks, "PROBES", (("mm 32", "mm", 32), ("add 64x64", "add", 64)))
     monkeypatch.chdir(tmp_path)
     original = current_affinity()
     cpu = original[-1]

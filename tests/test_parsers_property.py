@@ -1,7 +1,6 @@
 """Property-based tests of the size parsers: any input is either parsed exactly or refused with a
 TorchperfError that names it; nothing else escapes."""
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from torchperf_core import catalog

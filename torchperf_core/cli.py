@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import sys
 from types import ModuleType
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from torchperf_core import __version__
 from torchperf_core.errors import TorchperfError
@@ -21,7 +21,7 @@ from torchperf_core.errors import TorchperfError
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line (no usage dump), exit 2."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"torchperf: error: {message}\n")
 
 

@@ -7,7 +7,12 @@ import os
 import re
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from torchperf_core.errors import TorchperfError
+
+if TYPE_CHECKING:
+    from torchperf_core.engine import TimingOptions
 
 _INT_RE = re.compile(r"[0-9]+")
 
@@ -57,7 +62,7 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def timing_options(args: argparse.Namespace) -> "TimingOptions":  # noqa: F821
+def timing_options(args: argparse.Namespace) -> "TimingOptions":
     from torchperf_core.engine import TIMING_MODES, TimingOptions
 
     if args.mode not in TIMING_MODES:

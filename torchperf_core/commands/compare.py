@@ -6,6 +6,11 @@ Exit status: 1 when any benchmark got significantly slower beyond --factor (or s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torchperf_core.compare import Source
+
 import argparse
 import sys
 from pathlib import Path

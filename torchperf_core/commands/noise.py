@@ -6,24 +6,15 @@ import argparse
 import json
 import math
 import sys
-from datetime import datetime, timezone
 
-from torchperf_core.affinity import apply_affinity, current_affinity, format_cpu_list, parse_cpu_list
+from torchperf_core.affinity import apply_affinity, format_cpu_list, parse_cpu_list
 from torchperf_core.errors import TorchperfError
 from torchperf_core.machine_meta import meta_path, write_json
-from torchperf_core.noise import DEFAULT_FACTOR, NoiseReport, ProbeNoise
+from torchperf_core.machine_checks import measure_noise
+from torchperf_core.noise import DEFAULT_FACTOR, NoiseReport
 
 NAME = "noise"
 HELP = "measure timing noise on this machine and the minimum detectable slowdown"
-
-# (label, op, size): small / medium / large fp32 matmul and a memory-bound add of 16M floats.
-PROBES = (
-    ("mm 256", "mm", 256),
-    ("mm 1024", "mm", 1024),
-    ("mm 2048", "mm", 2048),
-    ("add 4096x4096", "add", 4096),
-)
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=5, help="independent runs of each probe (>= 2; default 5)")
@@ -73,28 +64,6 @@ def format_report(report: NoiseReport) -> str:
     return "\n".join(lines)
 
 
-def measure_noise(runs: int, samples: int, threads: int | None, factor: float,
-                  progress: bool = True) -> NoiseReport:
-    from torchperf_core.engine import TimingOptions
-    from torchperf_core.measure import measure
-    from torchperf_core.precision import default_threads
-
-    threads = threads or default_threads()
-    options = TimingOptions(samples=samples, min_samples=samples)
-    collected: dict[str, list[tuple[float, ...]]] = {label: [] for label, _, _ in PROBES}
-    # Interleave: run r of every probe before run r+1 of any, so a slow drift of the machine's
-    # speed shows up as run-to-run variation of every probe instead of biasing one.
-    for r in range(runs):
-        for label, op, size in PROBES:
-            if progress:
-                print(f"run {r + 1}/{runs}: {label}", file=sys.stderr, flush=True)
-            m = measure(op, size, "float32", "cpu", threads=threads, options=options, seed=r)
-            collected[label].append(tuple(m.samples))
-    probes = tuple(ProbeNoise(label, tuple(collected[label]), factor) for label, _, _ in PROBES)
-    taken_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    return NoiseReport(probes, factor, threads, current_affinity(), taken_at)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.runs < 2:
         raise TorchperfError(f"--runs {args.runs}: need at least 2 runs to see run-to-run variation")
@@ -107,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     path = meta_path("noise.json", args.machine) if args.save else None  # a bad name fails early
     if args.cpus is not None:
         apply_affinity(parse_cpu_list(args.cpus))
-    report = measure_noise(args.runs, args.samples, args.threads, args.factor, progress=not args.json)
+    report = measure_noise(args.runs, args.samples, args.threads, args.factor,
+                           progress=None if args.json else (lambda m: print(m, file=sys.stderr, flush=True)))
     if path is not None:
         write_json(path, report.to_json())
     print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))

@@ -6,10 +6,8 @@ Exit status: 1 when there is any, 0 when none, 2 when there is no published data
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from torchperf_core.errors import TorchperfError
 
