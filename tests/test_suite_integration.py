@@ -59,16 +59,7 @@ def torchperf_run(repo: Path, home: Path, *args: str) -> subprocess.CompletedPro
     return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
 
-@pytest.fixture(scope="session")
-def env_dir(tmp_path_factory: pytest.TempPathFactory):
-    keep = os.environ.get("TORCHPERF_TEST_ENV_DIR")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        yield Path(keep)
-        return
-    path = tmp_path_factory.mktemp("asv-env")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)  # ~6 GB; pytest would keep it for three sessions
+# `env_dir` (the session's shared asv environments) is in tests/conftest.py.
 
 
 @pytest.fixture(scope="session")

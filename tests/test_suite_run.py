@@ -20,7 +20,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "asv_run_v1"
 
 @pytest.mark.parametrize("good", ["2.13.0", "2.14.1", "2.12", " 2.13.0 "])
 def test_plain_releases_accepted(good: str) -> None:
-    assert suite.parse_torch_version(good) == good.strip()
+    assert suite.parse_torch_version(good) == {"2.12": "2.12.0"}.get(good, good.strip())
 
 
 @pytest.mark.parametrize(

@@ -332,7 +332,7 @@ def parse_size(op: OpDef, text: str | int | Mapping[str, int]) -> dict[str, int]
         shape = op.shape_for_size(1)
         shape.update({k: int(v) for k, v in text.items()})
     elif isinstance(text, int) or _SIZE_RE.fullmatch(str(text)):
-        n = int(text)
+        n = text if isinstance(text, int) else int(str(text).strip())  # str.strip: every \s the regex allows
         if n < 1:
             raise TorchperfError(f"size {text!r} must be a positive integer")
         shape = op.shape_for_size(n)

@@ -35,10 +35,12 @@ def project_lock(root: str | os.PathLike[str], *, wait: float = 0.0, what: str =
     path = Path(root) / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait
+    held = False
     try:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -53,8 +55,9 @@ def project_lock(root: str | os.PathLike[str], *, wait: float = 0.0, what: str =
         os.pwrite(fd, f"{what} (pid {os.getpid()}, since {now})\n".encode(), 0)
         yield path
     finally:
-        try:
-            os.ftruncate(fd, 0)
-        except OSError:
-            pass
+        if held:  # a refused process must not erase the holder's name
+            try:
+                os.ftruncate(fd, 0)
+            except OSError:
+                pass
         os.close(fd)  # closing releases the flock

@@ -299,26 +299,13 @@ def load_site(results_dir: str | Path, meta_dir: str | Path | None = None) -> Si
             except Exception as exc:  # asv raises its own util.UserError for a broken file
                 raise TorchperfError(f"unreadable asv results file {str(path)!r}: {asv_reason(exc, path)}") from None
             sidecar = _read_sidecar(meta / machine_dir.name / f"{path.stem}.json", problems)
-            fingerprint = sidecar.get("fingerprint") if isinstance(sidecar, dict) else None
-            kernels = sidecar.get("kernels") if isinstance(sidecar, dict) else None
-            torch_version = _torch_version(results, fingerprint)
-            if not torch_version and isinstance(sidecar, dict) and sidecar.get("torch_version"):
-                torch_version = str(sidecar["torch_version"])
-            env = Environment(
-                machine=machine,
-                commit=results.commit_hash,
-                date=int(results.date or 0),
-                env_name=results.env_name,
-                results_stem=path.stem,
-                torch_version=torch_version,
-                fingerprint=fingerprint if isinstance(fingerprint, dict) else None,
-                kernels=kernels if isinstance(kernels, dict) else None,
-            )
-            environments.append(env)
             try:
-                points.extend(_points(results, env, benchmarks))
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                env, env_points = _environment(results, path, machine, sidecar, benchmarks)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+                # asv's loader checks the format version and layout, not every value's type
                 raise TorchperfError(f"unreadable asv results file {str(path)!r}: {type(exc).__name__}: {exc}"[:400]) from None
+            environments.append(env)
+            points.extend(env_points)
 
     if not environments:
         raise TorchperfError(f"no asv results files under {str(results_dir)!r}; run `torchperf run` first")
@@ -333,6 +320,28 @@ def load_site(results_dir: str | Path, meta_dir: str | Path | None = None) -> Si
             problems.append(f"{cal_path}: unusable calibration file (no readable peak GFLOP/s or bandwidth); "
                             "left as is, efficiency not shown; re-run `torchperf calibrate`")
     return SiteData(tuple(points), tuple(environments), benchmarks, calibrations, tuple(problems))
+
+
+def _environment(results: Any, path: Path, machine: str, sidecar: Any,
+                 benchmarks: Mapping[str, BenchmarkInfo]) -> tuple[Environment, list[ResultPoint]]:
+    fingerprint = sidecar.get("fingerprint") if isinstance(sidecar, dict) else None
+    kernels = sidecar.get("kernels") if isinstance(sidecar, dict) else None
+    torch_version = _torch_version(results, fingerprint)
+    if not torch_version and isinstance(sidecar, dict) and sidecar.get("torch_version"):
+        torch_version = str(sidecar["torch_version"])
+    if not isinstance(results.commit_hash, str) or not isinstance(results.env_name, str):
+        raise ValueError("commit_hash and env_name must be strings")
+    env = Environment(
+        machine=machine,
+        commit=results.commit_hash,
+        date=int(results.date or 0),
+        env_name=results.env_name,
+        results_stem=path.stem,
+        torch_version=torch_version,
+        fingerprint=fingerprint if isinstance(fingerprint, dict) else None,
+        kernels=kernels if isinstance(kernels, dict) else None,
+    )
+    return env, _points(results, env, benchmarks)
 
 
 def _read_sidecar(path: Path, problems: list[str]) -> dict | None:

@@ -39,6 +39,12 @@ from torchperf_core.asvglue import (
     write_run_config,
 )
 from torchperf_core.errors import TorchperfError, one_of
+from torchperf_core.run_guard import (
+    check_commits,
+    check_results_readable,
+    failed_or_skipped,
+    low_disk_hint,
+)
 from torchperf_core.sidecar import Sidecar, sidecar_for, sidecar_path, write_sidecar
 
 TIERS = ("smoke", "default", "full")
@@ -65,7 +71,9 @@ def parse_torch_version(text: str) -> str:
         raise TorchperfError(f"torch version {text!r} is not a PEP 440 version; expected a release like 2.13.0") from None
     if not _RELEASE_RE.match(value) or version.is_prerelease or version.is_postrelease or version.local or version.epoch:
         raise TorchperfError(f"torch version {text!r} is not a plain release; expected a release like 2.13.0")
-    return str(version)
+    # "2.13" and "2.13.0" pin the same wheel (PEP 440 pads with zeros); one spelling keeps one
+    # environment and one results key per release.
+    return ".".join(str(p) for p in (version.release + (0, 0))[:3])
 
 
 def parse_torch_versions(values: Iterable[str]) -> tuple[str, ...]:
@@ -143,6 +151,7 @@ class RunPlan:
     existing: bool = False
     machine: str | None = None
     quick: bool = False
+    resume: bool = False  # keep results already saved for a commit x environment (asv --skip-existing-successful)
 
 
 def configured_torch_versions(config: Mapping[str, Any]) -> tuple[str, ...]:
@@ -168,6 +177,8 @@ def asv_run_command(plan: RunPlan, config: Path, machine: str, *, commit: str) -
         cmd += ["--bench", plan.bench]
     if plan.quick:
         cmd += ["--quick"]
+    if plan.resume:
+        cmd += ["--skip-existing-successful"]
     return cmd
 
 
@@ -295,6 +306,7 @@ class SummaryRow:
     median: float | None
     gflops: float | None
     ratio: float | None
+    status: str = "ok"  # "failed": the benchmark raised (asv stored null); "skipped": asv stored NaN
 
 
 def _results_rows(path: Path) -> Iterable[tuple[str, str, float | None]]:
@@ -323,6 +335,7 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
     except (OSError, ValueError):
         benchmarks = {}
     table: dict[tuple[str, str], dict[str, float | None]] = {}
+    status: dict[tuple[tuple[str, str], str], str] = {}
     for path in results_files:
         side = sidecar_for(path, meta_dir)
         data = json.loads(path.read_text())
@@ -331,6 +344,8 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
         )
         for name, params, median in _results_rows(path):
             table.setdefault((name, params), {})[version] = median
+        for key, state in failed_or_skipped(path).items():
+            status[(key, version)] = state
     rows: list[SummaryRow] = []
     worst: dict[tuple[str, str], float] = {}
     for (name, params), by_version in table.items():
@@ -342,7 +357,8 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
             med = by_version[v]
             ratio = (med / base) if (med and base) else None
             rows.append(SummaryRow(benchmark=name, params=params, torch_version=v, median=med,
-                                   gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio))
+                                   gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio,
+                                   status=status.get(((name, params), v), "ok")))
             worst[(name, params)] = max(worst.get((name, params), 0.0), ratio or 0.0)
     rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, _version_key(r.torch_version)))
     return rows
@@ -372,28 +388,71 @@ class RunOutcome:
     summary: tuple[SummaryRow, ...]
     html_dir: Path | None
     publish_error: str | None = None
+    # (torch version, why) for each version whose asv run produced nothing (e.g. no such wheel)
+    failed: tuple[tuple[str, str], ...] = ()
 
 
 def run_suite(plan: RunPlan, root: Path, *, publish: bool = True,
-              log: Callable[[str], None] = lambda s: None) -> RunOutcome:
-    """Register, run asv in every chosen environment, write sidecars, publish, summarize."""
+              log: Callable[[str], None] = lambda s: None, lock_wait: float = 0.0) -> RunOutcome:
+    """Register, run asv in every chosen environment, write sidecars, publish, summarize.
+
+    Holds the project lock throughout (`lock.project_lock`): a second run in the same checkout
+    refuses, or waits `lock_wait` seconds, instead of interleaving writes to results/.
+    """
+    from torchperf_core.lock import project_lock
+
     root = root.resolve()
     commit = head_commit(root)
+    if plan.commits:
+        check_commits(root, plan.commits)
+    with project_lock(root, wait=lock_wait):
+        return _run_locked(plan, root, commit, publish=publish, log=log)
+
+
+def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
+                log: Callable[[str], None]) -> RunOutcome:
     machine = register_machine(plan.machine)
     log(f"machine {machine!r} registered")
-    config = write_run_config(root, plan.torch_versions)
     conf = load_config(root)
     results_dir = (root / conf.get("results_dir", "results")).resolve()
-    before = results_snapshot(results_dir, machine)
+    check_results_readable(results_dir, machine)
     env = suite_environment(plan)
-    cmd = asv_run_command(plan, config, machine, commit=commit)
-    log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))
-    proc = subprocess.run(cmd, cwd=root, env=env)
-    produced = changed_results(before, results_snapshot(results_dir, machine))
-    if proc.returncode != 0 and not produced:
-        raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
+    produced: list[Path] = []
+    pythons: dict[str, str] = {}
+    failed: list[tuple[str, str]] = []
+    # One asv run per torch version: asv creates every environment of its matrix before running
+    # anything and stops at the first that cannot be built, so a single unknown version would
+    # otherwise cost every other version its results.
+    groups = [plan.torch_versions] if plan.existing else [(v,) for v in plan.torch_versions]
+    for versions in groups:
+        config = write_run_config(root, versions)
+        before = results_snapshot(results_dir, machine)
+        cmd = asv_run_command(plan, config, machine, commit=commit)
+        log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))
+        proc = subprocess.run(cmd, cwd=root, env=env)
+        new = changed_results(before, results_snapshot(results_dir, machine))
+        if proc.returncode != 0 and not new:
+            why = (f"asv run failed (exit {proc.returncode}) and wrote no results: the environment could not "
+                   "be built (no such torch wheel for this Python/platform?) or every benchmark failed; see "
+                   "asv's output above")
+            if plan.existing:
+                raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
+            why += low_disk_hint(root / conf.get("env_dir", "env"))
+            log(f"torch {versions[0]}: {why}")
+            failed.append((versions[0], why))
+            continue
+        produced.extend(p for p in new if p not in produced)
+        if not plan.existing:
+            pythons.update(environment_pythons(config))
+    if plan.resume:
+        # An interrupted run saved results but never got to fingerprint them, and asv leaves a
+        # finished commit x environment untouched when resuming: fingerprint those now.
+        produced.extend(p for p in sorted(results_snapshot(results_dir, machine))
+                        if p not in produced and not sidecar_path(p, root / "meta").exists())
+    if not produced:
+        raise TorchperfError(f"no torch version produced results (failed: {', '.join(v for v, _ in failed)}); "
+                             "see asv's output above")
     log(f"fingerprinting {len(produced)} environment(s)")
-    pythons = {} if plan.existing else environment_pythons(config)
     sidecars = write_sidecars(produced, pythons, existing_python=sys.executable if plan.existing else None,
                               meta_dir=root / "meta")
     html, publish_error = None, None
@@ -404,4 +463,4 @@ def run_suite(plan: RunPlan, root: Path, *, publish: bool = True,
             publish_error = str(exc)
     current = [p for p in produced if p.name.startswith(commit[:8])] or _latest_commit_files(produced)
     rows = summarize(current, results_dir / "benchmarks.json", root / "meta")
-    return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error)
+    return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error, tuple(failed))

@@ -31,11 +31,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="benchmark this interpreter's torch without building environments")
     parser.add_argument("--machine", metavar="NAME", help="machine name for the results (default: host name)")
     parser.add_argument("--quick", action="store_true", help="pass --quick to asv (the engine still warms up)")
+    parser.add_argument("--resume", action="store_true",
+                        help="after an interrupted run: keep the benchmarks already saved for each commit and "
+                             "environment, run only the rest")
     parser.add_argument("--no-publish", action="store_true", help="skip publishing the site")
-    parser.add_argument("--limit", type=int, default=30, help="summary rows to print (default 30; 0 = all)")
+    parser.add_argument("--limit", default="30", help="summary rows to print (default 30; 0 = all)")
+    parser.add_argument("--wait", default="0", metavar="SECONDS",
+                        help="if another `torchperf run` holds this checkout, wait up to SECONDS for it "
+                             "(default 0: refuse at once)")
     parser.add_argument("--cpus", metavar="LIST",
                         help="pin the benchmark processes to these CPUs, e.g. 0-3,6 (recorded in the fingerprint; "
                              "torch then uses one thread per pinned CPU)")
+
+
+def _non_negative(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise TorchperfError(f"{what} {text!r} is not accepted; give a number >= 0")
+    return value
 
 
 def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
@@ -50,7 +66,8 @@ def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
         versions = suite.configured_torch_versions(suite.load_config(root))
     if args.existing and args.commits:
         raise TorchperfError("--existing benchmarks the installed code: it cannot take --commits")
-    return suite.RunPlan(versions, tier, bench, devices, commits, args.existing, machine, args.quick)
+    return suite.RunPlan(versions, tier, bench, devices, commits, args.existing, machine, args.quick,
+                         resume=args.resume)
 
 
 def render_summary(rows: tuple[suite.SummaryRow, ...], limit: int) -> str:
@@ -62,7 +79,8 @@ def render_summary(rows: tuple[suite.SummaryRow, ...], limit: int) -> str:
     shown = cases if limit <= 0 else cases[:limit]
     keep = set(shown)
     body = [
-        [f"{r.benchmark.split('.', 1)[-1]}{r.params}", r.torch_version, render.format_time(r.median),
+        [f"{r.benchmark.split('.', 1)[-1]}{r.params}", r.torch_version,
+         render.format_time(r.median, missing="—" if r.status == "ok" else r.status),
          render.format_rate(r.gflops, "GFLOP/s"), "—" if r.ratio is None else f"{r.ratio:.2f}"]
         for r in rows if (r.benchmark, r.params) in keep
     ]
@@ -76,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core.affinity import apply_affinity, parse_cpu_list
 
     root = Path.cwd()
+    limit = _non_negative(args.limit, "--limit")
+    if limit != int(limit):
+        raise TorchperfError(f"--limit {args.limit!r} is not accepted; give a whole number >= 0")
+    wait = _non_negative(args.wait, "--wait")
     plan = plan_from_args(args, root)
     if args.cpus is not None:
         # Children (asv, its benchmark processes, the fingerprint probe) inherit the mask.
@@ -86,14 +108,24 @@ def run(args: argparse.Namespace) -> int:
 
     what = "the current interpreter's torch" if plan.existing else "torch " + ", ".join(plan.torch_versions)
     log(f"tier {plan.tier}: benchmarking {what}")
-    outcome = suite.run_suite(plan, root, publish=not args.no_publish, log=log)
+    outcome = suite.run_suite(plan, root, publish=not args.no_publish, log=log, lock_wait=wait)
     if outcome.html_dir is not None:
         log(f"site published in {outcome.html_dir}")
     if outcome.summary:
-        print(render_summary(outcome.summary, args.limit))
+        print(render_summary(outcome.summary, int(limit)))
     else:
         log("no results were produced")
+    failed_cases = sorted({f"{r.benchmark}{r.params} [torch {r.torch_version}]" for r in outcome.summary
+                           if r.status == "failed"})
+    if failed_cases:
+        log(f"{len(failed_cases)} benchmark case(s) raised (their error is in asv's output above; the others ran): "
+            + "; ".join(failed_cases[:10]) + (" …" if len(failed_cases) > 10 else ""))
+    for version, why in outcome.failed:
+        log(f"FAILED torch {version}: {why}")
+    if outcome.failed:
+        log(f"{len(outcome.failed)} of {len(plan.torch_versions)} torch versions failed: "
+            + ", ".join(v for v, _ in outcome.failed))
     if outcome.publish_error:
         log(f"results saved, but publishing failed: {outcome.publish_error}")
         return 1
-    return 0
+    return 1 if outcome.failed else 0

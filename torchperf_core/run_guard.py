@@ -1,0 +1,80 @@
+"""Guards of `torchperf run` against the faults a long-lived checkout meets.
+
+Each check runs before asv would trip over the fault with a traceback, or explains a failure asv
+reports only in its log: a revision range that does not resolve, a results file cut short by a
+kill, a disk too full to build an environment, benchmark cases that raised or were skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from torchperf_core.errors import TorchperfError
+
+
+def low_disk_hint(env_dir: Path, threshold: int = 2 * 2**30) -> str:
+    """A failed environment build on a nearly full disk is the usual cause: say so. (asv deletes the
+    half-built environment, so the next run builds it afresh rather than reusing a broken one.)"""
+    try:
+        free = shutil.disk_usage(env_dir if env_dir.exists() else env_dir.parent).free
+    except OSError:
+        return ""
+    if free >= threshold:
+        return ""
+    return (f"; only {free / 2**20:.0f} MiB free where environments are built ({env_dir.name}/): free space "
+            "there (a torch environment needs 1-6 GB) or point asv's env_dir elsewhere")
+
+
+def check_results_readable(results_dir: Path, machine: str) -> None:
+    """asv loads the existing results of a commit before adding to them and stops with a traceback
+    on a damaged one (e.g. truncated by a kill while asv was writing it): name it first instead."""
+    folder = results_dir / machine
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TorchperfError(
+                f"results file {str(path)!r} is damaged ({str(exc).splitlines()[0][:120]}); torchperf never deletes "
+                "results: move it out of the results folder (its benchmarks will be run again) and retry"
+            ) from None
+        if not isinstance(data, dict):
+            raise TorchperfError(f"results file {str(path)!r} is damaged (not a JSON object); move it out of the "
+                                 "results folder and retry")
+
+
+def check_commits(root: Path, commits: str) -> None:
+    """The range must name commits of this repository before asv is started on it."""
+    proc = subprocess.run(["git", "rev-list", "--max-count=1", commits, "--"], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if proc.returncode != 0:
+        raise TorchperfError(f"commit range {commits!r} does not resolve in this repository; "
+                             "expected e.g. HEAD~3..HEAD or v1.0..main")
+    if not proc.stdout.strip():
+        raise TorchperfError(f"commit range {commits!r} holds no commits; expected e.g. HEAD~3..HEAD")
+
+
+def failed_or_skipped(path: Path) -> dict[tuple[str, str], str]:
+    """(benchmark, params) -> "failed" (asv stored null: it raised) or "skipped" (NaN: setup said
+    not here, e.g. no kernel or a size that does not fit in memory)."""
+    data = json.loads(path.read_text())
+    columns = data.get("result_columns", [])
+    out = {}
+    for name, values in data.get("results", {}).items():
+        entry = dict(zip(columns, values))
+        results = entry.get("result")
+        params = entry.get("params") or []
+        combos = list(itertools.product(*params)) if params else [()]
+        if not isinstance(results, list):
+            results = [results] * len(combos)
+        for combo, value in zip(combos, results):
+            if value is None:
+                out[(name, "(" + ", ".join(combo) + ")")] = "failed"
+            elif isinstance(value, float) and math.isnan(value):
+                out[(name, "(" + ", ".join(combo) + ")")] = "skipped"
+    return out
