@@ -36,7 +36,7 @@ TORCHPERF=${TORCHPERF:-torchperf}
 ASV=${ASV:-asv}
 PY=${PYTHON:-python3}
 MACHINE=${ASV_MACHINE:-ci-runner}
-FACTOR=${TORCHPERF_FACTOR:-1.1}
+FACTOR=${TORCHPERF_FACTOR:-1.07}
 export TORCHPERF_TIER=${TORCHPERF_TIER:-smoke}
 HERE=$(cd "$(dirname "$0")" && pwd)
 

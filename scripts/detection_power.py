@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--trials", type=int, default=10, help="comparisons per row (default 10)")
     parser.add_argument("--slowdowns", type=float, nargs="+", default=[0.05, 0.10, 0.25])
-    parser.add_argument("--factors", type=float, nargs="+", default=[1.02, 1.05, 1.1])
+    parser.add_argument("--factors", type=float, nargs="+", default=[1.02, 1.05, 1.07, 1.1])
     parser.add_argument("--samples", type=int, default=15, help="engine samples per side (default 15)")
     parser.add_argument("--min-sample-time", type=float, default=0.005, help="seconds per sample (default 0.005)")
     parser.add_argument("--inject", choices=("repeat", "spin"), default="repeat", help="how to slow the after side (default repeat)")

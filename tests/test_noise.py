@@ -95,9 +95,10 @@ def test_report_json_round_trip_and_nearest_probe():
         (ProbeNoise("fast", (TIGHT, TIGHT)), ProbeNoise("slow", (tuple(1000 * x for x in TIGHT),) * 2)),
         threads=2, cpus=(0, 1), taken_at="2026-01-01T00:00:00+00:00")
     data = json.loads(json.dumps(report.to_json()))
-    assert data["format_version"] == 1 and data["factor"] == 1.1 and data["p_threshold"] == 0.002
+    assert data["format_version"] == 1 and data["factor"] == noise.DEFAULT_FACTOR == 1.07
+    assert data["p_threshold"] == 0.002
     assert data["probes"][0]["samples_per_run"] == [15, 15]
-    assert data["probes"][0]["mds"] == pytest.approx(0.11)
+    assert data["probes"][0]["mds"] == pytest.approx(0.08)  # the first grid point beyond the factor
     again = NoiseReport.from_json(data)
     assert again == report
     assert again.mds_for_time(2.0) == report.probe("fast").mds

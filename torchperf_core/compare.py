@@ -44,7 +44,7 @@ from torchperf_core.errors import TorchperfError
 COMPARE_FORMAT_VERSION = 1
 
 # asv's default --factor for compare/continuous.
-DEFAULT_FACTOR = 1.1
+from torchperf_core.noise import DEFAULT_FACTOR  # noqa: E402 - one default for compare, noise and the site
 
 # Verdicts, with asv compare's mark for each.
 SLOWER, FASTER, SAME = "slower", "faster", "same"

@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 from torchperf_core.asv_store import asv_reason
 from torchperf_core.errors import TorchperfError
 
-DEFAULT_FACTOR = 1.1
+from torchperf_core.noise import DEFAULT_FACTOR  # noqa: E402 - the same default as compare
 
 # Environment variables that may appear on a published page. The fingerprint module records only
 # whitelisted variables already; this second filter keeps a hand-edited or older sidecar from

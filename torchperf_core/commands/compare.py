@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from torchperf_core.errors import TorchperfError
+from torchperf_core.noise import DEFAULT_FACTOR
 
 NAME = "compare"
 HELP = "compare results: BASE HEAD (commits), or --torch A B [C...] at one commit; exit 1 on a regression"
@@ -29,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="compare these torch versions at one commit (three or more: a matrix against the first)",
     )  # fmt: skip
     parser.add_argument("--commit", metavar="REV", help="with --torch: the commit (default: the latest with results for all)")
-    parser.add_argument("--factor", default="1.1", help="a change must exceed this ratio to count (float > 1; default 1.1, as asv)")
+    parser.add_argument("--factor", default=str(DEFAULT_FACTOR),
+                        help=f"a change must exceed this ratio to count (float > 1; default {DEFAULT_FACTOR}, measured: see README)")
     parser.add_argument("--only-changed", action="store_true", help="show only the benchmarks whose verdict changed")
     parser.add_argument("--split", action="store_true", help="group the table into worse / better / not comparable / same")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
