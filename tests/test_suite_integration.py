@@ -48,7 +48,7 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def torchperf_run(repo: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
+def torchperf_run(repo: Path, home: Path, *args: str, machine_checks: bool = False) -> subprocess.CompletedProcess:
     env = dict(os.environ, HOME=str(home))
     # pyenv shims find their versions through PYENV_ROOT, which defaults to ~/.pyenv.
     real_pyenv = Path(os.path.expanduser("~/.pyenv"))
@@ -56,6 +56,8 @@ def torchperf_run(repo: Path, home: Path, *args: str) -> subprocess.CompletedPro
         env["PYENV_ROOT"] = str(real_pyenv)
     cmd = [sys.executable, "-m", "torchperf_core", "run", "--torch", *VERSIONS, "--tier", "smoke",
            "--bench", BENCH, "--machine", MACHINE, "--no-publish", *args]
+    if not machine_checks:
+        cmd.append("--no-machine-checks")
     return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -69,7 +71,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory, env_dir: Path):
     (repo / ".asv" / "env").symlink_to(env_dir, target_is_directory=True)
     home = tmp_path_factory.mktemp("home")
     # --quick: asv itself would take one cold call; the engine must still warm up and sample.
-    proc = torchperf_run(repo, home, "--quick")
+    proc = torchperf_run(repo, home, "--quick", machine_checks=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return repo, home, proc
 
@@ -143,3 +145,16 @@ def test_second_commit_does_not_reinstall_torch(first_run, env_dir: Path) -> Non
     assert "Installing" in proc.stdout  # our package was installed for the new commit...
     assert "Collecting torch" not in proc.stdout and "Installing collected packages: torch" not in proc.stdout
     assert set(_results(repo, _git(repo, "rev-parse", "HEAD"))) == set(VERSIONS)
+
+
+def test_run_records_the_machine_condition(first_run) -> None:
+    """doctor verdict, noise probes and the ceilings are saved before the benchmarks run."""
+    from torchperf_core.calibrate import load
+    from torchperf_core.machine_condition import load_condition
+
+    repo, _home, proc = first_run
+    condition = load_condition(repo / "meta", MACHINE)
+    assert condition.problems == () and condition.doctor is not None and condition.noise is not None
+    assert {p.name for p in condition.noise.probes} == {"mm 256", "mm 1024", "mm 2048", "add 4096x4096"}
+    assert load(repo / "meta" / MACHINE / "calibration.json").peak_gflops["float32"] > 0
+    assert "doctor:" in proc.stderr and "minimum detectable slowdown" in proc.stderr

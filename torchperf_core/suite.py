@@ -152,6 +152,7 @@ class RunPlan:
     machine: str | None = None
     quick: bool = False
     resume: bool = False  # keep results already saved for a commit x environment (asv --skip-existing-successful)
+    machine_checks: bool = True  # doctor + noise probes (+ calibration once) saved in meta/<machine>/
 
 
 def configured_torch_versions(config: Mapping[str, Any]) -> tuple[str, ...]:
@@ -390,6 +391,8 @@ class RunOutcome:
     publish_error: str | None = None
     # (torch version, why) for each version whose asv run produced nothing (e.g. no such wheel)
     failed: tuple[tuple[str, str], ...] = ()
+    # what the doctor warned about before the benchmarks ran: numbers taken then may be unreliable
+    condition_warnings: tuple[str, ...] = ()
 
 
 def run_suite(plan: RunPlan, root: Path, *, publish: bool = True,
@@ -413,6 +416,13 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
                 log: Callable[[str], None]) -> RunOutcome:
     machine = register_machine(plan.machine)
     log(f"machine {machine!r} registered")
+    condition: list[str] = []
+    if plan.machine_checks:
+        from torchperf_core.machine_checks import record_machine_condition
+
+        # Before the benchmarks, so the verdict describes the machine they ran on.
+        condition = record_machine_condition(machine, root / "meta", noise_runs=2 if plan.tier == "smoke" else 3,
+                                             log=log)
     conf = load_config(root)
     results_dir = (root / conf.get("results_dir", "results")).resolve()
     check_results_readable(results_dir, machine)
@@ -463,4 +473,5 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
             publish_error = str(exc)
     current = [p for p in produced if p.name.startswith(commit[:8])] or _latest_commit_files(produced)
     rows = summarize(current, results_dir / "benchmarks.json", root / "meta")
-    return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error, tuple(failed))
+    return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error, tuple(failed),
+                      tuple(condition))

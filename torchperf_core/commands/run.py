@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", default="0", metavar="SECONDS",
                         help="if another `torchperf run` holds this checkout, wait up to SECONDS for it "
                              "(default 0: refuse at once)")
+    parser.add_argument("--no-machine-checks", action="store_true",
+                        help="skip the doctor, the noise probes and the first calibration (saved in meta/<machine>/)")
     parser.add_argument("--cpus", metavar="LIST",
                         help="pin the benchmark processes to these CPUs, e.g. 0-3,6 (recorded in the fingerprint; "
                              "torch then uses one thread per pinned CPU)")
@@ -67,7 +69,7 @@ def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
     if args.existing and args.commits:
         raise TorchperfError("--existing benchmarks the installed code: it cannot take --commits")
     return suite.RunPlan(versions, tier, bench, devices, commits, args.existing, machine, args.quick,
-                         resume=args.resume)
+                         resume=args.resume, machine_checks=not args.no_machine_checks)
 
 
 def render_summary(rows: tuple[suite.SummaryRow, ...], limit: int) -> str:
@@ -125,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
     if outcome.failed:
         log(f"{len(outcome.failed)} of {len(plan.torch_versions)} torch versions failed: "
             + ", ".join(v for v, _ in outcome.failed))
+    if outcome.condition_warnings:
+        log("CAUTION: the machine was not quiet when these numbers were taken (`torchperf doctor` says why; "
+            "changes below its minimum detectable slowdown may be noise):")
+        for warning in outcome.condition_warnings:
+            log(f"  {warning}")
     if outcome.publish_error:
         log(f"results saved, but publishing failed: {outcome.publish_error}")
         return 1
