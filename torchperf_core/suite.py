@@ -421,7 +421,7 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
         from torchperf_core.machine_checks import record_machine_condition
 
         # Before the benchmarks, so the verdict describes the machine they ran on.
-        condition = record_machine_condition(machine, root / "meta", noise_runs=2 if plan.tier == "smoke" else 3,
+        condition = record_machine_condition(machine, root / "meta", noise_runs=3,
                                              log=log)
     conf = load_config(root)
     results_dir = (root / conf.get("results_dir", "results")).resolve()
