@@ -9,6 +9,7 @@ version with its median, GFLOP/s and the ratio to the oldest version, biggest sl
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -117,6 +118,21 @@ def run(args: argparse.Namespace) -> int:
         print(render_summary(outcome.summary, int(limit)))
     else:
         log("no results were produced")
+    skipped = sorted({(r.benchmark, r.params) for r in outcome.summary if r.status == "skipped"})
+    if skipped:
+        from torchperf_core.skips import skip_reasons
+
+        try:
+            results_dir = root / str(suite.load_config(root).get("results_dir", "results"))
+            benchmarks = json.loads((results_dir / "benchmarks.json").read_text())
+        except (OSError, ValueError):
+            benchmarks = {}
+        by_reason: dict[str, list[str]] = {}
+        for (name, params), why in skip_reasons(root, benchmarks, skipped, plan.tier).items():
+            by_reason.setdefault(why, []).append(f"{name.split('.', 1)[-1]}{params}")
+        log(f"{len(skipped)} case(s) skipped:")
+        for why, cases in sorted(by_reason.items()):
+            log(f"  {why}: " + "; ".join(cases[:6]) + (f" … (+{len(cases) - 6})" if len(cases) > 6 else ""))
     failed_cases = sorted({f"{r.benchmark}{r.params} [torch {r.torch_version}]" for r in outcome.summary
                            if r.status == "failed"})
     if failed_cases:
