@@ -29,27 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts._snapshot import snapshot_checkout  # noqa: E402
 from torchperf_core.asvglue import write_run_config  # noqa: E402
 from torchperf_core.render import table  # noqa: E402
 from torchperf_core.suite import _results_rows, parse_torch_versions  # noqa: E402
-
-
-def _git(repo: Path, *args: str) -> None:
-    env = dict(os.environ, GIT_AUTHOR_NAME="s", GIT_AUTHOR_EMAIL="s@example.invalid",
-               GIT_COMMITTER_NAME="s", GIT_COMMITTER_EMAIL="s@example.invalid")
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-
-def copy_project(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           check=True, capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file() and not name.startswith("tests/fixtures/"):
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    _git(dest, "init", "-q", "-b", "main")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-q", "-m", "study")
 
 
 def one_run(repo: Path, config: Path, bench: str, rounds: int, interleave: bool, home: Path) -> dict[str, dict[str, float]]:
@@ -87,7 +70,7 @@ def main() -> int:
         repo, home = Path(tmp) / "project", Path(tmp) / "home"
         repo.mkdir()
         home.mkdir()
-        copy_project(repo)
+        snapshot_checkout(repo, "study")
         (repo / ".asv").mkdir()
         Path(args.env_dir).mkdir(parents=True, exist_ok=True)
         (repo / ".asv" / "env").symlink_to(Path(args.env_dir).resolve(), target_is_directory=True)

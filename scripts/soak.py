@@ -24,27 +24,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 MACHINE = "soak-box"
 
-
-def git(repo: Path, *args: str) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME="soak", GIT_AUTHOR_EMAIL="soak@example.invalid",
-               GIT_COMMITTER_NAME="soak", GIT_COMMITTER_EMAIL="soak@example.invalid")
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+from scripts._snapshot import git, snapshot_checkout  # noqa: E402
 
 
 def copy_checkout(dest: Path) -> Path:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
-                           capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        src = ROOT / name
-        if src.is_file() and not name.startswith("tests/fixtures/"):
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "soak start")
-    return dest
+    return snapshot_checkout(dest, "soak start")
 
 
 def torchperf(repo: Path, home: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:

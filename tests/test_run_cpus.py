@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.test_suite_integration import copy_project
+from scripts._snapshot import snapshot_checkout as copy_project
 
 pytestmark = pytest.mark.slow
 

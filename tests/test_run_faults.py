@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_suite_integration import _git, copy_project
+from scripts._snapshot import git as _git, snapshot_checkout as copy_project
 
 MACHINE = "fault-box"
 SECRETS = {

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from scripts._snapshot import git as _git, snapshot_checkout as copy_project
 from torchperf_core.sidecar import sidecar_for
 
 pytestmark = pytest.mark.slow
@@ -25,27 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 VERSIONS = ("2.13.0", "2.14.1")
 BENCH = r"Sum|MM"
 MACHINE = "itest-box"
-
-
-def _git(repo: Path, *args: str) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid")
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def copy_project(dest: Path) -> Path:
-    """The working tree's tracked and unignored files, committed in a fresh repository."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           check=True, capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        src = ROOT / name
-        if src.is_file() and not name.startswith("tests/fixtures/"):
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    _git(dest, "init", "-q", "-b", "main")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-q", "-m", "snapshot")
-    return dest
 
 
 def torchperf_run(repo: Path, home: Path, *args: str, machine_checks: bool = False) -> subprocess.CompletedProcess:

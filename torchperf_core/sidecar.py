@@ -126,9 +126,6 @@ def sidecar_for(
 
 def write_sidecar(sidecar: Sidecar, path: str | os.PathLike[str]) -> Path:
     """Write atomically: a reader never sees half a sidecar."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(sidecar.to_json(), indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    from torchperf_core.machine_meta import write_json
+
+    return write_json(Path(path), sidecar.to_json())

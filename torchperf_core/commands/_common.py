@@ -85,6 +85,18 @@ def output_path(text: str, suffixes: tuple[str, ...], force: bool) -> Path:
     return path
 
 
+def emit(text: str, output: str | None) -> None:
+    """Print `text`; with `--output FILE`, also write it there (compare and regressions)."""
+    import sys
+
+    sys.stdout.write(text)
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise TorchperfError(f"cannot write {output!r}: {exc.strerror}") from None
+
+
 def load_ceilings_quietly(device: str, machine: str | None = None):  # noqa: ANN201
     """The machine's calibration if there is a usable one, else None (bench works without it)."""
     from torchperf_core import calibrate

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from torchperf_core.compare import Source
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +119,7 @@ def _check_version(text: str) -> str:
 
 
 def _emit(text: str, args: argparse.Namespace, code: int) -> int:
-    sys.stdout.write(text)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise TorchperfError(f"cannot write {args.output!r}: {exc.strerror}") from None
+    from torchperf_core.commands._common import emit
+
+    emit(text, args.output)
     return code

@@ -6,7 +6,6 @@ Exit status: 1 when there is any, 0 when none, 2 when there is no published data
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from torchperf_core.errors import TorchperfError
@@ -43,10 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = load_regressions(_html_dir(args))
     text = render(report, args.format)
-    sys.stdout.write(text)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise TorchperfError(f"cannot write {args.output!r}: {exc.strerror}") from None
+    from torchperf_core.commands._common import emit
+
+    emit(text, args.output)
     return report.exit_code
