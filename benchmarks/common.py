@@ -199,19 +199,14 @@ class OpBenchmark:
         return {"samples": list(timing.samples), "number": timing.number}
 
 
-_SKIP_MARKERS = ("not implemented for", "no kernel", "not supported", "does not support", "out of memory",
-                 "can't allocate memory", "cannot allocate memory")
-
-
 def _probe(case: Any) -> None:
     """One untimed call, so a kernel this torch lacks ("not implemented for 'Half'") or a size that
-    does not fit is a skip found in setup, not a failure in the middle of a timing."""
+    does not fit is a skip found in setup, not a failure in the middle of a timing. The engine's own
+    translation decides which errors those are (anything else is re-raised: a real failure)."""
+    from torchperf_core.measure import translate_error
+
     try:
         case.callables()[0]()
         case.device.synchronize()
     except (RuntimeError, MemoryError) as exc:
-        text = str(exc)
-        if isinstance(exc, MemoryError) or any(m in text.lower() for m in _SKIP_MARKERS):
-            case.device.empty_cache()
-            raise NotImplementedError(text.splitlines()[0][:200] if text else type(exc).__name__) from None
-        raise
+        raise NotImplementedError(str(translate_error(exc, case))) from None

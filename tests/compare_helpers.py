@@ -28,9 +28,10 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def check_golden(name: str, text: str) -> None:
     """Compare with tests/golden/<name>; TORCHPERF_UPDATE_GOLDEN=1 rewrites it."""
     path = GOLDEN / name
-    if UPDATE or not path.exists():
+    if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path} (TORCHPERF_UPDATE_GOLDEN=1 writes it)"
     assert text == path.read_text(encoding="utf-8"), f"output differs from {path} (TORCHPERF_UPDATE_GOLDEN=1 to accept)"
 
 

@@ -47,7 +47,6 @@ class FakeOp:
         self.cold = cold
         self.cold_calls = cold_calls
         self.calls = 0
-        self.timed_calls: list[int] = []
 
     def __call__(self) -> None:
         self.calls += 1

@@ -58,7 +58,7 @@ def test_bench_uses_calibration_when_present(tmp_path):
     (meta / "calibration.json").write_text(json.dumps({
         "format_version": 1, "machine": "box", "device": "cpu", "threads": 1, "torch_version": "x",
         "measured_at": "2026-01-01T00:00:00Z", "peak_gflops": {"float32": 100.0}, "bandwidth_gbps": 10.0}))
-    r = run_cli("bench", "mm", "--size", "32", *FAST, cwd=tmp_path, env={"TORCHPERF_MACHINE": "box"})
+    r = run_cli("bench", "mm", "--size", "32", *FAST, "--machine", "box", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "compute" in r.stdout and "calibrated 2026-01-01" in r.stdout
 
@@ -67,7 +67,7 @@ def test_bench_uses_calibration_when_present(tmp_path):
     (["bench", "mmm"], "unknown op 'mmm'; accepted: mm,"),
     (["bench", "mm", "--dtype", "fp8"], "unknown dtype 'fp8'; accepted: float32"),
     (["bench", "mm", "--device", "tpu"], "unknown device 'tpu'; accepted: cpu, cuda"),
-    (["bench", "mm", "--device", "cuda"], "device 'cuda' is not available"),
+    (["bench", "mm", "--device", "cuda:99"], "device cuda:99 is not available"),
     (["bench", "mm", "--size", "12x"], "malformed size '12x'"),
     (["bench", "mm", "--size", "4000000"], "cannot be allocated"),
     (["bench", "mm", "--dtype", "tf32"], "tf32 is an NVIDIA tensor-core mode"),

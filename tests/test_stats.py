@@ -1,5 +1,6 @@
 """Statistics against hand-computed values."""
 
+import dataclasses
 import math
 
 import pytest
@@ -79,5 +80,5 @@ def test_measurement_json_round_trip_and_version():
 
 def test_measurement_is_immutable():
     m = _m()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         m.samples = ()  # type: ignore[misc]

@@ -81,8 +81,11 @@ class Ceilings:
             raise TorchperfError(f"{source}: malformed calibration ({exc}); re-run `torchperf calibrate`") from exc
 
 
-def default_path(machine: str, root: str | os.PathLike[str] = ".") -> Path:
-    return Path(root) / "meta" / machine / "calibration.json"
+def default_path(machine: str | None = None, root: str | os.PathLike[str] = ".") -> Path:
+    """`meta/<machine>/calibration.json` (machine: asv's default, this host's name)."""
+    from torchperf_core.machine_meta import meta_path
+
+    return meta_path("calibration.json", machine, Path(root) / "meta")
 
 
 def load(path: str | os.PathLike[str]) -> Ceilings:

@@ -21,7 +21,7 @@ Bytes are the minimum traffic to main memory: every input read once, every outpu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from torchperf_core.errors import TorchperfError, UnsupportedCase, one_of
@@ -63,8 +63,6 @@ class OpDef:
     layouts: tuple[str, ...] = ("contiguous",)
     backward: bool = False
     flop_counter_counts: bool = True  # torch.utils.flop_counter counts this op (on CPU)
-    min_size: int = 1
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------- inputs

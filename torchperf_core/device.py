@@ -122,7 +122,3 @@ def parse_device(spec: str, *, check: bool = True) -> Device:
         if reason:
             raise TorchperfError(reason)
     return device
-
-
-def available_device_types() -> list[str]:
-    return [t for t in DEVICE_TYPES if unavailable_reason(Device(t, 0 if t in ("cuda", "xpu") else None)) is None]

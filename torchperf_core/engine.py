@@ -23,18 +23,13 @@ so each sample is one call (number = 1) and the clock's overhead is reported alo
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 from torchperf_core import stats
-from torchperf_core.clock import SyncClock
+from torchperf_core.clock import SyncClock, Synchronizer
 
 TIMING_MODES = ("sync", "events")
-
-
-class Synchronizer(Protocol):
-    def synchronize(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -152,13 +147,13 @@ def time_callable(
     one = fns[0] if rotate == 1 else call_rotating
     if options.cold_l2 and flush is None:
         raise ValueError("cold_l2 needs a flush callable")
+    if options.mode == "events" and event_factory is None:
+        raise ValueError("events mode needs an event_factory (CUDA only)")
 
     warmup_calls, per_call = _warmup(one, clock, options)
     overhead = measure_clock_overhead(clock)
 
     if options.mode == "events":
-        if event_factory is None:
-            raise ValueError("events mode needs an event_factory (CUDA only)")
         return _time_events(one, device, options, flush, event_factory, warmup_calls, per_call, overhead)
 
     samples: list[float] = []
@@ -206,8 +201,8 @@ def _time_events(
     number = 1 if options.cold_l2 else choose_number(per_call, 0.0, options)
     pairs = []
     for _ in range(options.samples):
-        if flush is not None and options.cold_l2:
-            flush()
+        if options.cold_l2:
+            flush()  # type: ignore[misc]
         start, end = event_factory(), event_factory()
         start.record()
         for _ in range(number):
@@ -218,6 +213,3 @@ def _time_events(
     samples = tuple(start.elapsed_time(end) / 1e3 / number for start, end in pairs)
     return RawTiming(samples, number, warmup_calls, overhead, 1, "events", options.cold_l2)
 
-
-def wall_clock() -> float:
-    return time.perf_counter()

@@ -128,7 +128,7 @@ class Case:
                 return time_callable(self.callables(), device=self.device, clock=clock, options=options,
                                      flush=flush, event_factory=event_factory)
             except RuntimeError as exc:
-                raise _translate(exc, self) from exc
+                raise translate_error(exc, self) from exc
 
     def measure(self, options: TimingOptions = TimingOptions(), *, clock: Any = None) -> Measurement:
         raw = self.time(options, clock=clock)
@@ -143,7 +143,9 @@ class Case:
         )
 
 
-def _translate(exc: BaseException, case: "Case | None", label: str = "") -> TorchperfError:
+def translate_error(exc: BaseException, case: "Case | None", label: str = "") -> TorchperfError:
+    """An out-of-memory or missing-kernel error as a user-facing one (the allocator emptied);
+    any other error is re-raised unchanged."""
     where = label or (f"{case.op.name} {case.dtype} shape {case.shape} on {case.device}" if case else "")
     if _is_oom(exc):
         if case is not None:
@@ -186,7 +188,7 @@ def prepare(
         sets = [opdef.build(shape, catalog.torch_dtype(dtype), dev.torch(), layout, gen) for _ in range(input_sets)]
     except (RuntimeError, MemoryError) as exc:
         dev.empty_cache()
-        raise _translate(exc, None, label) from exc
+        raise translate_error(exc, None, label) from exc
     return Case(opdef, shape, dtype, dev, layout, threads, precision.for_dtype(dtype), sets)
 
 

@@ -34,10 +34,6 @@ class TaskSpec:
     timing_mode: str = "sync"
     backward: bool = False
 
-    @property
-    def shape_dict(self) -> dict[str, int]:
-        return dict(self.shape)
-
     def shape_text(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.shape)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from pathlib import Path
 
@@ -68,7 +67,8 @@ def timing_options(args: argparse.Namespace) -> "TimingOptions":
     if args.mode not in TIMING_MODES:
         raise TorchperfError(f"unknown timing mode {args.mode!r}; accepted: {', '.join(TIMING_MODES)}")
     samples = positive_int(args.samples, "--samples")
-    return TimingOptions(samples=samples, min_samples=min(5, samples), mode=args.mode, cold_l2=args.cold_l2)
+    return TimingOptions(samples=samples, min_samples=min(TimingOptions.min_samples, samples), mode=args.mode,
+                         cold_l2=args.cold_l2)
 
 
 def output_path(text: str, suffixes: tuple[str, ...], force: bool) -> Path:
@@ -76,7 +76,7 @@ def output_path(text: str, suffixes: tuple[str, ...], force: bool) -> Path:
     path = Path(text)
     if path.suffix.lower() not in suffixes:
         raise TorchperfError(f"output {text!r} must end in one of {', '.join(suffixes)}")
-    if not path.parent.exists() if str(path.parent) else False:
+    if not path.parent.exists():
         raise TorchperfError(f"output {text!r}: folder {str(path.parent)!r} does not exist")
     if path.exists() and not force:
         raise TorchperfError(f"output {text!r} exists; choose another name or pass --force to overwrite it")
@@ -100,9 +100,8 @@ def emit(text: str, output: str | None) -> None:
 def load_ceilings_quietly(device: str, machine: str | None = None):  # noqa: ANN201
     """The machine's calibration if there is a usable one, else None (bench works without it)."""
     from torchperf_core import calibrate
-    from torchperf_core.machine_meta import default_machine_name
 
-    path = calibrate.default_path(machine or os.environ.get("TORCHPERF_MACHINE") or default_machine_name())
+    path = calibrate.default_path(machine)
     if not path.exists():
         return None, None
     try:

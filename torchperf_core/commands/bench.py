@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("op", help="operator (see `torchperf bench --list`)", nargs="?")
     parser.add_argument("--size", default="1024", help="N for the op's canonical shape, or dims like M=512,N=256,K=64")
     add_case_arguments(parser)
+    parser.add_argument("--machine", default=None, help="whose calibration to read (default: this host's name)")
     parser.add_argument("--json", action="store_true", help="print the measurement as JSON")
     parser.add_argument("--list", action="store_true", help="list the operators and their shapes")
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     m = measure(args.op, args.size, args.dtype, args.device, threads=positive_int(args.threads, "--threads"),
                 layout=args.layout, options=timing_options(args),
                 input_sets=positive_int(args.input_sets, "--input-sets"))
-    ceilings, warning = load_ceilings_quietly(m.spec.device)
+    ceilings, warning = load_ceilings_quietly(m.spec.device, args.machine)
     if args.json:
         data = m.to_json()
         data["stats"]["fraction_of_peak"] = ceilings.fraction_of_peak(m.spec.dtype, m.gflops) if ceilings else None

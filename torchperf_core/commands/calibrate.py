@@ -30,10 +30,8 @@ def run(args: argparse.Namespace) -> int:
     machine = args.machine or default_machine_name()
     dtypes = [catalog.check_dtype(d.strip()) for d in args.dtypes.split(",")]
     from torchperf_core.errors import TorchperfError
-    from torchperf_core.machine_meta import meta_path
-
-    meta_path("calibration.json", machine)  # refuses a machine name that is not a plain name
-    path = args.output or calibrate.default_path(machine)
+    default = calibrate.default_path(machine)  # refuses a machine name that is not a plain name
+    path = args.output or default
     if Path(path).is_dir():
         raise TorchperfError(f"--output {str(path)!r} is a folder; give a .json file name")
     log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else (lambda msg: None)

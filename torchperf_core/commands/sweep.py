@@ -30,15 +30,9 @@ def run(args: argparse.Namespace) -> int:
     threads = positive_int(args.threads, "--threads")
     options = timing_options(args)
     input_sets = positive_int(args.input_sets, "--input-sets")
-    # Validate every size's case before timing any, so a bad size fails fast.
-    cases = [prepare(args.op, n, args.dtype, args.device, threads=threads, layout=args.layout, input_sets=1)
-             for n in sizes[:1]]
-    measurements = []
-    for n in sizes:
-        case = cases[0] if n == sizes[0] else prepare(args.op, n, args.dtype, args.device, threads=threads,
-                                                      layout=args.layout, input_sets=input_sets)
-        measurements.append(case.measure(options))
-        del case
+    # One size's inputs at a time: the previous case's tensors are freed before the next is built.
+    measurements = [prepare(args.op, n, args.dtype, args.device, threads=threads, layout=args.layout,
+                            input_sets=input_sets).measure(options) for n in sizes]
     if args.json:
         print(json.dumps([m.to_json() for m in measurements], indent=2))
     else:
