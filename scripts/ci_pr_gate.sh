@@ -19,7 +19,7 @@
 #   TORCHPERF_TORCH    torch versions to build (space separated; default: the config's matrix)
 #   TORCHPERF_BENCH    asv --bench regex (default: all)
 #   TORCHPERF_TIER     suite tier for the benchmarks (default: smoke)
-#   TORCHPERF_FACTOR   --factor (default 1.1)
+#   TORCHPERF_FACTOR   --factor (default: torchperf compare's, noise.DEFAULT_FACTOR)
 #   ASV_MACHINE        machine name (default: ci-runner)
 #   ASV_CONFIG         asv config (default: asv.conf.json)
 #   TORCHPERF / ASV    the commands (default: torchperf / asv on PATH)
@@ -36,7 +36,7 @@ TORCHPERF=${TORCHPERF:-torchperf}
 ASV=${ASV:-asv}
 PY=${PYTHON:-python3}
 MACHINE=${ASV_MACHINE:-ci-runner}
-FACTOR=${TORCHPERF_FACTOR:-1.07}
+FACTOR=${TORCHPERF_FACTOR:-$("$PY" -c 'from torchperf_core.noise import DEFAULT_FACTOR; print(DEFAULT_FACTOR)')}
 export TORCHPERF_TIER=${TORCHPERF_TIER:-smoke}
 HERE=$(cd "$(dirname "$0")" && pwd)
 

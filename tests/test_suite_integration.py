@@ -128,12 +128,13 @@ def test_second_commit_does_not_reinstall_torch(first_run, env_dir: Path) -> Non
 
 def test_run_records_the_machine_condition(first_run) -> None:
     """doctor verdict, noise probes and the ceilings are saved before the benchmarks run."""
+    from torchperf_core import machine_checks
     from torchperf_core.calibrate import load
     from torchperf_core.machine_condition import load_condition
 
     repo, _home, proc = first_run
     condition = load_condition(repo / "meta", MACHINE)
     assert condition.problems == () and condition.doctor is not None and condition.noise is not None
-    assert {p.name for p in condition.noise.probes} == {"mm 256", "mm 1024", "mm 2048", "add 4096x4096"}
+    assert {p.name for p in condition.noise.probes} == {label for label, _op, _size in machine_checks.PROBES}
     assert load(repo / "meta" / MACHINE / "calibration.json").peak_gflops["float32"] > 0
     assert "doctor:" in proc.stderr and "minimum detectable slowdown" in proc.stderr

@@ -82,7 +82,7 @@ def test_run_config_narrows_matrix_with_absolute_paths(tmp_path: Path) -> None:
     conf = json.loads(out.read_text())
     assert conf["matrix"]["req"]["pip+torch"] == ["2.13.0"]
     for key in ("repo", "benchmark_dir", "env_dir", "results_dir", "html_dir"):
-        assert Path(conf[key]).is_absolute() and Path(conf[key]).parent == ROOT or Path(conf[key]).is_relative_to(ROOT)
+        assert Path(conf[key]).is_absolute() and Path(conf[key]).is_relative_to(ROOT)
 
 
 def test_run_command_never_goes_through_a_shell() -> None:
@@ -163,14 +163,12 @@ def test_fixture_sidecars_and_summary() -> None:
         assert side is not None and side.fingerprint and side.kernels
         versions.add(side.torch_version.split("+")[0])
     assert versions == {"2.13.0", "2.14.1"}
-    latest = sorted({p.name[:8] for p in results})
     commit = json.loads(results[0].read_text())["commit_hash"][:8]
     rows = suite.summarize([p for p in results if p.name.startswith(commit)], FIXTURE / "results" / "benchmarks.json")
     assert rows and {r.torch_version.split("+")[0] for r in rows} == {"2.13.0", "2.14.1"}
     assert all(r.ratio == 1.0 for r in rows if r.torch_version.startswith("2.13.0") and r.ratio is not None)
     mm = [r for r in rows if "track_mm(1024, 'float32'" in r.benchmark + r.params]
     assert mm and all(r.gflops and r.gflops > 0 for r in mm)
-    assert latest
 
 
 @pytest.mark.skipif(not (FIXTURE / "READY").exists(), reason="fixture not recorded yet")

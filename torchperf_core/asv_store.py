@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import re
 import subprocess
@@ -314,5 +313,3 @@ def resolve_revision(rev: str, repo: Path | None, known_commits: list[str]) -> s
     )
 
 
-def isnan(x: float | None) -> bool:
-    return x is not None and isinstance(x, float) and math.isnan(x)

@@ -103,7 +103,7 @@ def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = N
     data = json.loads(path.read_text())
     name = machine or platform.node()  # what `asv machine --yes` names this host
     if name not in data:
-        raise TorchperfError(f"asv machine did not register {machine!r} in {path}")
+        raise TorchperfError(f"asv machine did not register {name!r} in {path}")
     from asv.machine import Machine
 
     entry = data[name]

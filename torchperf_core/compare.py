@@ -134,10 +134,6 @@ class Comparison:
         return tuple(r for r in self.rows if r.verdict in REGRESSION_VERDICTS)
 
     @property
-    def improvements(self) -> tuple[Row, ...]:
-        return tuple(r for r in self.rows if r.verdict in (FASTER, FIXED))
-
-    @property
     def exit_code(self) -> int:
         """1 when any benchmark got significantly slower beyond the factor (or started failing)."""
         return 1 if self.regressions else 0

@@ -16,7 +16,6 @@ they reach a page, and a last pass removes those strings from every text file as
 from __future__ import annotations
 
 import getpass
-import math
 import os
 import re
 import shutil
@@ -204,8 +203,9 @@ def publish_site(
     from torchperf_core.machine_condition import load_condition
 
     paths = read_asv_config(config)
-    if not math.isfinite(factor) or factor <= 1.0:
-        raise TorchperfError(f"factor {factor!r} must be a finite number greater than 1 (e.g. 1.1 for 10%)")
+    from torchperf_core.compare import parse_factor
+
+    factor = parse_factor(factor)
     if meta_dir is not None and not Path(meta_dir).is_dir():
         raise TorchperfError(f"sidecar folder {str(meta_dir)!r} is not an existing folder; give the meta/ folder")
     if not (paths.results_dir / "benchmarks.json").is_file():

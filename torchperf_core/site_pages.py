@@ -10,7 +10,6 @@ shown; without script every machine is shown. No network at view time; works fro
 from __future__ import annotations
 
 import html
-import json
 import math
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
@@ -479,8 +478,3 @@ def render_regressions(ctx: PageContext, regressions: Sequence[Regression]) -> s
             )
         body.append("</tbody></table>")
     return _page(ctx, "regressions.html", "Regressions", "\n".join(body))
-
-
-def json_script(data: object) -> str:
-    """JSON safe inside a <script> element (no `</script>` breakout)."""
-    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -35,7 +35,6 @@ from torchperf_core.asvglue import (
     environment_pythons,
     load_config,
     register_machine,
-    run_checked,
     write_run_config,
 )
 from torchperf_core.errors import TorchperfError, one_of
@@ -285,16 +284,10 @@ def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
 
 
 def publish_site(root: Path) -> Path:
-    """Publish the static site into html_dir (torchperf's pages when available, else `asv publish`)."""
-    config = root / "asv.conf.json"
-    try:
-        from torchperf_core.publish import publish_site as torchperf_publish
-    except ImportError:
-        torchperf_publish = None
-    if torchperf_publish is not None:
-        return Path(torchperf_publish(config).html_dir)
-    run_checked([sys.executable, "-m", "asv", "--config", str(config), "publish"], cwd=root)
-    return root / load_config(root).get("html_dir", "html")
+    """Publish the static site into html_dir: asv's pages plus torchperf's."""
+    from torchperf_core.publish import publish_site as torchperf_publish
+
+    return Path(torchperf_publish(root / "asv.conf.json").html_dir)
 
 
 @dataclass(frozen=True)
@@ -466,7 +459,7 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
     sidecars = write_sidecars(produced, pythons, existing_python=sys.executable if plan.existing else None,
                               meta_dir=root / "meta")
     html, publish_error = None, None
-    if publish and produced:
+    if publish:
         try:
             html = publish_site(root)
         except TorchperfError as exc:  # the results are saved; say so and still summarize

@@ -52,18 +52,3 @@ def run(args: argparse.Namespace) -> int:
     if kernels:
         sys.stdout.write("\n" + render_kernels(kernels))
     return 0
-
-
-if __name__ == "__main__":
-    # `python -m torchperf_core.commands.env --json --kernels`: the same output without loading the
-    # other subcommands (and their dependencies), for minimal benchmark environments.
-    from torchperf_core.cli import _Parser
-    from torchperf_core.errors import TorchperfError
-
-    _parser = _Parser(prog="torchperf env", description=HELP)
-    add_arguments(_parser)
-    try:
-        sys.exit(run(_parser.parse_args()))
-    except TorchperfError as _exc:
-        print(f"torchperf: error: {_exc}", file=sys.stderr)
-        sys.exit(_exc.exit_code)
