@@ -38,14 +38,9 @@ def run_checked(cmd: list[str], **kwargs: Any) -> None:
 
 
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+    from torchperf_core.fingerprint_collect import _read, parse_cpuinfo
+
+    return parse_cpuinfo(_read("/proc/cpuinfo") or "").get("model") or platform.processor() or platform.machine() or "unknown"
 
 
 def hardware_keys(nvidia_smi: str = "nvidia-smi") -> dict[str, str]:

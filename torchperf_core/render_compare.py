@@ -26,6 +26,7 @@ from torchperf_core.compare import (
     Row,
     VersionMatrix,
 )
+from torchperf_core.render import table
 
 FORMATS = ("text", "markdown", "json")
 
@@ -119,17 +120,8 @@ def _headers(c: Comparison, show_env: bool) -> list[str]:
 
 
 def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    right = {1, 2, 3}
-
-    def line(cells: Sequence[str]) -> str:
-        out = []
-        for i, (cell, w) in enumerate(zip(cells, widths)):
-            out.append(str(cell).rjust(w) if i in right else str(cell).ljust(w))
-        return "  ".join(out).rstrip()
-
-    sep = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), sep] + [line(r) for r in rows])
+    """Mark, before, after and ratio columns right-aligned (numbers), the rest left."""
+    return table(headers, [[str(c) for c in r] for r in rows], "lrrr" + "l" * (len(headers) - 4))
 
 
 def _sections(c: Comparison, split: bool) -> list[tuple[str, tuple[Row, ...]]]:
@@ -468,11 +460,7 @@ def render_matrix(m: VersionMatrix, fmt: str) -> str:
         out += ["", f"<sub>{_md_escape(_legend())}</sub>"]
         return "\n".join(out) + "\n"
     out = [f"torchperf compare: {_matrix_title(m)}", f"{regressions} significant slowdown(s) against torch {m.versions[0]}", ""]
-    widths = [max(len(x) for x in col) for col in zip(headers, *rows)]
-    out.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    out.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        out.append("  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip())
+    out.append(table(headers, rows, "l" * len(headers)))
     for title, lines, kernels in why:
         out += ["", f"Why ({title}):"] + ["  " + x for x in lines]
         if kernels:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from torchperf_core.regressions import REGRESSIONS_FORMAT_VERSION, RegressionReport
+from torchperf_core.render import table
 from torchperf_core.render_compare import human
 
 
@@ -35,13 +36,7 @@ def render_text(report: RegressionReport) -> str:
     rows = _rows(report)
     if not rows:
         return "\n".join(out + ["no regressions"]) + "\n"
-    widths = [max(len(x) for x in col) for col in zip(HEADERS, *rows)]
-    right = {4, 5, 6}
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    out += ["", line(HEADERS), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+    out += ["", table(HEADERS, rows, "llllrrr")]
     return "\n".join(out) + "\n"
 
 

@@ -216,36 +216,35 @@ def changed_results(before: Mapping[Path, float], after: Mapping[Path, float]) -
 def fingerprint_of(python: str, *, timeout: float = 600) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, str | None]:
     """(fingerprint, kernels, torch version, error) of the environment behind `python`.
 
-    The torch version is read on its own first, so a sidecar records it even where the environment's
-    torchperf_core cannot take a fingerprint (e.g. an older commit of this project). Runs from a
-    neutral folder: from the project root, `-m torchperf_core` would import the working tree instead
-    of the copy installed in the environment.
+    The fingerprint carries the torch version; only where the environment's torchperf_core cannot
+    take one (e.g. an older commit of this project) is the version asked of torch on its own, so a
+    sidecar records it anyway. Runs from a neutral folder: from the project root, `-m torchperf_core`
+    would import the working tree instead of the copy installed in the environment.
     """
-    version = None
-    try:
-        proc = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
-                              capture_output=True, text=True, timeout=timeout)
-        if proc.returncode == 0:
-            version = proc.stdout.strip().splitlines()[-1]
-    except (OSError, subprocess.SubprocessError):
-        pass
+    def torch_version() -> str | None:
+        try:
+            proc = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
+                                  capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 and proc.stdout.strip() else None
+
     try:
         proc = subprocess.run([python, "-m", "torchperf_core", "env", "--json", "--kernels"],
                               capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
     except (OSError, subprocess.SubprocessError) as exc:
-        return None, None, version, f"fingerprint not taken: {exc}"
+        return None, None, torch_version(), f"fingerprint not taken: {exc}"
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return None, None, version, f"fingerprint not taken (exit {proc.returncode}): {tail[:200]}"
+        return None, None, torch_version(), f"fingerprint not taken (exit {proc.returncode}): {tail[:200]}"
     try:
         report = json.loads(proc.stdout)
     except ValueError as exc:
-        return None, None, version, f"fingerprint output is not JSON: {exc}"
+        return None, None, torch_version(), f"fingerprint output is not JSON: {exc}"
     fingerprint = report.get("fingerprint")
     kernels = report.get("kernels")
-    if version is None and isinstance(fingerprint, dict):
-        version = (fingerprint.get("torch") or {}).get("version")
-    return fingerprint, kernels, version, None
+    version = (fingerprint.get("torch") or {}).get("version") if isinstance(fingerprint, dict) else None
+    return fingerprint, kernels, version or torch_version(), None
 
 
 def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
