@@ -157,6 +157,13 @@ class Calibration:
             return self.peak_gflops.get("float32")  # as calibrate.Ceilings does
         return self.peak_gflops.get(dtype)
 
+    def fraction_of_peak(self, dtype: str | None, gflops: float | None) -> float | None:
+        peak = self.peak_for(dtype)
+        return gflops / peak if gflops and peak else None
+
+    def fraction_of_bandwidth(self, gbps: float | None) -> float | None:
+        return gbps / self.bandwidth_gbps if gbps and self.bandwidth_gbps else None
+
 
 @dataclass(frozen=True)
 class Change:

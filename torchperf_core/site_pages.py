@@ -326,9 +326,8 @@ def render_efficiency(ctx: PageContext, sections: Sequence[EfficiencySection], m
             for p in sorted(section.points, key=lambda p: (version_key(p.torch_version), p.benchmark, p.param_index)):
                 if not p.ok or not (p.gflops or p.gbps):
                     continue
-                peak = cal.peak_for(p.dtype) if cal else None
-                f_peak = p.gflops / peak if (p.gflops and peak) else None
-                f_bw = p.gbps / cal.bandwidth_gbps if (cal and p.gbps and cal.bandwidth_gbps) else None
+                f_peak = cal.fraction_of_peak(p.dtype, p.gflops) if cal else None
+                f_bw = cal.fraction_of_bandwidth(p.gbps) if cal else None
                 body.append(
                     f"<tr><td class=\"mono\">{_e(ctx, p.benchmark)}</td><td class=\"mono\">{_params_label(ctx, p.params)}</td>"
                     f"<td>{_e(ctx, p.torch_version)}</td><td class=\"num\">{html.escape(format_value(p.value, p.unit))}</td>"
