@@ -52,20 +52,19 @@ def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 
     """Save doctor.json, noise.json and (when absent) calibration.json; return warnings to show."""
     from torchperf_core import calibrate
     from torchperf_core.doctor import run_checks
-    from torchperf_core.machine_meta import write_json
+    from torchperf_core.machine_meta import meta_path, write_json
+    from torchperf_core.render import format_mds
 
-    base = Path(meta_dir) / machine
     warnings: list[str] = []
     doctor = run_checks()
-    write_json(base / "doctor.json", doctor.to_json())
+    doctor_file = write_json(meta_path("doctor.json", machine, meta_dir), doctor.to_json())
     for check in doctor.warnings:
         warnings.append(f"doctor: {check.name}: {check.detail}")
-    log(f"doctor: {doctor.worst} ({len(doctor.warnings)} warning(s)); saved {base / 'doctor.json'}")
+    log(f"doctor: {doctor.worst} ({len(doctor.warnings)} warning(s)); saved {doctor_file}")
     if noise_runs >= 2:
         noise = measure_noise(noise_runs, noise_samples, None, progress=log)
-        write_json(base / "noise.json", noise.to_json())
-        figures = ", ".join(f"{p.name} {'>100%' if p.mds is None else f'{p.mds:.0%}'}" for p in noise.probes)
-        log(f"minimum detectable slowdown: {figures}")
+        write_json(meta_path("noise.json", machine, meta_dir), noise.to_json())
+        log(f"minimum detectable slowdown: {format_mds((p.name, p.mds) for p in noise.probes)}")
     cal = calibrate.default_path(machine, Path(meta_dir).parent)
     if calibrate_if_missing and not cal.exists():
         log("calibrating this machine's ceilings (once; `torchperf calibrate` re-measures)")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torchperf_core.doctor import DoctorReport
+from torchperf_core.errors import TorchperfError
+from torchperf_core.machine_meta import meta_path
 from torchperf_core.noise import NoiseReport
 
 
@@ -47,11 +49,9 @@ class MachineCondition:
         if self.doctor is not None and self.doctor.warnings:
             parts.append("doctor warns: " + "; ".join(c.name for c in self.doctor.warnings))
         if self.noise is not None:
-            figures = []
-            for probe in self.noise.probes:
-                mds = probe.mds
-                figures.append(f"{probe.name} {'>100%' if mds is None else f'{mds:.0%}'}")
-            parts.append("minimum detectable slowdown: " + ", ".join(figures))
+            from torchperf_core.render import format_mds
+
+            parts.append("minimum detectable slowdown: " + format_mds((p.name, p.mds) for p in self.noise.probes))
         else:
             parts.append("noise not measured (`torchperf noise --save`)")
         return "; ".join(parts)
@@ -69,8 +69,11 @@ def _read(path: Path, kind: str, problems: list[str]):  # noqa: ANN202
 
 
 def load_condition(meta_dir: str | Path, machine: str) -> MachineCondition:
-    base = Path(meta_dir) / machine
     problems: list[str] = []
-    doctor = _read(base / "doctor.json", "doctor", problems)
-    noise = _read(base / "noise.json", "noise", problems)
+    try:
+        doctor_file, noise_file = (meta_path(name, machine, meta_dir) for name in ("doctor.json", "noise.json"))
+    except TorchperfError:  # not a plain name (e.g. "../x" in a hostile results folder): nothing to read
+        return MachineCondition(machine, None, None)
+    doctor = _read(doctor_file, "doctor", problems)
+    noise = _read(noise_file, "noise", problems)
     return MachineCondition(machine, doctor, noise, tuple(problems))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Iterable, Sequence
 
 
 def format_time(seconds: float | None, missing: str = "—") -> str:
@@ -44,3 +44,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | No
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+def format_mds(probes: Iterable[tuple[str, float | None]]) -> str:
+    """"mm 256 9%, mm 2048 >100%": each probe's minimum detectable slowdown (None: over 100%)."""
+    return ", ".join(f"{name} {'>100%' if mds is None else f'{mds:.0%}'}" for name, mds in probes)
