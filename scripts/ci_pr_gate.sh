@@ -36,7 +36,7 @@ TORCHPERF=${TORCHPERF:-torchperf}
 ASV=${ASV:-asv}
 PY=${PYTHON:-python3}
 MACHINE=${ASV_MACHINE:-ci-runner}
-FACTOR=${TORCHPERF_FACTOR:-$("$PY" -c 'from torchperf_core.noise import DEFAULT_FACTOR; print(DEFAULT_FACTOR)')}
+FACTOR=${TORCHPERF_FACTOR:-$("$PY" -c 'from torchperf_core.machine import DEFAULT_FACTOR; print(DEFAULT_FACTOR)')}
 export TORCHPERF_TIER=${TORCHPERF_TIER:-smoke}
 HERE=$(cd "$(dirname "$0")" && pwd)
 

@@ -97,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from asv_runner.statistics import compute_stats
 
-    from torchperf_core import precision
-    from torchperf_core.asv_store import Sample
-    from torchperf_core.compare import judge, parse_factor
-    from torchperf_core.engine import TimingOptions, time_callable
-    from torchperf_core.measure import prepare
+    from torchperf_core.engine import precision
+    from torchperf_core.store.asv_results import Sample
+    from torchperf_core.compare.comparisons import judge, parse_factor
+    from torchperf_core.engine.timing import TimingOptions, time_callable
+    from torchperf_core.engine.measurement import prepare
 
     factors = [parse_factor(f) for f in args.factors]
     options = TimingOptions(samples=args.samples, min_samples=args.samples, min_sample_time=args.min_sample_time, max_time=30.0)

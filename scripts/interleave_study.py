@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scripts._snapshot import snapshot_checkout  # noqa: E402
-from torchperf_core.asvglue import write_run_config  # noqa: E402
-from torchperf_core.render import table  # noqa: E402
-from torchperf_core.suite import _results_rows, parse_torch_versions  # noqa: E402
+from torchperf_core.run.asvglue import write_run_config  # noqa: E402
+from torchperf_core.render.text import table  # noqa: E402
+from torchperf_core.run.suite import _results_rows, parse_torch_versions  # noqa: E402
 
 
 def one_run(repo: Path, config: Path, bench: str, rounds: int, interleave: bool, home: Path) -> dict[str, dict[str, float]]:

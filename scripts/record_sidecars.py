@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from asv import util
 
-    from torchperf_core import suite
-    from torchperf_core.sidecar import sidecar_path
+    from torchperf_core.run import suite
+    from torchperf_core.store.sidecars import sidecar_path
 
     config = Path(args.config).resolve()
     conf = util.load_json(str(config), js_comments=True)

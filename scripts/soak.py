@@ -86,7 +86,7 @@ def main() -> int:
     if {p.name for p in sidecars} != {p.name for p in results}:
         problems.append(f"{len(sidecars)} sidecars for {len(results)} results files")
 
-    from torchperf_core.asv_store import ResultsStore  # noqa: E402 - after the runs: import errors are findings too
+    from torchperf_core.store.asv_results import ResultsStore  # noqa: E402 - after the runs: import errors are findings too
 
     store = ResultsStore(repo / "results")
     files = store.files(MACHINE)

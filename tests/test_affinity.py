@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from torchperf_core import affinity
-from torchperf_core.affinity import (apply_affinity, current_affinity, format_cpu_list, parse_cpu_list,
+from torchperf_core.engine import affinity
+from torchperf_core.engine.affinity import (apply_affinity, current_affinity, format_cpu_list, parse_cpu_list,
                                      parse_cpu_ranges)
 from torchperf_core.errors import TorchperfError
 

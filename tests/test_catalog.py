@@ -6,7 +6,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from torchperf_core import catalog
 from torchperf_core.errors import TorchperfError, UnsupportedCase
-from torchperf_core.measure import prepare
+from torchperf_core.engine.measurement import prepare
 
 
 @pytest.mark.parametrize("name, layout", [

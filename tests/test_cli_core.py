@@ -109,13 +109,13 @@ def test_calibrate_writes_a_versioned_file(tmp_path):
     data = json.loads(target.read_text())
     assert data["format_version"] == 1 and data["machine"] == "box"
     assert set(data["peak_gflops"]) == {"float32", "bfloat16"} and data["bandwidth_gbps"] > 0
-    from torchperf_core import calibrate
+    from torchperf_core.machine import calibration as calibrate
 
     assert calibrate.load(target).peak_gflops["float32"] == data["peak_gflops"]["float32"]
 
 
 def test_calibration_corrupt_or_old_is_named_and_left_alone(tmp_path):
-    from torchperf_core import calibrate
+    from torchperf_core.machine import calibration as calibrate
     from torchperf_core.errors import TorchperfError
 
     bad = tmp_path / "calibration.json"

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from torchperf_core.cli import main
-from torchperf_core.envreport import ENV_REPORT_FORMAT_VERSION, EnvReport
+from torchperf_core.env.report import ENV_REPORT_FORMAT_VERSION, EnvReport
 from torchperf_core.errors import TorchperfError
 
 SECRETS = {

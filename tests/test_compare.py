@@ -25,6 +25,8 @@ from tests.compare_helpers import (
 )
 from torchperf_core import compare as cmp
 from torchperf_core.compare import Source
+from torchperf_core.compare.why import _kernels
+from torchperf_core.store import ResultsStore
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +86,8 @@ def test_verdicts_are_asvs():
     from asv.commands.compare import _is_result_better
 
     c = cmp.compare_commits(source(), BASE, HEAD)
-    store_b = {f.env_name: f for f in cmp.ResultsStore(FIXTURE / "results").files("cmpbox") if f.commit.startswith(BASE)}
-    store_a = {f.env_name: f for f in cmp.ResultsStore(FIXTURE / "results").files("cmpbox") if f.commit.startswith(HEAD)}
+    store_b = {f.env_name: f for f in ResultsStore(FIXTURE / "results").files("cmpbox") if f.commit.startswith(BASE)}
+    store_a = {f.env_name: f for f in ResultsStore(FIXTURE / "results").files("cmpbox") if f.commit.startswith(HEAD)}
     checked = 0
     for row in c.rows:
         if row.verdict not in (cmp.SLOWER, cmp.FASTER, cmp.SAME):
@@ -199,13 +201,13 @@ def test_kernel_change_reported_for_significant_change(tmp_path, capsys):
 def test_kernel_unchanged_not_reported():
     c = cmp.compare_versions(source(), ["2.13.0", "2.14.1"], commit=HEAD)
     forced = tuple(replace(r, verdict=cmp.SLOWER) for r in c.rows)
-    kb = {"virtualenv-py3.11": cmp._kernels(*_sidecar_of(HEAD, "2.13.0"))}
-    ka = {"virtualenv-py3.11": cmp._kernels(*_sidecar_of(HEAD, "2.14.1"))}
+    kb = {"virtualenv-py3.11": _kernels(*_sidecar_of(HEAD, "2.13.0"))}
+    ka = {"virtualenv-py3.11": _kernels(*_sidecar_of(HEAD, "2.14.1"))}
     assert cmp.kernel_changes(forced, kb, ka, {}) == ()  # same MKL/oneDNN kernels in both builds
 
 
 def _sidecar_of(commit: str, torch: str):
-    from torchperf_core.sidecar import load_sidecar
+    from torchperf_core.store.sidecars import load_sidecar
 
     path = ROOT / FIXTURE / "meta" / "cmpbox" / f"{commit}-virtualenv-py3.11-torch{torch}.json"
     return load_sidecar(path), path
@@ -291,7 +293,7 @@ def test_marks_and_ratios_match_real_asv_compare(tmp_path):
         m = re.fullmatch(r"(.*) \[cmpbox/(.*)\]", cells[-1]) if len(cells) == 5 else None
         if m:
             asv_rows[(m.group(1), m.group(2))] = (cells[0], cells[3])
-    from torchperf_core.render_compare import ratio_text
+    from torchperf_core.render.compare import ratio_text
 
     c = cmp.compare_commits(source(), BASE, HEAD)
     ours = {(r.name, r.env): (r.mark.strip(), ratio_text(r.ratio, r.beyond_factor_only)) for r in c.rows}
@@ -342,8 +344,8 @@ def test_existing_environment_version_from_sidecar(tmp_path):
 
 def test_change_below_the_machines_detectable_slowdown_is_flagged(tmp_path, capsys):
     """With noise.json saved, a significant change smaller than the measured MDS is called out."""
-    from torchperf_core.doctor import Check, DoctorReport
-    from torchperf_core.noise import NoiseReport, ProbeNoise
+    from torchperf_core.machine.doctor import Check, DoctorReport
+    from torchperf_core.machine.noise import NoiseReport, ProbeNoise
 
     run = copy_fixture(tmp_path)
     # Runs of unchanged code drifting 2x apart: nothing under 100% is trustworthy here.

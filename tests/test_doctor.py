@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from torchperf_core import cli
-from torchperf_core.doctor import Check, DoctorReport, run_checks
+from torchperf_core.machine.doctor import Check, DoctorReport, run_checks
 
 MISSING_SMI = "torchperf-test-no-such-nvidia-smi"
 

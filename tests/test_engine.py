@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from torchperf_core.clock import SyncClock
-from torchperf_core.engine import TimingOptions, choose_number, measure_clock_overhead, time_callable
+from torchperf_core.engine.clock import SyncClock
+from torchperf_core.engine.timing import TimingOptions, choose_number, measure_clock_overhead, time_callable
 from tests.fakes import FakeDevice, FakeEvent, FakeOp, FakeTime
 
 

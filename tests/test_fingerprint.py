@@ -11,10 +11,12 @@ import typing
 from pathlib import Path
 
 import pytest
+
+from torchperf_core.env import collect_fingerprint
 import torch
 
 from torchperf_core.errors import TorchperfError
-from torchperf_core.fingerprint import (
+from torchperf_core.env.fingerprint import (
     FINGERPRINT_FORMAT_VERSION,
     KEY_FIELDS,
     CpuInfo,
@@ -23,12 +25,11 @@ from torchperf_core.fingerprint import (
     Fingerprint,
     LoadedLibrary,
     TorchInfo,
-    collect_fingerprint,
     comparability_warnings,
     diff_fingerprints,
     scrub_environment,
 )
-from torchperf_core.fingerprint_collect import parse_config_show, parse_cpuinfo, parse_parallel_info
+from torchperf_core.env.collect import parse_config_show, parse_cpuinfo, parse_parallel_info
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -259,7 +260,7 @@ def test_gpu_info_from_torch_cuda_fake_cuda_fake_nvidia_smi(
     """No GPU here: a fake `torch.cuda` and a fake `nvidia-smi` stand in for them."""
     from types import SimpleNamespace
 
-    from torchperf_core import fingerprint_collect
+    from torchperf_core.env import collect as fingerprint_collect
 
     smi = tmp_path / "nvidia-smi"
     smi.write_text("#!/bin/sh\necho 575.57.08\n")

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from torchperf_core.errors import TorchperfError, UnsupportedCase
-from torchperf_core.fingerprint import collect_fingerprint
-from torchperf_core.kernels import (
+from torchperf_core.env import collect_fingerprint
+from torchperf_core.env.kernels import (
     NATIVE_NOTE,
     REFERENCE_NOTE,
     KernelInfo,

@@ -7,11 +7,11 @@ import textwrap
 import pytest
 
 from torchperf_core.errors import TorchperfError
-from torchperf_core.lock import project_lock
+from torchperf_core.run.lock import project_lock
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from torchperf_core.lock import project_lock
+    from torchperf_core.run.lock import project_lock
     from pathlib import Path
     with project_lock(sys.argv[1]):
         print("locked", flush=True)

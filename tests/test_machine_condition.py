@@ -3,9 +3,9 @@
 import json
 import math
 
-from torchperf_core.doctor import Check, DoctorReport
-from torchperf_core.machine_condition import load_condition
-from torchperf_core.noise import NoiseReport, ProbeNoise
+from torchperf_core.machine.doctor import Check, DoctorReport
+from torchperf_core.machine.condition import load_condition
+from torchperf_core.machine.noise import NoiseReport, ProbeNoise
 
 
 def _write(tmp_path, doctor=None, noise=None):

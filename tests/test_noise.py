@@ -9,10 +9,12 @@ import random
 
 import pytest
 
-from torchperf_core import cli, noise
-from torchperf_core.affinity import current_affinity
-from torchperf_core import machine_checks
-from torchperf_core.noise import NoiseReport, ProbeNoise
+from torchperf_core import cli
+
+from torchperf_core.machine import noise
+from torchperf_core.engine.affinity import current_affinity
+from torchperf_core.machine import checks as machine_checks
+from torchperf_core.machine.noise import NoiseReport, ProbeNoise
 
 TIGHT = tuple(1.0 + 0.0001 * k for k in range(15))  # 15 samples spread over 0.14%
 

@@ -18,10 +18,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 from packaging.version import Version
 
-from torchperf_core import suite
-from torchperf_core.asv_store import ResultsStore
+from torchperf_core.run import suite
+from torchperf_core.store.asv_results import ResultsStore
 from torchperf_core.errors import TorchperfError
-from torchperf_core.site_data import load_site
+from torchperf_core.site.data import load_site
 
 FIXTURE = Path(__file__).parent / "fixtures" / "compare_run_v1"
 MACHINE = "cmpbox"

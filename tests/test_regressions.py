@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from tests.compare_helpers import ROOT, check_golden, run_cli
-from torchperf_core.regressions import REGRESSIONS_FORMAT_VERSION, load_regressions
+from torchperf_core.compare.regressions import REGRESSIONS_FORMAT_VERSION, load_regressions
 
 HTML = "tests/fixtures/regressions_v1/html"
 

@@ -35,7 +35,7 @@ SECRETS = {
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from torchperf_core.lock import project_lock
+    from torchperf_core.run.lock import project_lock
     with project_lock(sys.argv[1]):
         print("locked", flush=True)
         time.sleep(float(sys.argv[2]))

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.site_build import FIXTURES, make_project, results_medians, site_fixture
-from torchperf_core import site_data, site_regressions
+from torchperf_core.site import data as site_data
+from torchperf_core.site import regressions as site_regressions
 from torchperf_core.cli import main
 from torchperf_core.errors import TorchperfError
-from torchperf_core.publish import bundle_asv_assets, publish_site
+from torchperf_core.site.publish import bundle_asv_assets, publish_site
 
 REPO = Path(__file__).resolve().parents[1]
 PLANTED = "tp_PLANTED_SECRET_7f3a9c"
@@ -150,11 +151,11 @@ def test_regressions_page_links_each_regression_to_asv(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "regressions_v1" / "html", html)
     regs = site_regressions.load_regressions(html)
     assert regs
-    from torchperf_core import regressions as cli_regressions  # what `torchperf regressions` lists
+    from torchperf_core.compare import regressions as cli_regressions  # what `torchperf regressions` lists
 
     listed = cli_regressions.load_regressions(html).regressions
     assert len(regs) == sum(len(r.jumps) for r in listed)
-    from torchperf_core import site_pages
+    from torchperf_core.site import pages as site_pages
 
     page = site_pages.render_regressions(site_pages.PageContext("p"), regs)
     for reg in regs:
@@ -299,8 +300,8 @@ def test_report_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
 
 def test_environment_page_shows_the_machine_condition(tmp_path: Path) -> None:
     """The doctor verdict and the noise figures saved with the results reach the site."""
-    from torchperf_core.doctor import Check, DoctorReport
-    from torchperf_core.noise import NoiseReport, ProbeNoise
+    from torchperf_core.machine.doctor import Check, DoctorReport
+    from torchperf_core.machine.noise import NoiseReport, ProbeNoise
 
     root = tmp_path / "project"
     config = make_project(root, site_fixture())

@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 
 from tests.site_build import FIXTURES, make_project, results_medians, site_fixture
-from torchperf_core.publish import publish_site
+from torchperf_core.site.publish import publish_site
 
 pytestmark = pytest.mark.browser
 

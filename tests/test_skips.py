@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from torchperf_core.skips import RUNTIME, skip_reasons
+from torchperf_core.run.skips import RUNTIME, skip_reasons
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from torchperf_core import stats
-from torchperf_core.results import Measurement, TaskSpec, RESULTS_FORMAT_VERSION
+from torchperf_core.engine import stats
+from torchperf_core.engine.results import Measurement, TaskSpec, RESULTS_FORMAT_VERSION
 from torchperf_core.errors import TorchperfError
 
 

@@ -16,7 +16,7 @@ from benchmarks.bench_matmul import MM
 from benchmarks.bench_memory import Sum
 from tests.fakes import FakeDevice, FakeOp, FakeTime
 from torchperf_core import catalog
-from torchperf_core.clock import SyncClock
+from torchperf_core.engine.clock import SyncClock
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scripts._snapshot import git as _git, snapshot_checkout as copy_project
-from torchperf_core.sidecar import sidecar_for
+from torchperf_core.store.sidecars import sidecar_for
 
 pytestmark = pytest.mark.slow
 
@@ -128,9 +128,9 @@ def test_second_commit_does_not_reinstall_torch(first_run, env_dir: Path) -> Non
 
 def test_run_records_the_machine_condition(first_run) -> None:
     """doctor verdict, noise probes and the ceilings are saved before the benchmarks run."""
-    from torchperf_core import machine_checks
-    from torchperf_core.calibrate import load
-    from torchperf_core.machine_condition import load_condition
+    from torchperf_core.machine import checks as machine_checks
+    from torchperf_core.machine.calibration import load
+    from torchperf_core.machine.condition import load_condition
 
     repo, _home, proc = first_run
     condition = load_condition(repo / "meta", MACHINE)

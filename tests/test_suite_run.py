@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from torchperf_core import asvglue, sidecar, suite
+from torchperf_core.run import asvglue
+
+from torchperf_core.store import sidecars as sidecar
+
+from torchperf_core.run import suite
 from torchperf_core.errors import TorchperfError
 
 ROOT = Path(__file__).resolve().parents[1]

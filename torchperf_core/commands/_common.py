@@ -99,13 +99,13 @@ def emit(text: str, output: str | None) -> None:
 
 def load_ceilings_quietly(device: str, machine: str | None = None):  # noqa: ANN201
     """The machine's calibration if there is a usable one, else None (bench works without it)."""
-    from torchperf_core import calibrate
+    from torchperf_core import machine as calibrate
 
-    path = calibrate.default_path(machine)
+    path = calibrate.calibration_path(machine)
     if not path.exists():
         return None, None
     try:
-        c = calibrate.load(path)
+        c = calibrate.load_calibration(path)
     except TorchperfError as exc:
         return None, str(exc)
     return (c if c.device == device else None), None

@@ -32,7 +32,7 @@ def describe_ops() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from torchperf_core.errors import TorchperfError
-    from torchperf_core.measure import measure
+    from torchperf_core.engine import measure
 
     if args.list:
         print(describe_ops())

@@ -22,22 +22,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchperf_core import calibrate, catalog
+    from torchperf_core import machine as calibrate
+    from torchperf_core import catalog
     from torchperf_core.commands._common import parse_sizes, positive_int
-    from torchperf_core.machine_meta import default_machine_name
+    from torchperf_core.store import default_machine_name
     from torchperf_core.render import table
 
     machine = args.machine or default_machine_name()
     dtypes = [catalog.check_dtype(d.strip()) for d in args.dtypes.split(",")]
     from torchperf_core.errors import TorchperfError
-    default = calibrate.default_path(machine)  # refuses a machine name that is not a plain name
+    default = calibrate.calibration_path(machine)  # refuses a machine name that is not a plain name
     path = args.output or default
     if Path(path).is_dir():
         raise TorchperfError(f"--output {str(path)!r} is a folder; give a .json file name")
     log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else (lambda msg: None)
     ceilings = calibrate.measure_ceilings(machine, args.device, threads=positive_int(args.threads, "--threads"),
                                           dtypes=dtypes, sizes=parse_sizes(args.sizes), progress=log)
-    written = calibrate.save(ceilings, path)
+    written = calibrate.save_calibration(ceilings, path)
     if args.json:
         print(json.dumps(ceilings.to_json(), indent=2, sort_keys=True))
         return 0

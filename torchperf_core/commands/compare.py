@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from torchperf_core.errors import TorchperfError
-from torchperf_core.noise import DEFAULT_FACTOR
+from torchperf_core.machine import DEFAULT_FACTOR
 
 NAME = "compare"
 HELP = "compare results: BASE HEAD (commits), or --torch A B [C...] at one commit; exit 1 on a regression"
@@ -70,7 +70,7 @@ def source_from_args(args: Any) -> "Source":
 
 def run(args: argparse.Namespace) -> int:
     from torchperf_core import compare as cmp
-    from torchperf_core import render_compare as rc
+    from torchperf_core import render as rc
 
     factor = cmp.parse_factor(args.factor)
     source = source_from_args(args)
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             machine_after=args.machine_after, allow_different_machines=args.allow_different_machines,
             envs=args.envs,
         )  # fmt: skip
-    text = rc.render(comparison, args.format, split=args.split, only_changed=args.only_changed)
+    text = rc.render_comparison(comparison, args.format, split=args.split, only_changed=args.only_changed)
     return _emit(text, args, comparison.exit_code)
 
 

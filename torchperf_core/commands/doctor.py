@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from torchperf_core.doctor import DoctorReport, run_checks
-from torchperf_core.machine_meta import meta_path, write_json
+from torchperf_core.machine import DoctorReport, run_checks
+from torchperf_core.store import meta_path, write_json
 
 NAME = "doctor"
 HELP = "check the machine for sources of timing noise (read-only; exit 1 on any WARN)"

@@ -10,11 +10,11 @@ import argparse
 import json
 import sys
 
-from torchperf_core.device import parse_device
-from torchperf_core.envreport import EnvReport
-from torchperf_core.fingerprint import collect_fingerprint
-from torchperf_core.kernels import kernels_for
-from torchperf_core.render_env import render_fingerprint, render_kernels
+from torchperf_core.engine import parse_device
+from torchperf_core.env import EnvReport
+from torchperf_core.env import collect_fingerprint
+from torchperf_core.env import kernels_for
+from torchperf_core.render import render_fingerprint, render_kernels
 
 NAME = "env"
 HELP = "show the environment fingerprint (torch build, BLAS, threads, CPU/GPU, precision flags)"

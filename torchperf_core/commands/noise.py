@@ -7,11 +7,11 @@ import json
 import math
 import sys
 
-from torchperf_core.affinity import apply_affinity, format_cpu_list, parse_cpu_list
+from torchperf_core.engine import apply_affinity, format_cpu_list, parse_cpu_list
 from torchperf_core.errors import TorchperfError
-from torchperf_core.machine_meta import meta_path, write_json
-from torchperf_core.machine_checks import measure_noise
-from torchperf_core.noise import DEFAULT_FACTOR, NoiseReport
+from torchperf_core.store import meta_path, write_json
+from torchperf_core.machine import measure_noise
+from torchperf_core.machine import DEFAULT_FACTOR, NoiseReport
 
 NAME = "noise"
 HELP = "measure timing noise on this machine and the minimum detectable slowdown"

@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchperf_core.errors import one_of
-    from torchperf_core.plots import write_all
-    from torchperf_core.site_data import load_site
+    from torchperf_core.site import write_plots as write_all
+    from torchperf_core.site import load_site
 
     from torchperf_core.commands._common import existing_dir
     from torchperf_core.errors import TorchperfError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from torchperf_core.site_data import DEFAULT_FACTOR
+from torchperf_core.machine import DEFAULT_FACTOR
 
 NAME = "publish"
 HELP = "build the static site: asv publish plus torchperf's across-versions, efficiency and environment pages"
@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchperf_core.publish import publish_site
+    from torchperf_core.site import publish_site
 
     result = publish_site(args.config, commit=args.commit, factor=args.factor, run_asv=not args.no_asv,
                           meta_dir=args.meta)

@@ -37,8 +37,8 @@ def _html_dir(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchperf_core.regressions import load_regressions
-    from torchperf_core.render_regressions import render
+    from torchperf_core.compare import load_regressions
+    from torchperf_core.render import render_regressions as render
 
     report = load_regressions(_html_dir(args))
     text = render(report, args.format)

@@ -13,7 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from torchperf_core import render, suite
+from torchperf_core import render
+
+from torchperf_core import run as suite
 from torchperf_core.errors import TorchperfError
 
 NAME = "run"
@@ -94,7 +96,7 @@ def render_summary(rows: tuple[suite.SummaryRow, ...], limit: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchperf_core.affinity import apply_affinity, parse_cpu_list
+    from torchperf_core.engine import apply_affinity, parse_cpu_list
 
     root = Path.cwd()
     limit = _non_negative(args.limit, "--limit")
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         log("no results were produced")
     skipped = sorted({(r.benchmark, r.params) for r in outcome.summary if r.status == "skipped"})
     if skipped:
-        from torchperf_core.skips import skip_reasons
+        from torchperf_core.run import skip_reasons
 
         try:
             results_dir = root / str(suite.load_config(root).get("results_dir", "results"))

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchperf_core.measure import prepare
+    from torchperf_core.engine import prepare
     from torchperf_core.render import format_rate, format_time, table
 
     sizes = parse_sizes(args.sizes)

@@ -19,9 +19,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchperf_core.commands._common import parse_sizes, positive_int
-    from torchperf_core.precision import default_threads
+    from torchperf_core.engine import default_threads
     from torchperf_core.render import table
-    from torchperf_core.validate import run_validation
+    from torchperf_core.machine import run_validation
 
     threads = positive_int(args.threads, "--threads") or default_threads()
     results = run_validation(tuple(parse_sizes(args.sizes)), threads, positive_int(args.rounds, "--rounds"),

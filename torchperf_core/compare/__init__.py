@@ -1,0 +1,40 @@
+"""Comparing: commit against commit, torch version against version, the version matrix, the "why"
+(fingerprint and kernel differences), and asv's step-detected regressions. Pure logic: frozen
+values out; rendering is `render`'s job."""
+
+from torchperf_core.compare.comparisons import (
+    COMPARE_FORMAT_VERSION,
+    FAILED,
+    FASTER,
+    FIXED,
+    INCOMPARABLE,
+    MARKS,
+    ONLY_AFTER,
+    ONLY_BEFORE,
+    REGRESSION_VERDICTS,
+    SAME,
+    SLOWER,
+    Cell,
+    Comparison,
+    MatrixRow,
+    Row,
+    Side,
+    Source,
+    VersionMatrix,
+    compare_commits,
+    judge,
+    pair_rows,
+    parse_factor,
+)
+from torchperf_core.compare.versions import compare_version_matrix, compare_versions, torch_version_for
+from torchperf_core.verdict import BOTH_FAILED, SKIPPED
+from torchperf_core.compare.regressions import REGRESSIONS_FORMAT_VERSION, Jump, Regression, RegressionReport, load_regressions
+from torchperf_core.compare.why import EnvDiff, KernelChange, env_diff, kernel_changes, kernel_keys_for
+
+__all__ = [
+    "BOTH_FAILED", "SKIPPED", "COMPARE_FORMAT_VERSION", "FAILED", "FASTER", "FIXED", "INCOMPARABLE", "MARKS", "ONLY_AFTER", "ONLY_BEFORE",
+    "REGRESSIONS_FORMAT_VERSION", "REGRESSION_VERDICTS", "SAME", "SLOWER", "Cell", "Comparison", "EnvDiff", "Jump",
+    "KernelChange", "MatrixRow", "Regression", "RegressionReport", "Row", "Side", "Source", "VersionMatrix",
+    "compare_commits", "compare_version_matrix", "compare_versions", "env_diff", "judge", "kernel_changes",
+    "kernel_keys_for", "load_regressions", "pair_rows", "parse_factor", "torch_version_for",
+]  # fmt: skip

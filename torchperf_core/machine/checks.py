@@ -1,0 +1,74 @@
+"""Taking the machine's condition: the doctor's verdict, the noise probes, the ceilings.
+
+`torchperf run` records all three next to the results before it benchmarks (`meta/<machine>/`), so
+`compare` and the site can say whether a number came from a quiet or a noisy machine, how small a
+change it can honestly detect, and how close each op runs to what this machine can do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from torchperf_core.machine.noise import DEFAULT_FACTOR, NoiseReport, ProbeNoise
+
+# (label, op, size): small / medium / large fp32 matmul and a memory-bound add of 16M floats.
+PROBES = (
+    ("mm 256", "mm", 256),
+    ("mm 1024", "mm", 1024),
+    ("mm 2048", "mm", 2048),
+    ("add 4096x4096", "add", 4096),
+)
+
+
+def measure_noise(runs: int, samples: int, threads: int | None, factor: float = DEFAULT_FACTOR,
+                  progress: Callable[[str], None] | None = None) -> NoiseReport:
+    """Run every probe `runs` times with the engine; the report derives the figures."""
+    from torchperf_core.engine import current_affinity
+    from torchperf_core.engine import TimingOptions
+    from torchperf_core.engine import measure
+    from torchperf_core.engine import default_threads
+
+    threads = threads or default_threads()
+    options = TimingOptions(samples=samples, min_samples=samples)
+    collected: dict[str, list[tuple[float, ...]]] = {label: [] for label, _, _ in PROBES}
+    # Interleave: run r of every probe before run r+1 of any, so a slow drift of the machine's
+    # speed shows up as run-to-run variation of every probe instead of biasing one.
+    for r in range(runs):
+        for label, op, size in PROBES:
+            if progress:
+                progress(f"noise run {r + 1}/{runs}: {label}")
+            m = measure(op, size, "float32", "cpu", threads=threads, options=options, seed=r)
+            collected[label].append(tuple(m.samples))
+    probes = tuple(ProbeNoise(label, tuple(collected[label]), factor) for label, _, _ in PROBES)
+    taken_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return NoiseReport(probes, factor, threads, current_affinity(), taken_at)
+
+
+def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 3, noise_samples: int = 10,
+                             calibrate_if_missing: bool = True,
+                             log: Callable[[str], None] = lambda _m: None) -> list[str]:
+    """Save doctor.json, noise.json and (when absent) calibration.json; return warnings to show."""
+    from torchperf_core.machine import calibration as calibrate
+    from torchperf_core.machine.doctor import run_checks
+    from torchperf_core.store import meta_path, write_json
+    from torchperf_core.machine.noise import format_mds
+
+    warnings: list[str] = []
+    doctor = run_checks()
+    doctor_file = write_json(meta_path("doctor.json", machine, meta_dir), doctor.to_json())
+    for check in doctor.warnings:
+        warnings.append(f"doctor: {check.name}: {check.detail}")
+    log(f"doctor: {doctor.worst} ({len(doctor.warnings)} warning(s)); saved {doctor_file}")
+    if noise_runs >= 2:
+        noise = measure_noise(noise_runs, noise_samples, None, progress=log)
+        write_json(meta_path("noise.json", machine, meta_dir), noise.to_json())
+        log(f"minimum detectable slowdown: {format_mds((p.name, p.mds) for p in noise.probes)}")
+    cal = calibrate.default_path(machine, Path(meta_dir).parent)
+    if calibrate_if_missing and not cal.exists():
+        log("calibrating this machine's ceilings (once; `torchperf calibrate` re-measures)")
+        ceilings = calibrate.measure_ceilings(machine, "cpu", dtypes=("float32", "bfloat16", "float64"),
+                                              sizes=(1024, 2048), progress=log)
+        calibrate.save(ceilings, cal)
+    return warnings

@@ -1,0 +1,14 @@
+"""Rendering: text, markdown and JSON for the CLI. Strings only: nothing here computes a statistic,
+reads a file or prints."""
+
+from torchperf_core.machine import format_mds
+from torchperf_core.render.compare import render as render_comparison
+from torchperf_core.render.compare import render_matrix
+from torchperf_core.render.env import render_fingerprint, render_kernels
+from torchperf_core.render.regressions import render as render_regressions
+from torchperf_core.render.text import format_percent, format_rate, format_time, table
+
+__all__ = [
+    "format_mds", "format_percent", "format_rate", "format_time", "render_comparison", "render_fingerprint",
+    "render_kernels", "render_matrix", "render_regressions", "table",
+]  # fmt: skip

@@ -1,0 +1,46 @@
+"""Text rendering: tables and numbers. Formatters return strings; they never compute statistics."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+
+def format_time(seconds: float | None, missing: str = "—") -> str:
+    """Seconds in the most readable unit, 3 significant digits: 12.3 µs, 4.56 ms, 1.20 s."""
+    if seconds is None or not math.isfinite(seconds):
+        return missing
+    magnitude = abs(seconds)
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if magnitude >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_rate(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.1f} {unit}" if value < 1e5 else f"{value:,.0f} {unit}"
+
+
+def format_percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{fraction:.0%}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
+    """A plain aligned text table. `align` is one char per column: 'l' or 'r' (default: l then r)."""
+    cols = len(headers)
+    align = align or ("l" + "r" * (cols - 1))
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            out.append(cell.ljust(widths[i]) if align[i] == "l" else cell.rjust(widths[i]))
+        return "  ".join(out).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), sep, *(line(r) for r in rows)])

@@ -1,0 +1,157 @@
+"""asv plumbing for `torchperf run`: machine registration, the derived config, environments.
+
+Kept apart from the job itself (`suite.py`) because each piece works around one asv behaviour:
+- `asv machine --yes --machine NAME` records only the name (asv 0.6.6 fills in defaults only when
+  no field is given), so the entry is completed here, with hardware keys that asv copies into
+  every results file and that `asv publish` offers as selectors;
+- asv has no command-line switch to narrow the matrix, and resolves paths against the config's
+  folder: `write_run_config` writes a copy with the chosen torch versions and absolute paths;
+- asv has no public way to map an environment name to its interpreter: `environment_pythons`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from torchperf_core.errors import TorchperfError
+
+TORCH_KEY = "pip+torch"
+RUN_CONFIG = Path(".asv") / "torchperf-run.conf.json"
+# Hardware keys added to asv's machine entry.
+HARDWARE_KEYS = ("cpu", "gpu", "gpu_driver", "cuda")
+
+
+def run_checked(cmd: list[str], **kwargs: Any) -> None:
+    """Run a short asv command quietly; its output is shown only when it fails."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if proc.returncode != 0:
+        tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
+        raise TorchperfError(f"{' '.join(cmd[2:5])} failed (exit {proc.returncode}): {tail}")
+
+
+def _cpu_model() -> str:
+    from torchperf_core.env import cpu_model
+
+    return cpu_model() or platform.processor() or platform.machine() or "unknown"
+
+
+def hardware_keys(nvidia_smi: str = "nvidia-smi") -> dict[str, str]:
+    """CPU model, GPU name or "none", GPU driver and the driver's CUDA version ("none" without a GPU).
+
+    Read from /proc and `nvidia-smi`, not from torch: the machine is the same whichever torch a
+    benchmark environment holds.
+    """
+    keys = {"cpu": _cpu_model(), "gpu": "none", "gpu_driver": "none", "cuda": "none"}
+    exe = shutil.which(nvidia_smi)
+    if exe is None:
+        return keys
+    try:
+        query = subprocess.run(
+            [exe, "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=30,
+        )
+        header = subprocess.run([exe], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return keys
+    lines = [line.strip() for line in query.stdout.splitlines() if line.strip()]
+    if query.returncode != 0 or not lines:
+        return keys
+    names, drivers = [], []
+    for line in lines:
+        name, _, driver = line.partition(",")
+        names.append(name.strip())
+        drivers.append(driver.strip())
+    count = {n: names.count(n) for n in names}
+    keys["gpu"] = " + ".join(f"{c}x {n}" if c > 1 else n for n, c in count.items())
+    keys["gpu_driver"] = drivers[0] or "unknown"
+    m = re.search(r"CUDA Version:\s*([\d.]+)", header.stdout)
+    keys["cuda"] = m.group(1) if m else "unknown"
+    return keys
+
+
+def machine_file() -> Path:
+    return Path(os.path.expanduser("~")) / ".asv-machine.json"
+
+
+def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = None,
+                     runner: Callable[[list[str]], None] | None = None) -> str:
+    """`asv machine --yes` (non-interactive), then complete the entry and add the hardware keys.
+
+    asv 0.6.6 quirk: `asv machine --yes --machine NAME` records only the name (defaults are filled
+    in only when no field is given), so asv's own defaults (os, arch, cpu, num_cpu, ram) are added
+    here for the keys it left out. Returns the machine name (asv's default is the host name).
+    """
+    run = runner or run_checked
+    cmd = [sys.executable, "-m", "asv", "machine", "--yes"]
+    if machine:
+        cmd += ["--machine", machine]
+    run(cmd)
+    path = machine_file()
+    data = json.loads(path.read_text())
+    name = machine or platform.node()  # what `asv machine --yes` names this host
+    if name not in data:
+        raise TorchperfError(f"asv machine did not register {name!r} in {path}")
+    from asv.machine import Machine
+
+    entry = data[name]
+    for key, value in Machine.get_defaults().items():
+        if key != "machine":
+            entry.setdefault(key, value)
+    entry.update(hardware_keys() if extra is None else extra)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return name
+
+
+def load_config(root: Path) -> dict[str, Any]:
+    path = root / "asv.conf.json"
+    if not path.is_file():
+        raise TorchperfError(f"no asv.conf.json in {root}; run torchperf from the project root")
+    from asv.util import load_json  # accepts the // comments asv allows
+
+    return dict(load_json(str(path), js_comments=True))
+
+
+def write_run_config(root: Path, versions: Sequence[str], *, path: Path | None = None,
+                     overrides: Mapping[str, Any] | None = None) -> Path:
+    """asv.conf.json with the matrix narrowed to `versions` and every path absolute."""
+    conf = load_config(root)
+    conf["version"] = 1
+    for key, default in (("repo", "."), ("benchmark_dir", "benchmarks"), ("env_dir", "env"),
+                         ("results_dir", "results"), ("html_dir", "html")):
+        value = conf.get(key, default)
+        conf[key] = str((root / value).resolve()) if not str(value).startswith(("http:", "https:", "git@")) else value
+    req = conf.setdefault("matrix", {}).setdefault("req", {})
+    req.pop("torch", None)
+    req[TORCH_KEY] = list(versions)
+    if overrides:
+        conf.update(overrides)
+    out = path or (root / RUN_CONFIG)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(conf, indent=2) + "\n")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Running asv
+
+
+def environment_pythons(config: Path) -> dict[str, str]:
+    """asv environment name -> its Python, for every environment of the (derived) config."""
+    from asv import environment
+    from asv.config import Config
+
+    conf = Config.load(str(config))
+    out = {}
+    for env in environment.get_environments(conf, None, verbose=False):
+        out[env.name] = os.path.join(env._path, "bin", "python")  # noqa: SLF001 - asv has no public path
+    return out

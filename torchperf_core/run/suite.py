@@ -1,0 +1,469 @@
+"""The main job behind `torchperf run`: asv over the suite in one environment per PyTorch release.
+
+Steps, each a function here so tests and other commands can reuse them:
+
+1. validate the user's choices (`RunPlan`) before anything reaches pip or asv;
+2. register the machine non-interactively, with hardware keys (CPU model, GPU, driver, CUDA) that
+   asv copies into every results file and that the published site offers as selectors
+   (`asvglue.register_machine`);
+3. write a derived asv config (`.asv/torchperf-run.conf.json`) whose matrix holds only the chosen
+   torch versions (`asvglue.write_run_config`);
+4. run `asv run` (its output streams to the terminal: environment builds take minutes);
+5. write a fingerprint sidecar for every results file the run produced (`torchperf_core.sidecar`),
+   measured by that environment's own Python;
+6. publish the site (`publish_site`) and build the summary rows (`summarize`).
+
+asv runs as `python -m asv` of the tool's interpreter, never through a shell.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from torchperf_core.run.asvglue import (
+    TORCH_KEY,
+    environment_pythons,
+    load_config,
+    register_machine,
+    write_run_config,
+)
+from torchperf_core.errors import TorchperfError, one_of
+from torchperf_core.run.guard import (
+    check_commits,
+    check_results_readable,
+    failed_or_skipped,
+    low_disk_hint,
+)
+from torchperf_core.store import Sidecar, sidecar_for, sidecar_path, write_sidecar
+
+TIERS = ("smoke", "default", "full")
+DEVICES = ("cpu", "cuda")
+_RELEASE_RE = re.compile(r"^\d+(\.\d+){1,2}$")
+_MACHINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# A git revision or range as asv accepts it ("HEAD~5..HEAD", "v1.0..main", "abc123^!"); no option
+# or shell syntax can pass.
+_COMMITS_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:-]*(\.\.\.?[A-Za-z0-9_][A-Za-z0-9_./~^@{}:-]*)?(\^!)?$")
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Validation
+
+
+def parse_torch_version(text: str) -> str:
+    """A plain PyTorch release ("2.13.0"): a PEP 440 version with no pre/post/dev/local part."""
+    from packaging.version import InvalidVersion, Version
+
+    value = str(text).strip()
+    try:
+        version = Version(value)
+    except InvalidVersion:
+        raise TorchperfError(f"torch version {text!r} is not a PEP 440 version; expected a release like 2.13.0") from None
+    if not _RELEASE_RE.match(value) or version.is_prerelease or version.is_postrelease or version.local or version.epoch:
+        raise TorchperfError(f"torch version {text!r} is not a plain release; expected a release like 2.13.0")
+    # "2.13" and "2.13.0" pin the same wheel (PEP 440 pads with zeros); one spelling keeps one
+    # environment and one results key per release.
+    return ".".join(str(p) for p in (version.release + (0, 0))[:3])
+
+
+def parse_torch_versions(values: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        version = parse_torch_version(value)
+        if version not in out:
+            out.append(version)
+    if not out:
+        raise TorchperfError("no torch version given; expected releases like 2.13.0 2.14.1")
+    return tuple(sorted(out, key=_version_key))
+
+
+def parse_tier(text: str) -> str:
+    if text not in TIERS:
+        raise one_of(text, TIERS, "tier")
+    return text
+
+
+def parse_bench(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if text.startswith("-"):
+        raise TorchperfError(f"benchmark regex {text!r} must not start with '-'")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise TorchperfError(f"benchmark regex {text!r} is not a valid regular expression ({exc})") from None
+    return text
+
+
+def parse_devices(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    out = []
+    for value in values:
+        if value not in DEVICES:
+            raise one_of(value, DEVICES, "device")
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def parse_commits(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not _COMMITS_RE.match(text):
+        raise TorchperfError(f"commit range {text!r} not understood; expected e.g. HEAD~3..HEAD or v1.0..main")
+    return text
+
+
+def parse_machine(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not _MACHINE_RE.match(text):
+        raise TorchperfError(
+            f"machine name {text!r} not accepted; use letters, digits, '.', '_' or '-' (e.g. ci-box)"
+        )
+    return text
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0]))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What `torchperf run` was asked to do, validated."""
+
+    torch_versions: tuple[str, ...]
+    tier: str = "default"
+    bench: str | None = None
+    devices: tuple[str, ...] | None = None
+    commits: str | None = None
+    existing: bool = False
+    machine: str | None = None
+    quick: bool = False
+    resume: bool = False  # keep results already saved for a commit x environment (asv --skip-existing-successful)
+    machine_checks: bool = True  # doctor + noise probes (+ calibration once) saved in meta/<machine>/
+
+
+def configured_torch_versions(config: Mapping[str, Any]) -> tuple[str, ...]:
+    req = config.get("matrix", {}).get("req", {})
+    for key in (TORCH_KEY, "torch"):
+        if key in req:
+            return parse_torch_versions(req[key])
+    raise TorchperfError("asv.conf.json has no torch versions in matrix.req (expected \"pip+torch\": [...])")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-4. Registering, configuring (asvglue.py) and running asv
+
+
+def asv_run_command(plan: RunPlan, config: Path, machine: str, *, commit: str) -> list[str]:
+    cmd = [sys.executable, "-m", "asv", "--config", str(config), "run", "--machine", machine,
+           "--show-stderr", "--record-samples"]
+    if plan.existing:
+        cmd += ["-E", f"existing:{sys.executable}", "--set-commit-hash", commit]
+    else:
+        cmd += [plan.commits or f"{commit}^!"]
+    if plan.bench:
+        cmd += ["--bench", plan.bench]
+    if plan.quick:
+        cmd += ["--quick"]
+    if plan.resume:
+        cmd += ["--skip-existing-successful"]
+    return cmd
+
+
+def suite_environment(plan: RunPlan, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment asv and the benchmarks see: tier and devices for `benchmarks/common.py`."""
+    env = dict(os.environ if base is None else base)
+    env["TORCHPERF_TIER"] = plan.tier
+    if plan.devices:
+        env["TORCHPERF_DEVICES"] = ",".join(plan.devices)
+    return env
+
+
+def head_commit(root: Path) -> str:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TorchperfError(f"{root} is not a git repository with a commit; asv benchmarks git commits")
+    return proc.stdout.strip()
+
+
+def results_snapshot(results_dir: Path, machine: str) -> dict[Path, float]:
+    folder = results_dir / machine
+    if not folder.is_dir():
+        return {}
+    return {p: p.stat().st_mtime_ns for p in folder.glob("*.json") if p.name != "machine.json"}
+
+
+def changed_results(before: Mapping[Path, float], after: Mapping[Path, float]) -> list[Path]:
+    return sorted(p for p, t in after.items() if before.get(p) != t)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Sidecars
+
+
+def fingerprint_of(python: str, *, timeout: float = 600) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, str | None]:
+    """(fingerprint, kernels, torch version, error) of the environment behind `python`.
+
+    The fingerprint carries the torch version; only where the environment's torchperf_core cannot
+    take one (e.g. an older commit of this project) is the version asked of torch on its own, so a
+    sidecar records it anyway. Runs from a neutral folder: from the project root, `-m torchperf_core`
+    would import the working tree instead of the copy installed in the environment.
+    """
+    def torch_version() -> str | None:
+        try:
+            proc = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
+                                  capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 and proc.stdout.strip() else None
+
+    try:
+        proc = subprocess.run([python, "-m", "torchperf_core", "env", "--json", "--kernels"],
+                              capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, None, torch_version(), f"fingerprint not taken: {exc}"
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, None, torch_version(), f"fingerprint not taken (exit {proc.returncode}): {tail[:200]}"
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError as exc:
+        return None, None, torch_version(), f"fingerprint output is not JSON: {exc}"
+    fingerprint = report.get("fingerprint")
+    kernels = report.get("kernels")
+    version = (fingerprint.get("torch") or {}).get("version") if isinstance(fingerprint, dict) else None
+    return fingerprint, kernels, version or torch_version(), None
+
+
+def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
+                   existing_python: str | None = None, meta_dir: Path | None = None,
+                   fingerprint: Callable[[str], tuple[Any, Any, Any, Any]] = fingerprint_of) -> list[Path]:
+    """One sidecar per results file, fingerprinted by the Python of the environment that made it."""
+    written = []
+    cache: dict[str, tuple[Any, Any, Any, Any]] = {}
+    for path in results_files:
+        data = json.loads(path.read_text())
+        env_name = str(data.get("env_name", ""))
+        python = pythons.get(env_name)
+        if python is None and existing_python and env_name.startswith("existing"):
+            python = existing_python
+        if python is None:
+            continue  # not made by this run's environments (e.g. a plain `asv run` elsewhere)
+        if python not in cache:
+            cache[python] = fingerprint(python)
+        fp, kernels, version, error = cache[python]
+        sidecar = Sidecar(
+            results_file=path.name,
+            machine=path.parent.name,
+            commit_hash=str(data.get("commit_hash", "")),
+            env_name=env_name,
+            torch_version=version,
+            fingerprint=fp,
+            kernels=kernels,
+            fingerprint_error=error,
+        )
+        written.append(write_sidecar(sidecar, sidecar_path(path, meta_dir)))
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Publish and summarize
+
+
+def publish_site(root: Path) -> Path:
+    """Publish the static site into html_dir: asv's pages plus torchperf's."""
+    from torchperf_core.site import publish_site as torchperf_publish
+
+    return Path(torchperf_publish(root / "asv.conf.json").html_dir)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One benchmark case × torch version: median per call, GFLOP/s, ratio to the oldest version."""
+
+    benchmark: str
+    params: str
+    torch_version: str
+    median: float | None
+    gflops: float | None
+    ratio: float | None
+    status: str = "ok"  # "failed": the benchmark raised (asv stored null); "skipped": asv stored NaN
+
+
+def _results_rows(path: Path) -> Iterable[tuple[str, str, float | None]]:
+    data = json.loads(path.read_text())
+    columns = data.get("result_columns", [])
+    for name, values in data.get("results", {}).items():
+        entry = dict(zip(columns, values))
+        results = entry.get("result")
+        params = entry.get("params") or []
+        if not isinstance(results, list):
+            results = [results]
+        combos = list(itertools.product(*params)) if params else [()]
+        for combo, value in zip(combos, results):
+            median = value if isinstance(value, (int, float)) and not math.isnan(value) else None
+            yield name, "(" + ", ".join(combo) + ")", median
+
+
+def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Path | None = None) -> list[SummaryRow]:
+    """Rows for every case and torch version in `results_files`, the biggest slowdowns first.
+
+    The torch version comes from the sidecar (which also covers `--existing` runs), else from the
+    results file's requirements.
+    """
+    try:
+        benchmarks = json.loads(benchmarks_json.read_text())
+    except (OSError, ValueError):
+        benchmarks = {}
+    table: dict[tuple[str, str], dict[str, float | None]] = {}
+    status: dict[tuple[tuple[str, str], str], str] = {}
+    for path in results_files:
+        side = sidecar_for(path, meta_dir)
+        data = json.loads(path.read_text())
+        version = (side.torch_version if side else None) or str(
+            (data.get("requirements") or {}).get(TORCH_KEY) or data.get("params", {}).get(TORCH_KEY) or "?"
+        )
+        for name, params, median in _results_rows(path):
+            table.setdefault((name, params), {})[version] = median
+        for key, state in failed_or_skipped(path).items():
+            status[(key, version)] = state
+    rows: list[SummaryRow] = []
+    worst: dict[tuple[str, str], float] = {}
+    for (name, params), by_version in table.items():
+        versions = sorted(by_version, key=_version_key)
+        base = by_version[versions[0]]
+        flops = (benchmarks.get(name) or {}).get("flops")
+        f = flops.get(params) if isinstance(flops, dict) else None
+        for v in versions:
+            med = by_version[v]
+            ratio = (med / base) if (med and base) else None
+            rows.append(SummaryRow(benchmark=name, params=params, torch_version=v, median=med,
+                                   gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio,
+                                   status=status.get(((name, params), v), "ok")))
+            worst[(name, params)] = max(worst.get((name, params), 0.0), ratio or 0.0)
+    rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, _version_key(r.torch_version)))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole job
+
+
+def _latest_commit_files(paths: Sequence[Path]) -> list[Path]:
+    """The results files of the most recent commit (by commit date) among `paths`."""
+    dated = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        dated.append((data.get("date") or 0, str(data.get("commit_hash", "")), path))
+    if not dated:
+        return []
+    _, newest, _ = max(dated, key=lambda d: (d[0], d[1]))
+    return [p for _, c, p in dated if c == newest]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    machine: str
+    results_files: tuple[Path, ...]
+    sidecars: tuple[Path, ...]
+    summary: tuple[SummaryRow, ...]
+    html_dir: Path | None
+    publish_error: str | None = None
+    # (torch version, why) for each version whose asv run produced nothing (e.g. no such wheel)
+    failed: tuple[tuple[str, str], ...] = ()
+    # what the doctor warned about before the benchmarks ran: numbers taken then may be unreliable
+    condition_warnings: tuple[str, ...] = ()
+
+
+def run_suite(plan: RunPlan, root: Path, *, publish: bool = True,
+              log: Callable[[str], None] = lambda s: None, lock_wait: float = 0.0) -> RunOutcome:
+    """Register, run asv in every chosen environment, write sidecars, publish, summarize.
+
+    Holds the project lock throughout (`lock.project_lock`): a second run in the same checkout
+    refuses, or waits `lock_wait` seconds, instead of interleaving writes to results/.
+    """
+    from torchperf_core.run.lock import project_lock
+
+    root = root.resolve()
+    commit = head_commit(root)
+    if plan.commits:
+        check_commits(root, plan.commits)
+    with project_lock(root, wait=lock_wait):
+        return _run_locked(plan, root, commit, publish=publish, log=log)
+
+
+def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
+                log: Callable[[str], None]) -> RunOutcome:
+    machine = register_machine(plan.machine)
+    log(f"machine {machine!r} registered")
+    condition: list[str] = []
+    if plan.machine_checks:
+        from torchperf_core.machine import record_machine_condition
+
+        # Before the benchmarks, so the verdict describes the machine they ran on.
+        condition = record_machine_condition(machine, root / "meta", noise_runs=3,
+                                             log=log)
+    conf = load_config(root)
+    results_dir = (root / conf.get("results_dir", "results")).resolve()
+    check_results_readable(results_dir, machine)
+    env = suite_environment(plan)
+    produced: list[Path] = []
+    pythons: dict[str, str] = {}
+    failed: list[tuple[str, str]] = []
+    # One asv run per torch version: asv creates every environment of its matrix before running
+    # anything and stops at the first that cannot be built, so a single unknown version would
+    # otherwise cost every other version its results.
+    groups = [plan.torch_versions] if plan.existing else [(v,) for v in plan.torch_versions]
+    for versions in groups:
+        config = write_run_config(root, versions)
+        before = results_snapshot(results_dir, machine)
+        cmd = asv_run_command(plan, config, machine, commit=commit)
+        log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))
+        proc = subprocess.run(cmd, cwd=root, env=env)
+        new = changed_results(before, results_snapshot(results_dir, machine))
+        if proc.returncode != 0 and not new:
+            why = (f"asv run failed (exit {proc.returncode}) and wrote no results: the environment could not "
+                   "be built (no such torch wheel for this Python/platform?) or every benchmark failed; see "
+                   "asv's output above")
+            if plan.existing:
+                raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
+            why += low_disk_hint(root / conf.get("env_dir", "env"))
+            log(f"torch {versions[0]}: {why}")
+            failed.append((versions[0], why))
+            continue
+        produced.extend(p for p in new if p not in produced)
+        if not plan.existing:
+            pythons.update(environment_pythons(config))
+    if plan.resume:
+        # An interrupted run saved results but never got to fingerprint them, and asv leaves a
+        # finished commit x environment untouched when resuming: fingerprint those now.
+        produced.extend(p for p in sorted(results_snapshot(results_dir, machine))
+                        if p not in produced and not sidecar_path(p, root / "meta").exists())
+    if not produced:
+        raise TorchperfError(f"no torch version produced results (failed: {', '.join(v for v, _ in failed)}); "
+                             "see asv's output above")
+    log(f"fingerprinting {len(produced)} environment(s)")
+    sidecars = write_sidecars(produced, pythons, existing_python=sys.executable if plan.existing else None,
+                              meta_dir=root / "meta")
+    html, publish_error = None, None
+    if publish:
+        try:
+            html = publish_site(root)
+        except TorchperfError as exc:  # the results are saved; say so and still summarize
+            publish_error = str(exc)
+    current = [p for p in produced if p.name.startswith(commit[:8])] or _latest_commit_files(produced)
+    rows = summarize(current, results_dir / "benchmarks.json", root / "meta")
+    return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error, tuple(failed),
+                      tuple(condition))

@@ -1,0 +1,311 @@
+"""`torchperf publish`: asv's static site plus torchperf's pages, in one folder, linked both ways.
+
+Order matters: `asv publish` empties `html_dir` and rewrites it, so it runs first; then the pages
+under `html/torchperf/`, their figures, and two edits to asv's `index.html`:
+- asv's index loads jQuery, Flot and Bootstrap from CDNs. The published site must work with no
+  network (from `file://`, an intranet host, a CI artifact), so those tags are pointed at copies
+  bundled with torchperf (`vendor/`, the exact releases asv names; licences in `vendor/LICENSES.txt`).
+- a link to torchperf's pages in asv's navigation bar.
+Both edits are idempotent: publishing twice gives the same files.
+
+The site must not carry facts about the machine that built it beyond its configured machine name:
+strings from sidecars are redacted (absolute paths, the home folder, the user and host names) before
+they reach a page, and a last pass removes those strings from every text file asv wrote too.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from torchperf_core.errors import TorchperfError
+from torchperf_core.site.data import (
+    DEFAULT_FACTOR,
+    SiteData,
+    environment_diffs,
+    load_site,
+    version_key,
+    version_rows,
+)
+from torchperf_core.site.regressions import graph_link_for, load_regressions
+
+PAGES_DIR = "torchperf"
+VENDOR_DIR = "vendor"
+_ASSETS = Path(__file__).parent / "assets" / "asv_vendor"
+
+# asv 0.6.x index.html CDN file -> bundled copy (relative to html/).
+_CDN_TO_VENDOR = {
+    "jquery-3.3.1.min.js": "vendor/jquery-3.3.1.min.js",
+    "jquery.flot.min.js": "vendor/jquery.flot.js",
+    "jquery.flot.time.min.js": "vendor/jquery.flot.time.js",
+    "jquery.flot.selection.min.js": "vendor/jquery.flot.selection.js",
+    "jquery.flot.categories.min.js": "vendor/jquery.flot.categories.js",
+    "jquery.flot.orderBars.js": "vendor/jquery.flot.orderBars.js",
+    "stupidtable.min.js": "vendor/stupidtable.min.js",
+    "md5.min.js": "vendor/md5.min.js",
+    "bootstrap.min.js": "vendor/bootstrap.min.js",
+    "bootstrap.min.css": "vendor/css/bootstrap.min.css",
+}
+_CDN_TAG = re.compile(r'<(script|link)\b[^>]*?\b(?:src|href)="(https?://[^"]+)"[^>]*>', re.I)
+_NAV_MARK = 'id="nav-li-torchperf"'
+_NAV_LINK = (
+    '<li id="nav-li-torchperf"><a href="torchperf/versions.html">Across PyTorch versions</a></li>\n'
+    "        "
+)
+_TEXT_SUFFIXES = {".html", ".json", ".xml", ".svg", ".js", ".css", ".txt"}
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    html_dir: Path
+    pages: tuple[Path, ...]
+    figures: tuple[Path, ...]
+    unbundled_urls: tuple[str, ...] = field(default=())  # CDN URLs in asv's index we had no copy for
+    problems: tuple[str, ...] = field(default=())  # files left out (named, untouched): sidecars, calibration, doctor/noise
+
+
+@dataclass(frozen=True)
+class AsvPaths:
+    config: Path
+    project_root: Path
+    results_dir: Path
+    html_dir: Path
+    project: str
+
+
+def read_asv_config(config: str | Path) -> AsvPaths:
+    """results_dir/html_dir of an asv config, resolved against the config's folder."""
+    path = Path(config)
+    if not path.is_file():
+        raise TorchperfError(f"asv config {str(path)!r} not found; pass --config PATH to asv.conf.json")
+    from asv.util import load_json  # asv's reader accepts the // comments asv allows
+
+    try:
+        conf = load_json(str(path), js_comments=True)
+    except Exception as exc:
+        raise TorchperfError(f"unreadable asv config {str(path)!r}: {exc}") from exc
+    root = path.resolve().parent
+    return AsvPaths(
+        config=path.resolve(),
+        project_root=root,
+        results_dir=(root / conf.get("results_dir", "results")).resolve(),
+        html_dir=(root / conf.get("html_dir", "html")).resolve(),
+        project=str(conf.get("project", "project")),
+    )
+
+
+def run_asv_publish(paths: AsvPaths) -> None:
+    """`asv publish` in a subprocess, from the project root (asv reads the git repo there)."""
+    cmd = [sys.executable, "-m", "asv", "publish", "--config", str(paths.config)]
+    proc = subprocess.run(cmd, cwd=paths.project_root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
+        raise TorchperfError(f"asv publish failed (exit {proc.returncode}): {tail}")
+
+
+def make_redactor(project_root: Path, machines: Sequence[str]) -> Callable[[str], str]:
+    """A function removing this machine's paths, user and host names from text bound for the site.
+
+    The configured machine names are what the site is about, so a host name equal to one of them
+    stays.
+    """
+    literals = {str(project_root), str(project_root.resolve()), str(Path.home())}
+    host = socket.gethostname()
+    names = set()
+    if host and host not in machines:
+        names.add(host)
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user entry (some containers)
+        user = ""
+    if user and user not in machines and user not in ("root",):
+        names.add(user)
+    literals = {s for s in literals if s and s != "/"}
+    path_re = re.compile(r"(?<![\w.~…-])/(?:[^\s/\"'<>|:;,]+/)+([^\s/\"'<>|:;,]*)")
+    name_res = [re.compile(rf"(?<![\w-]){re.escape(n)}(?![\w-])") for n in sorted(names)]
+
+    def redact(text: str) -> str:
+        for literal in sorted(literals, key=len, reverse=True):
+            text = text.replace(literal, "…")
+        text = path_re.sub(lambda m: "…/" + m.group(1), text)
+        for pattern in name_res:
+            text = pattern.sub("…", text)
+        return text
+
+    return redact
+
+
+def bundle_asv_assets(html_dir: Path) -> tuple[str, ...]:
+    """Point asv's CDN tags at bundled copies; return URLs left as they were (no copy known)."""
+    index = html_dir / "index.html"
+    if not index.is_file():
+        return ()
+    shutil.copytree(_ASSETS, html_dir / VENDOR_DIR, dirs_exist_ok=True)
+    text = index.read_text(encoding="utf-8")
+    left: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        kind, url = match.group(1).lower(), match.group(2)
+        local = _CDN_TO_VENDOR.get(url.rsplit("/", 1)[-1])
+        if local is None:
+            left.append(url)
+            return match.group(0)
+        if kind == "link":
+            return f'<link rel="stylesheet" href="{local}">'
+        return f'<script src="{local}" onerror="js_load_failure()">'
+
+    new = _CDN_TAG.sub(replace, text)
+    if _NAV_MARK not in new:
+        anchor = '<li id="nav-li-graphdisplay">'
+        if anchor in new:
+            new = new.replace(anchor, _NAV_LINK + anchor, 1)
+        else:  # an asv without that item: put the link right after <body>
+            new = re.sub(r"(<body[^>]*>)", r'\1<p><a href="torchperf/versions.html">Across PyTorch versions</a></p>', new, count=1)
+    if new != text:
+        index.write_text(new, encoding="utf-8")
+    return tuple(left)
+
+
+def scrub_tree(html_dir: Path, redact: Callable[[str], str], *, skip: Path | None = None) -> None:
+    """Apply the literal redactions to every text file asv wrote (our pages are redacted already)."""
+    for path in html_dir.rglob("*"):
+        if not path.is_file() or path.suffix not in _TEXT_SUFFIXES:
+            continue
+        if skip is not None and skip in path.parents:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        new = redact(text) if path.suffix in (".json", ".xml", ".html") else text
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+
+
+def publish_site(
+    config: str | Path = "asv.conf.json",
+    *,
+    commit: str | None = None,
+    factor: float = DEFAULT_FACTOR,
+    run_asv: bool = True,
+    meta_dir: str | Path | None = None,
+) -> PublishResult:
+    """Run `asv publish` (unless `run_asv` is False) and add torchperf's pages to its html folder."""
+    from torchperf_core.site import plots
+    from torchperf_core.site import pages as site_pages
+    from torchperf_core.machine import load_condition
+
+    paths = read_asv_config(config)
+    from torchperf_core.compare import parse_factor
+
+    factor = parse_factor(factor)
+    if meta_dir is not None and not Path(meta_dir).is_dir():
+        raise TorchperfError(f"sidecar folder {str(meta_dir)!r} is not an existing folder; give the meta/ folder")
+    if not (paths.results_dir / "benchmarks.json").is_file():
+        raise TorchperfError(
+            f"no asv results in {str(paths.results_dir)!r} (benchmarks.json is missing); run `torchperf run` first"
+        )
+    if run_asv:
+        run_asv_publish(paths)
+    paths.html_dir.mkdir(parents=True, exist_ok=True)
+    meta = Path(meta_dir) if meta_dir is not None else paths.project_root / "meta"
+    data = load_site(paths.results_dir, meta)
+    chosen = resolve_commit(data, commit, paths.project_root) if commit else None
+    machines = data.machines
+    redact = make_redactor(paths.project_root, machines)
+    ctx = site_pages.PageContext(project=paths.project, redact=redact)
+
+    out = paths.html_dir / PAGES_DIR
+    figures_dir = out / "figures"
+    if figures_dir.exists():
+        shutil.rmtree(figures_dir)
+    figures: list[Path] = []
+
+    def figure(fig: object, name: str) -> str:
+        figures.extend(plots.save(fig, figures_dir / name, ("svg",)))  # type: ignore[arg-type]
+        return f"{name}.svg"
+
+    versions_sections, eff_sections, env_sections = [], [], []
+    for machine in machines:
+        commits = [("latest commit", data.latest_commit(machine))]
+        if chosen and chosen != commits[0][1] and chosen in data.commits(machine):
+            commits.append(("chosen commit", chosen))
+        for label, at in commits:
+            if at is None:
+                continue
+            rows = version_rows(data, machine, at, factor)
+            figs, scaling, links = {}, {}, {}
+            at_points = data.points_at(machine, at)
+            for bench in sorted({r.benchmark for r in rows}):
+                bench_rows = [r for r in rows if r.benchmark == bench]
+                title = redact(f"{bench} on {machine} @ {at[:8]}")
+                figs[bench] = figure(plots.versions_figure(bench_rows, title), plots.figure_name("versions", machine, at[:8], bench))
+                pts = [p for p in at_points if p.benchmark == bench]
+                size = plots.size_param(pts)
+                if size:
+                    scaling[bench] = figure(plots.scaling_figure(pts, size, title), plots.figure_name("scaling", machine, at[:8], bench))
+                links[bench] = graph_link_for(bench, machine)
+            versions_sections.append(site_pages.VersionsSection(machine, at, label, rows, figs, scaling, links))
+            rooflines = {}
+            for version in data.versions(machine, at):
+                pts = [p for p in at_points if p.torch_version == version]
+                fig = plots.roofline_figure(pts, data.calibrations.get(machine), redact(f"roofline: {machine}, torch {version}"))
+                rooflines[version] = figure(fig, plots.figure_name("roofline", machine, at[:8], version))
+            eff_sections.append(
+                site_pages.EfficiencySection(machine, at, data.calibrations.get(machine), at_points, rooflines, label)
+            )
+            envs = sorted((e for e in data.environments if e.machine == machine and e.commit == at),
+                          key=lambda e: version_key(e.torch_version))
+            env_sections.append(site_pages.EnvironmentSection(machine, at, envs, environment_diffs(data, machine, at), label))
+
+    conditions = {m: load_condition(meta, m) for m in machines}
+    pages = {
+        "versions.html": site_pages.render_versions(ctx, versions_sections, machines, factor),
+        "efficiency.html": site_pages.render_efficiency(ctx, eff_sections, machines),
+        "environment.html": site_pages.render_environment(
+            ctx, env_sections, machines, conditions),
+        "regressions.html": site_pages.render_regressions(ctx, load_regressions(paths.html_dir)),
+    }
+    written = []
+    for name, text in pages.items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    left = bundle_asv_assets(paths.html_dir)
+    scrub_tree(paths.html_dir, make_literal_redactor(paths.project_root, machines), skip=out)
+    problems = data.problems + tuple(p for c in conditions.values() for p in c.problems)
+    return PublishResult(paths.html_dir, tuple(written), tuple(figures), left, problems)
+
+
+def make_literal_redactor(project_root: Path, machines: Sequence[str]) -> Callable[[str], str]:
+    """Only the exact strings (project root, home folder): safe inside asv's JSON and code."""
+    literals = sorted({str(project_root), str(project_root.resolve()), str(Path.home())} - {"", "/"}, key=len, reverse=True)
+
+    def redact(text: str) -> str:
+        for literal in literals:
+            text = text.replace(literal, "…")
+        return text
+
+    return redact
+
+
+def resolve_commit(data: SiteData, rev: str, project_root: Path) -> str:
+    """A hash prefix with results, or any git revision (branch, tag) that resolves to one."""
+    try:
+        return data.resolve_commit(rev)
+    except TorchperfError as first:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+            cwd=project_root, capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+        if proc.returncode == 0 and proc.stdout.strip():
+            return data.resolve_commit(proc.stdout.strip())
+        raise first

@@ -1,0 +1,107 @@
+"""asv's step-detected regressions as published (`html/regressions.json`), and links into asv's pages.
+
+The same file `torchperf regressions` reads; here it is read tolerantly (a site still publishes when the
+file is odd) and each step gets the fragment of asv's graph page (`index.html#<benchmark>?...`) that
+shows it, built the way asv's own `format_hash_string` (asv.js) builds it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Iterable, Mapping
+from urllib.parse import quote
+
+from torchperf_core.site.data import _finite, _read_json
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One entry of asv's step-detected regressions, with a link into asv's graph page."""
+
+    benchmark: str
+    params: tuple[tuple[str, str], ...]
+    graph_params: Mapping[str, str] = field(compare=False, hash=False)
+    env: tuple[tuple[str, str], ...] = ()  # the graph's whole environment (machine, python, torch, ...)
+    commit_before: str | None = None
+    commit_after: str = ""
+    before: float | None = None
+    after: float | None = None
+    unit: str = ""
+    asv_hash: str = ""  # the part after '#' in asv's index.html
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.before or self.after is None:
+            return None
+        return self.after / self.before
+
+
+
+
+
+def load_regressions(html_dir: str | Path) -> list[Regression]:
+    """asv's `regressions.json` with commit hashes and graph links resolved via `index.json`."""
+    html = Path(html_dir)
+    raw = _read_json(html / "regressions.json")
+    index = _read_json(html / "index.json")
+    if not isinstance(raw, dict) or not isinstance(index, dict):
+        return []
+    rev_to_hash = {str(k): str(v) for k, v in (index.get("revision_to_hash") or {}).items()}
+    bench_index = index.get("benchmarks") or {}
+    out = []
+    for item in raw.get("regressions") or []:
+        if not isinstance(item, list) or len(item) < 7 or not item[6]:
+            continue
+        name, graph_path, graph_params, flat_idx, _last, _best, jumps = item[:7]
+        env = tuple(
+            tuple(part.split("-", 1)) for part in str(graph_path).split("/")[1:-1] if "-" in part
+        )
+        base = re.sub(r"\(.*", "", str(name), flags=re.S)
+        info = bench_index.get(base) or {}
+        param_names = [str(n) for n in info.get("param_names", [])]
+        param_values = [[str(v) for v in vs] for vs in info.get("params", [])]
+        params: tuple[tuple[str, str], ...] = ()
+        if flat_idx is not None and param_values:
+            combos = list(product(*param_values))
+            if 0 <= int(flat_idx) < len(combos):
+                params = tuple(zip(param_names, combos[int(flat_idx)]))
+        for jump in jumps:
+            rev_a, rev_b, before, after = (list(jump) + [None] * 4)[:4]
+            commit_a = rev_to_hash.get(str(rev_a)) if rev_a is not None else None
+            commit_b = rev_to_hash.get(str(rev_b), "")
+            # asv writes a missing value as "[none]" in its links (format_hash_string in asv.js)
+            query: list[tuple[str, str]] = [
+                (str(k), "[none]" if v is None else str(v)) for k, v in (graph_params or {}).items()
+            ]
+            query += [(f"p-{k}", v) for k, v in params]
+            span = f"{commit_a[:8]}-{commit_b[:8]}" if commit_a else commit_b[:8]
+            query.append(("commits", span))
+            out.append(
+                Regression(
+                    benchmark=base,
+                    params=params,
+                    graph_params={str(k): str(v) for k, v in (graph_params or {}).items()},
+                    env=env,  # type: ignore[arg-type]
+                    commit_before=commit_a,
+                    commit_after=commit_b,
+                    before=_finite(before),
+                    after=_finite(after),
+                    unit=str(info.get("unit", "")),
+                    asv_hash=asv_graph_hash(base, query),
+                )
+            )
+    return out
+
+
+def asv_graph_hash(benchmark: str, query: Iterable[tuple[str, str]]) -> str:
+    """The fragment asv's index.html reads (`format_hash_string` in asv.js), percent-encoded."""
+    parts = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
+    return quote(benchmark, safe="") + (f"?{parts}" if parts else "")
+
+
+def graph_link_for(benchmark: str, machine: str, params: Iterable[tuple[str, str]] = ()) -> str:
+    """asv's graph fragment for a benchmark on one machine (every torch version), parameters selected."""
+    return asv_graph_hash(benchmark, [("machine", machine), *((f"p-{k}", v) for k, v in params)])

@@ -1,0 +1,32 @@
+"""The store: what is on disk and how it is read.
+
+asv's results (read through asv's own API), the sidecars beside them (`meta/<machine>/`), the
+machine name and `meta/` paths, and atomic JSON writes.
+"""
+
+from torchperf_core.store.asv_results import (
+    ResultsFile,
+    ResultsStore,
+    Sample,
+    asv_reason,
+    flops_for,
+    resolve_revision,
+    strip_torch_from_env_name,
+    torch_version_of,
+)
+from torchperf_core.store.meta import default_machine_name, meta_path, write_json
+from torchperf_core.store.sidecars import (
+    META_DIR,
+    SIDECAR_FORMAT_VERSION,
+    Sidecar,
+    load_sidecar,
+    sidecar_for,
+    sidecar_path,
+    write_sidecar,
+)
+
+__all__ = [
+    "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "Sample", "Sidecar", "asv_reason",
+    "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
+    "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",
+]  # fmt: skip
