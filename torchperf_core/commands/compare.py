@@ -81,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.envs:
             raise TorchperfError("--env applies to commit comparisons; --torch pairs environments itself")
-        versions = [_check_version(v) for v in args.torch]
+        from torchperf_core.store import parse_torch_version
+
+        versions = [parse_torch_version(v) for v in args.torch]  # the same rule as `run --torch`
         if len(versions) >= 3:
             matrix = cmp.compare_version_matrix(
                 source, versions, commit=args.commit, factor=factor, machine=args.machine,
@@ -106,16 +108,6 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     text = rc.render_comparison(comparison, args.format, split=args.split, only_changed=args.only_changed)
     return _emit(text, args, comparison.exit_code)
-
-
-def _check_version(text: str) -> str:
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        Version(text)
-    except InvalidVersion:
-        raise TorchperfError(f"malformed torch version {text!r}; give a release such as 2.13.0") from None
-    return text
 
 
 def _emit(text: str, args: argparse.Namespace, code: int) -> int:

@@ -26,7 +26,7 @@ from torchperf_core.compare.comparisons import (
     pair_rows,
     parse_factor,
 )
-from torchperf_core.compare.versions import compare_version_matrix, compare_versions, torch_version_for
+from torchperf_core.compare.versions import compare_version_matrix, compare_versions
 from torchperf_core.verdict import BOTH_FAILED, SKIPPED
 from torchperf_core.compare.regressions import REGRESSIONS_FORMAT_VERSION, Jump, Regression, RegressionReport, load_regressions
 from torchperf_core.compare.why import EnvDiff, KernelChange, env_diff, kernel_changes, kernel_keys_for
@@ -36,5 +36,5 @@ __all__ = [
     "REGRESSIONS_FORMAT_VERSION", "REGRESSION_VERDICTS", "SAME", "SLOWER", "Cell", "Comparison", "EnvDiff", "Jump",
     "KernelChange", "MatrixRow", "Regression", "RegressionReport", "Row", "Side", "Source", "VersionMatrix",
     "compare_commits", "compare_version_matrix", "compare_versions", "env_diff", "judge", "kernel_changes",
-    "kernel_keys_for", "load_regressions", "pair_rows", "parse_factor", "torch_version_for",
+    "kernel_keys_for", "load_regressions", "pair_rows", "parse_factor",
 ]  # fmt: skip

@@ -19,24 +19,14 @@ from torchperf_core.compare.comparisons import (
     _files_at,
 )
 from torchperf_core.errors import TorchperfError
-from torchperf_core.store import ResultsFile, ResultsStore, resolve_revision, strip_torch_from_env_name
+from torchperf_core.store import (
+    ResultsFile,
+    ResultsStore,
+    resolve_revision,
+    strip_torch_from_env_name,
+    torch_version_for,
+)
 from torchperf_core.verdict import DEFAULT_FACTOR, ONLY_AFTER, ONLY_BEFORE, SAME
-
-
-def torch_version_for(f: ResultsFile, meta_dir: Path) -> str | None:
-    """The torch version of a results file: asv's requirement pin, else the sidecar's record.
-
-    asv `existing` environments record no requirement versions; `torchperf run --existing` puts the
-    version in the sidecar instead. Its local part ("+cpu") is dropped so "2.13.0" matches.
-    """
-    if f.torch_version:
-        return f.torch_version
-    from torchperf_core.store import sidecar_for
-
-    sidecar = sidecar_for(f.path, meta_dir)
-    if sidecar is None or not sidecar.torch_version:
-        return None
-    return str(sidecar.torch_version).split("+", 1)[0]
 
 
 def _by_version(files: Iterable[ResultsFile], meta_dir: Path) -> dict[str, dict[str, ResultsFile]]:

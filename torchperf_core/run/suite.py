@@ -38,6 +38,7 @@ from torchperf_core.run.asvglue import (
     write_run_config,
 )
 from torchperf_core.errors import TorchperfError, one_of
+from torchperf_core.store import parse_torch_version, parse_torch_versions, version_key  # noqa: F401 - run's API
 from torchperf_core.run.guard import (
     check_commits,
     check_results_readable,
@@ -48,7 +49,6 @@ from torchperf_core.store import Sidecar, sidecar_for, sidecar_path, write_sidec
 
 TIERS = ("smoke", "default", "full")
 DEVICES = ("cpu", "cuda")
-_RELEASE_RE = re.compile(r"^\d+(\.\d+){1,2}$")
 _MACHINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # A git revision or range as asv accepts it ("HEAD~5..HEAD", "v1.0..main", "abc123^!"); no option
 # or shell syntax can pass.
@@ -57,33 +57,6 @@ _COMMITS_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:-]*(\.\.\.?[A-Za-z0-9
 
 # ---------------------------------------------------------------------------------------------
 # 1. Validation
-
-
-def parse_torch_version(text: str) -> str:
-    """A plain PyTorch release ("2.13.0"): a PEP 440 version with no pre/post/dev/local part."""
-    from packaging.version import InvalidVersion, Version
-
-    value = str(text).strip()
-    try:
-        version = Version(value)
-    except InvalidVersion:
-        raise TorchperfError(f"torch version {text!r} is not a PEP 440 version; expected a release like 2.13.0") from None
-    if not _RELEASE_RE.match(value) or version.is_prerelease or version.is_postrelease or version.local or version.epoch:
-        raise TorchperfError(f"torch version {text!r} is not a plain release; expected a release like 2.13.0")
-    # "2.13" and "2.13.0" pin the same wheel (PEP 440 pads with zeros); one spelling keeps one
-    # environment and one results key per release.
-    return ".".join(str(p) for p in (version.release + (0, 0))[:3])
-
-
-def parse_torch_versions(values: Iterable[str]) -> tuple[str, ...]:
-    out: list[str] = []
-    for value in values:
-        version = parse_torch_version(value)
-        if version not in out:
-            out.append(version)
-    if not out:
-        raise TorchperfError("no torch version given; expected releases like 2.13.0 2.14.1")
-    return tuple(sorted(out, key=_version_key))
 
 
 def parse_tier(text: str) -> str:
@@ -132,10 +105,6 @@ def parse_machine(text: str | None) -> str | None:
             f"machine name {text!r} not accepted; use letters, digits, '.', '_' or '-' (e.g. ci-box)"
         )
     return text
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0]))
 
 
 @dataclass(frozen=True)
@@ -342,7 +311,7 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
     rows: list[SummaryRow] = []
     worst: dict[tuple[str, str], float] = {}
     for (name, params), by_version in table.items():
-        versions = sorted(by_version, key=_version_key)
+        versions = sorted(by_version, key=version_key)
         base = by_version[versions[0]]
         flops = (benchmarks.get(name) or {}).get("flops")
         f = flops.get(params) if isinstance(flops, dict) else None
@@ -353,7 +322,7 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
                                    gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio,
                                    status=status.get(((name, params), v), "ok")))
             worst[(name, params)] = max(worst.get((name, params), 0.0), ratio or 0.0)
-    rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, _version_key(r.torch_version)))
+    rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, version_key(r.torch_version)))
     return rows
 
 

@@ -14,6 +14,14 @@ from torchperf_core.store.asv_results import (
     strip_torch_from_env_name,
     torch_version_of,
 )
+from torchperf_core.store.torch_versions import (
+    flavour_of,
+    parse_torch_version,
+    parse_torch_versions,
+    release_of,
+    torch_version_for,
+    version_key,
+)
 from torchperf_core.store.meta import default_machine_name, meta_path, write_json
 from torchperf_core.store.sidecars import (
     META_DIR,
@@ -29,4 +37,5 @@ __all__ = [
     "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "Sample", "Sidecar", "asv_reason",
     "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
     "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",
+    "flavour_of", "parse_torch_version", "parse_torch_versions", "release_of", "torch_version_for", "version_key",
 ]  # fmt: skip
