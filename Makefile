@@ -8,13 +8,18 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test setup browser clean
+.PHONY: run test test-fast setup browser clean
 
 run: $(STAMP)
 	$(BIN)/torchperf run $(ARGS)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same setup as `test`, without the tests that build asv environments or drive a browser:
+# the inner loop while editing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

@@ -4,11 +4,13 @@
 #
 #   scripts/ci_nightly.sh [OUT_DIR]
 #
-# Steps (the commands a person runs): register the machine; `asv run NEW` (commits on the
+# Steps (the commands a person runs): derive the asv config and register the machine with its
+# hardware keys (scripts/asv_ci_config.py, through torchperf's library); `asv run NEW` (commits on the
 # configured branches since the last benchmarked one; the first time, the branch tip), with raw
 # samples; record the environments' fingerprint sidecars; `torchperf publish` (asv's site plus
-# torchperf's pages, into html/); `torchperf regressions`. The results/ and
-# meta/ directories must be carried from one run to the next (the workflow caches them).
+# torchperf's pages, into html/, with the sidecars of the project's meta/ even though it is given
+# the derived config under .asv/); `torchperf regressions`. The results/ and meta/ directories must
+# be carried from one run to the next (the workflow caches them).
 # Exit status: 0 when the site was published (regressions are reported, not fatal: the history has
 # already happened), non-zero when a step failed (a failed benchmark: after publishing the rest).
 #
@@ -26,13 +28,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT_DIR"
 
 # shellcheck disable=SC2086
-CONF=$("$PY" "$HERE/asv_ci_config.py" --config "${ASV_CONFIG:-asv.conf.json}" --out .asv/ci-nightly.conf.json --torch ${TORCHPERF_TORCH:-})
-"$ASV" --config "$CONF" machine --machine "$MACHINE" --yes >/dev/null
+CONF=$("$PY" "$HERE/asv_ci_config.py" --config "${ASV_CONFIG:-asv.conf.json}" --out .asv/ci-nightly.conf.json \
+  --machine "$MACHINE" --torch ${TORCHPERF_TORCH:-})
+RESULTS_DIR=$("$PY" -c 'import sys; from torchperf_core.store import read_config; print(read_config(sys.argv[1]).results_dir)' "$CONF")
 
 bench_args=()
 if [ -n "${TORCHPERF_BENCH:-}" ]; then bench_args=(--bench "$TORCHPERF_BENCH"); fi
 range=NEW
-if [ -z "$(find "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["results_dir"])' "$CONF")" -name '*-*.json' 2>/dev/null | head -n 1)" ]; then
+if [ -z "$(find "$RESULTS_DIR" -name '*-*.json' 2>/dev/null | head -n 1)" ]; then
   range="HEAD^!"  # nothing benchmarked yet: start with the tip, not the whole history
 fi
 set +e

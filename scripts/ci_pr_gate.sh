@@ -4,7 +4,9 @@
 #   scripts/ci_pr_gate.sh BASE HEAD [OUT_DIR]
 #
 # The same commands a person runs by hand, in sequence:
-#   1. register the machine (non-interactive);
+#   1. derive the asv config and register the machine through torchperf's library
+#      (scripts/asv_ci_config.py: the config checked by torchperf's one reader, the machine entry
+#      with its hardware keys, so compare can tell results from different CPUs apart);
 #   2. `asv continuous BASE HEAD`: both commits in the same environments, rounds interleaved
 #      (BASE, HEAD, BASE, HEAD ...) so that drift of the machine hits both sides alike, raw samples
 #      recorded so the comparison can use Mann-Whitney U;
@@ -49,9 +51,8 @@ HEAD=$(resolve "$HEAD_REV")
 echo "torchperf PR gate: base ${BASE:0:8}  head ${HEAD:0:8}  machine $MACHINE  factor $FACTOR"
 
 # shellcheck disable=SC2086
-CONF=$("$PY" "$HERE/asv_ci_config.py" --config "${ASV_CONFIG:-asv.conf.json}" --out .asv/ci-pr.conf.json --torch ${TORCHPERF_TORCH:-})
-
-"$ASV" --config "$CONF" machine --machine "$MACHINE" --yes >/dev/null
+CONF=$("$PY" "$HERE/asv_ci_config.py" --config "${ASV_CONFIG:-asv.conf.json}" --out .asv/ci-pr.conf.json \
+  --machine "$MACHINE" --torch ${TORCHPERF_TORCH:-})
 
 bench_args=()
 if [ -n "${TORCHPERF_BENCH:-}" ]; then bench_args=(--bench "$TORCHPERF_BENCH"); fi

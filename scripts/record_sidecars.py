@@ -20,18 +20,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="asv.conf.json")
     parser.add_argument("--machine", required=True)
-    parser.add_argument("--meta-dir", help="default: meta/ next to the results directory")
+    parser.add_argument("--meta-dir", help="default: the project's meta/ (also for a config derived under .asv/)")
     args = parser.parse_args(argv)
 
-    from asv import util
-
+    from torchperf_core.errors import TorchperfError
     from torchperf_core.run import suite
-    from torchperf_core.store.sidecars import sidecar_path
+    from torchperf_core.store import read_config, sidecar_path
 
-    config = Path(args.config).resolve()
-    conf = util.load_json(str(config), js_comments=True)
-    results_dir = (config.parent / conf.get("results_dir", "results")).resolve()
-    meta = Path(args.meta_dir) if args.meta_dir else results_dir.parent / "meta"
+    try:
+        conf = read_config(args.config)
+    except TorchperfError as exc:
+        print(f"record_sidecars: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    config, results_dir = conf.path, conf.results_dir
+    meta = Path(args.meta_dir) if args.meta_dir else conf.meta_dir
     files = [
         p
         for p in sorted((results_dir / args.machine).glob("*.json"))

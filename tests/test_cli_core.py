@@ -16,6 +16,7 @@ import pytest
 from torchperf_core.cli import main
 
 FAST = ["--samples", "3", "--threads", "1"]
+FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "asv_run_v1" / "results"
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -107,7 +108,7 @@ def test_calibrate_writes_a_versioned_file(tmp_path):
                 "--machine", "box", "--output", str(target))
     assert r.returncode == 0, r.stderr
     data = json.loads(target.read_text())
-    assert data["format_version"] == 1 and data["machine"] == "box"
+    assert data["format_version"] == 2 and data["machine"] == "box"  # v2: the provisional flag
     assert set(data["peak_gflops"]) == {"float32", "bfloat16"} and data["bandwidth_gbps"] > 0
     from torchperf_core.machine import calibration as calibrate
 
@@ -140,3 +141,96 @@ def test_top_level_help_lists_every_command():
     assert r.returncode == 0, r.stderr
     for name in ("bench", "sweep", "calibrate", "validate", "env", "run", "compare", "publish", "doctor", "noise"):
         assert name in r.stdout
+
+
+def test_doctor_and_run_summary_render_exactly():
+    """The renderers moved from commands/ to render/ with their output unchanged, byte for byte."""
+    from torchperf_core.machine import Check, DoctorReport
+    from torchperf_core.render import render_doctor, render_summary
+    from torchperf_core.run.suite import SummaryRow
+
+    report = DoctorReport((Check("smt", "WARN", "on", "echo off | sudo tee /sys/devices/system/cpu/smt/control"),
+                           Check("swap", "OK", "none", "swapoff -a"), Check("load average", "INFO", "0.70", "")))
+    assert render_doctor(report) == (
+        "WARN  smt           on\nOK    swap          none\nINFO  load average  0.70\n\n"
+        "To improve (not run by torchperf):\n  smt           echo off | sudo tee /sys/devices/system/cpu/smt/control\n"
+        "\n1 warning(s)"
+    )
+    assert render_doctor(DoctorReport((Check("smt", "OK", "off", ""),))) == "OK    smt  off\n\nno warnings"
+    rows = (SummaryRow("bench_mm.MM.time_mm", "(1024, 'float32')", "2.13.0", 1.1e-2, 173.4, 1.0),
+            SummaryRow("bench_mm.MM.time_mm", "(1024, 'float32')", "2.14.1", 1.3e-2, 150.0, 1.18),
+            SummaryRow("bench_mm.MM.time_mm", "(256, 'float16')", "2.14.1", None, None, None, "failed"),
+            SummaryRow("bench_sum.Sum.time_sum", "(64,)", "2.13.0", 2.5e-6, None, None))
+    assert render_summary(rows, 2) == (
+        "benchmark (params)           torch   median        GFLOP/s  vs oldest\n"
+        "---------------------------  ------  ------  -------------  ---------\n"
+        "MM.time_mm(1024, 'float32')  2.13.0   11 ms  173.4 GFLOP/s       1.00\n"
+        "MM.time_mm(1024, 'float32')  2.14.1   13 ms  150.0 GFLOP/s       1.18\n"
+        "MM.time_mm(256, 'float16')   2.14.1  failed              —          —\n"
+        "… 1 more cases (--limit 0 shows all)"
+    )
+    assert render_summary(rows, 0).splitlines()[-1] == "Sum.time_sum(64,)            2.13.0  2.5 µs              —          —"
+
+
+
+def test_sweep_and_validate_tables_render_exactly():
+    from torchperf_core.engine import Measurement, TaskSpec
+    from torchperf_core.machine.validate import Comparison
+    from torchperf_core.render import render_sweep, render_validation
+
+    spec = TaskSpec("mm", (("M", 256), ("N", 256), ("K", 256)), "float32", "cpu", threads=2)
+    m = Measurement(spec, (1e-4, 1.1e-4, 0.9e-4), 10, 5, flops=2.0 * 256**3, bytes_moved=12.0 * 256**2)
+    assert render_sweep([256], [m], "tf32") == (
+        "mm tf32 on cpu, 2 threads\n"
+        "size  median  IQR/med        GFLOP/s      GB/s\n"
+        "----  ------  -------  -------------  --------\n"
+        "256   100 µs    10.0%  335.5 GFLOP/s  7.9 GB/s"
+    )
+    cases = [Comparison("mm 256", 3.1e-4, 3.0e-4, "torch.utils.benchmark", 0.05),
+             Comparison("mm 2048", 0.0953, 0.081, "raw perf_counter loop", 0.05)]
+    assert render_validation(cases, "2.13.0+cpu", 2) == (
+        "torch 2.13.0+cpu, cpu, 2 threads\n"
+        "case        torchperf     reference  reference is           ratio  target\n"
+        "-------  ------------  ------------  ---------------------  -----  ------  -------\n"
+        "mm 256      310.00 µs     300.00 µs  torch.utils.benchmark  1.033     ±5%  ok\n"
+        "mm 2048  95,300.00 µs  81,000.00 µs  raw perf_counter loop  1.177     ±5%  OUTSIDE"
+    )
+
+def test_noise_renders_with_the_shared_table_and_time_format():
+    from torchperf_core.machine import NoiseReport, ProbeNoise
+    from torchperf_core.render import render_noise
+
+    base = (1.00, 1.01, 1.02, 0.99, 1.00, 1.03, 1.01, 1.00)
+    fast = tuple(tuple(x * 1e-4 * k for x in base) for k in (1.0, 1.01, 1.005))
+    slow = ((2.0, 2.1, 2.0, 2.2, 2.05, 2.0), (2.4, 2.5, 2.45, 2.4, 2.6, 2.5))
+    text = render_noise(NoiseReport((ProbeNoise("mm 256", fast), ProbeNoise("slow", slow)), threads=2, cpus=(0, 1)))
+    assert text.splitlines()[:4] == [
+        "probe   median  IQR/median  CV medians  drift  false alarms  MDS x1.07  MDS x1",
+        "------  ------  ----------  ----------  -----  ------------  ---------  ------",
+        "mm 256  101 µs        1.2%        0.5%   1.0%          0.0%       9.0%    5.0%",
+        "slow    2.25 s        3.9%       14.1%  22.2%          0.0%      >100%   >100%",
+    ]
+    assert text.splitlines()[5] == "3 runs per probe, threads 2, CPUs 0-1."
+
+
+@pytest.mark.parametrize("name,package", [
+    ("matplotlib", "matplotlib"), ("matplotlib.pyplot", "matplotlib"), ("yaml", "pyyaml"),
+    ("torchperf_core.site.plots", None), ("fcntl", None), (None, None),
+])  # fmt: skip
+def test_missing_package_names_the_distribution(name, package):
+    from torchperf_core.cli import missing_package
+
+    assert missing_package(ModuleNotFoundError("no module", name=name)) == package
+    assert missing_package(ImportError("cannot import name 'x'", name=name)) is None
+
+
+def test_missing_matplotlib_is_one_line_exit_2(tmp_path):
+    """A package the install lacks (here matplotlib, blocked in sys.modules) ends in a pip hint."""
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from torchperf_core.cli import main\n"
+            f"sys.exit(main(['plot', '--results', {str(FIXTURE_RESULTS)!r}, '--out', {str(tmp_path / 'p')!r}]))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert r.stderr == ("torchperf: error: plot needs the Python package 'matplotlib'; "
+                        "install it with: pip install matplotlib\n")
+    assert not (tmp_path / "p").exists()

@@ -26,13 +26,13 @@ def _at_root(monkeypatch):
 @pytest.mark.parametrize("fmt,ext", [("text", "txt"), ("markdown", "md"), ("json", "json")])
 def test_torch_versions_golden(capsys, fmt, ext):
     code, out, err = run_cli(capsys, "compare", "--torch", "2.13.0", "2.14.1", "--results-dir", RESULTS, "--format", fmt)
-    assert code in (0, 1) and err == ""
+    assert code == 0 and err == ""  # the fixture's recorded run: no significant slowdown
     check_golden(f"suite_compare_torch.{ext}", out)
 
 
 def test_commits_golden(capsys):
     code, out, err = run_cli(capsys, "compare", BASE, HEAD, "--results-dir", RESULTS, "--format", "markdown")
-    assert code in (0, 1) and err == ""
+    assert code == 0 and err == ""
     check_golden("suite_compare_commits.md", out)
 
 

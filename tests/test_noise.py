@@ -13,6 +13,7 @@ from torchperf_core import cli
 
 from torchperf_core.machine import noise
 from torchperf_core.engine.affinity import current_affinity
+from torchperf_core.errors import TorchperfError
 from torchperf_core.machine import checks as machine_checks
 from torchperf_core.machine.noise import NoiseReport, ProbeNoise
 
@@ -105,7 +106,7 @@ def test_report_json_round_trip_and_nearest_probe():
     assert again == report
     assert again.mds_for_time(2.0) == report.probe("fast").mds
     assert again.mds_for_time(500.0) == report.probe("slow").mds
-    with pytest.raises(ValueError, match="format_version"):
+    with pytest.raises(TorchperfError, match=r"^noise report format_version 99 not supported \(this torchperf reads 1\)"):
         NoiseReport.from_json({**data, "format_version": 99})
 
 
@@ -115,7 +116,7 @@ def test_one_run_is_refused():
 
 
 def test_noise_command_tiny_probes_pinned(tmp_path, monkeypatch, capsys):
-    from torchperf_core.commands import noise as noise_cmd
+    from torchperf_core.render import render_noise
 
     monkeypatch.setattr(machine_checks, "PROBES", (("mm 32", "mm", 32), ("add 64x64", "add", 64)))
     monkeypatch.chdir(tmp_path)
@@ -135,7 +136,7 @@ def test_noise_command_tiny_probes_pinned(tmp_path, monkeypatch, capsys):
     assert [p.name for p in report.probes] == ["mm 32", "add 64x64"]
     assert all(len(p.runs) == 2 and all(len(r) == 6 for r in p.runs) for p in report.probes)
     assert report.threads == 1 and report.cpus == (cpu,)
-    text = noise_cmd.format_report(report)
+    text = render_noise(report)
     assert text.splitlines()[0].split()[:3] == ["probe", "median", "IQR/median"]
 
 

@@ -35,7 +35,10 @@ def test_structure_matches_asv_publish():
     (jump,) = r.jumps
     assert jump.commit_before is None  # one-commit step: asv writes null for the start
     assert jump.commit_after.startswith("b151c94f") and jump.commit_range == "b151c94f"
-    assert jump.ratio == pytest.approx(1.5, rel=0.01)
+    # asv's regressions.json row: last 3.000313 ms, best 2.000332 ms, one jump best -> last.
+    assert (jump.before, jump.after) == (0.0020003319999659652, 0.003000313000029564)
+    assert (r.best, r.last) == (jump.before, jump.after)
+    assert jump.ratio == r.ratio == 0.003000313000029564 / 0.0020003319999659652
 
 
 def test_json_versioned(capsys):

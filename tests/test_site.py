@@ -18,6 +18,7 @@ import pytest
 from tests.site_build import FIXTURES, make_project, results_medians, site_fixture
 from torchperf_core.site import data as site_data
 from torchperf_core.site import regressions as site_regressions
+from torchperf_core.site import versions as site_versions
 from torchperf_core.cli import main
 from torchperf_core.errors import TorchperfError
 from torchperf_core.site.publish import bundle_asv_assets, publish_site
@@ -90,13 +91,16 @@ def test_versions_page_holds_every_result_and_the_versions_in_pep440_order(site:
     )
     shown = {(m, b, int(i), t): float(v) for m, b, i, t, v in cells}
     expected = results_medians(site / "results")
-    latest = {}
-    for (machine, commit, *_), _value in expected.items():
-        date = json.loads(next((site / "results" / machine).glob(f"{commit[:8]}-*.json")).read_text())["date"]
-        latest[machine] = max(latest.get(machine, (0, "")), (date, commit))
+    from torchperf_core.store import ResultsStore
+
+    store = ResultsStore(site / "results")  # "latest" as compare says it: commit date, then run time
+    latest = {machine: store.commits(machine)[-1] for machine in store.machines()}
+    checked = 0
     for (machine, commit, bench, index, version), value in expected.items():
-        if commit == latest[machine][1]:
+        if commit == latest[machine]:
             assert shown[(machine, bench, index, version)] == value
+            checked += 1
+    assert checked == len(shown) == 44  # every cell shown is a latest result, and every one is shown
     for block in re.findall(r"<thead><tr>(.*?)</tr></thead>", page):
         versions = re.findall(r"<th>torch ([^<]+)</th>", block)
         assert versions == sorted(versions, key=site_data.version_key)
@@ -110,22 +114,32 @@ def test_publish_chosen_commit_adds_a_section(site: Path, tmp_path: Path) -> Non
     assert main(["publish", "--config", str(config), "--commit", oldest[:7]]) == 0
     page = (root / "html" / "torchperf" / "versions.html").read_text()
     assert "chosen commit" in page and oldest[:8] in page
-    with pytest.raises(TorchperfError, match="no results for commit 'nosuchrev'"):
+    with pytest.raises(TorchperfError, match="unknown revision 'nosuchrev': not a git revision"):
         publish_site(config, commit="nosuchrev", run_asv=False)
+    with pytest.raises(TorchperfError, match="unknown revision 'nosuchrev': not a git revision in"):
+        data.resolve_commit("nosuchrev", root)  # one resolver: the site's own answers alike
+    assert data.resolve_commit(oldest[:7]) == oldest
 
 
-def test_significant_changes_are_marked_with_asv_rule(site: Path) -> None:
+def test_changes_on_the_versions_page_are_compare_verdicts(site: Path) -> None:
+    """The compare fixture's latest commit (the store's order: both commits share a date, HEAD ran
+    last), verdict by verdict: the words `torchperf compare --torch` prints for each pair."""
     data = site_data.load_site(site / "results", site / "meta")
-    marks = set()
-    for machine in data.machines:
-        for row in site_data.version_rows(data, machine, data.latest_commit(machine)):
-            for change in row.changes:
-                if change is not None:
-                    marks.add(change.mark)
-                    if change.mark == "slower":
-                        assert change.significant and change.ratio > change.factor
+    at = data.latest_commit("cmpbox")
+    got = {(r.benchmark, r.param_index): [c.verdict if c else None for c in r.changes]
+           for r in site_versions.version_rows(data, "cmpbox", at)}
+    assert data.versions("cmpbox", at) == ["2.12.0", "2.13.0", "2.14.1"]
+    work = "bench_toy.Work.time_work"
+    assert got == {
+        ("bench_toy.MatMul.time_mm", 0): ["faster", "same"],
+        ("bench_toy.MatMul.time_mm", 1): ["faster", "same"],
+        (work, 0): ["same", "slower"], (work, 1): ["faster", "slower"], (work, 2): ["same", "slower"],
+        (work, 3): ["faster", "slower"], (work, 4): ["same", "same"], (work, 5): ["same", "slower"],
+        ("bench_toy.time_only_head", 0): ["faster", "slower"],
+        ("bench_toy.time_plain", 0): ["faster", "slower"],
+    }
     page = (site / "html" / "torchperf" / "versions.html").read_text()
-    for mark in marks:
+    for mark in ("slower", "faster", "same"):
         assert f'data-change="{mark}"' in page
 
 
@@ -133,6 +147,7 @@ def test_environment_page_shows_fingerprints_kernels_and_differences(site: Path)
     page = (site / "html" / "torchperf" / "environment.html").read_text()
     assert "torch.mkl_version" in page and "mm/bfloat16" in page
     assert "2.13.0 → 2.14.1" in page
+    assert "torch 2.13.0 (cpu build)" in page and "torch 2.14.1 (cu130 build)" in page  # a build, not a version
 
 
 def test_no_paths_host_user_or_secrets_in_the_site(site: Path) -> None:
@@ -182,15 +197,23 @@ def test_hostile_names_are_escaped_everywhere_and_never_paths(tmp_path: Path) ->
     info["name"] = new
     info["param_names"][0] = f"size{EVIL}"
     info["params"][-1] = [repr(f"v{EVIL}") if i == 0 else v for i, v in enumerate(info["params"][-1])]
+    info["flops"] = 2e6  # so that the efficiency page lists it too
     benchmarks[new] = info
     bench_file.write_text(json.dumps(benchmarks))
+    # A machine name is a folder name under results/ and meta/ (asv's layout): anything but "/".
+    machine = "m<img src=x onerror=alert(2)>\"'&..evil"
+    for top in (results, root / "meta"):
+        (top / "fixture-box").rename(top / machine)
+    machine_json = results / machine / "machine.json"
+    machine_json.write_text(json.dumps({**json.loads(machine_json.read_text()), "machine": machine}))
     for path in results.glob("*/*-*.json"):
         data = json.loads(path.read_text())
         if old in data["results"]:
             row = data["results"].pop(old)
             row[data["result_columns"].index("params")] = info["params"]
             data["results"][new] = row
-        data["params"]["machine"] = f"m{EVIL}"
+        data["params"]["machine"] = machine
+        data["env_name"] = f"{data['env_name']}{EVIL}"
         path.write_text(json.dumps(data))
     before = {p for p in tmp_path.rglob("*")}
     publish_site(config, run_asv=False)
@@ -201,8 +224,9 @@ def test_hostile_names_are_escaped_everywhere_and_never_paths(tmp_path: Path) ->
         assert re.fullmatch(r"[A-Za-z0-9_.-]+", path.name), path.name
     for page in out.glob("*.html"):
         text = page.read_text()
-        assert "<script>alert" not in text, page.name
+        assert "<script>alert" not in text and "<img src=x" not in text, page.name
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text or page.name == "regressions.html"
+        assert "m&lt;img src=x onerror=alert(2)&gt;" in text or page.name == "regressions.html"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,43 +238,101 @@ def test_version_order_is_pep440() -> None:
     assert got == ["2.9.0", "2.13.0rc1", "2.13.0", "2.14.1", "nightly"]
 
 
-def test_calibration_is_read_tolerantly(tmp_path: Path) -> None:
-    path = tmp_path / "calibration.json"
-    assert site_data.load_calibration(path, "m") is None
-    path.write_text("{not json")
-    assert site_data.load_calibration(path, "m") is None
-    path.write_text(json.dumps({"format_version": 1, "machine": "m", "device": "cpu",
-                                "peak_gflops": {"float32": 173.0, "bfloat16": {"gflops": 395.0}, "float16": None}}))
-    cal = site_data.load_calibration(path, "m")
-    assert cal.peak_gflops == {"float32": 173.0, "bfloat16": 395.0} and cal.bandwidth_gbps is None
-    assert cal.peak_for("tf32") == 173.0 and cal.peak_for(None) is None
+def test_site_reads_calibration_with_the_one_reader_and_names_a_bad_file(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    make_project(root, site_fixture())
+    path = root / "meta" / "fixture-box" / "calibration.json"
+    data = site_data.load_site(root / "results")
+    assert data.calibrations["fixture-box"].peak_gflops == {"float32": 173.0, "bfloat16": 395.0}
+    assert data.problems == ()
+    # a shape `torchperf calibrate` never writes is refused by the one reader, not guessed at
+    path.write_text(json.dumps({"format_version": 1, "machine": "m", "device": "cpu", "threads": 2,
+                                "torch_version": "2.13.0", "measured_at": "t",
+                                "peak_gflops": {"float32": 173.0, "bfloat16": {"gflops": 395.0}}}))
+    before = path.read_bytes()
+    data = site_data.load_site(root / "results")
+    assert data.calibrations == {}
+    assert data.problems == (
+        f"{path}: malformed calibration (peak_gflops['bfloat16'] is {{'gflops': 395.0}}, not a positive number); "
+        "re-run `torchperf calibrate` (efficiency not shown for fixture-box)",
+    )
+    assert path.read_bytes() == before
+    path.unlink()
+    assert site_data.load_site(root / "results").calibrations == {} and site_data.load_site(root / "results").problems == ()
+
+
+def test_one_torch_release_is_one_column_and_the_build_is_the_flavour(tmp_path: Path) -> None:
+    """An `existing` interpreter (2.13.0+cpu in its sidecar, no asv pin) and an asv environment
+    pinned to 2.13.0, at one commit: one release, one column."""
+    root = tmp_path / "p"
+    make_project(root, site_fixture())
+    machine_dir = root / "results" / "fixture-box"
+    commit = json.loads(next(machine_dir.glob("*-*.json")).read_text())["commit_hash"]
+    pinned = next(machine_dir.glob(f"{commit[:8]}-*torch2.13.0*.json"))
+    for other in machine_dir.glob(f"{commit[:8]}-*torch2.14.1*.json"):
+        other.unlink()
+    doc = json.loads(pinned.read_text())
+    doc["env_name"] = "existing-py_usr_bin_python3"
+    doc["params"] = {k: v for k, v in doc["params"].items() if k.rsplit("+", 1)[-1] != "torch"}
+    doc["requirements"] = {}
+    col = doc["result_columns"].index("started_at")
+    for row in doc["results"].values():  # run after the asv environment: the one the column shows
+        row[col] = row[col] + 60_000
+    existing = machine_dir / f"{commit[:8]}-existing-py_usr_bin_python3.json"
+    existing.write_text(json.dumps(doc))
+    sidecar = json.loads((root / "meta" / "fixture-box" / pinned.name).read_text())
+    sidecar.update(results_file=existing.name, env_name=doc["env_name"], torch_version="2.13.0+cpu")
+    (root / "meta" / "fixture-box" / existing.name).write_text(json.dumps(sidecar))
+    (root / "meta" / "fixture-box" / pinned.name).unlink()  # the asv environment: its pin alone
+
+    data = site_data.load_site(root / "results")
+    assert data.versions("fixture-box", commit) == ["2.13.0"]
+    envs = sorted((e.env_name, e.torch_version, e.flavour) for e in data.environments if e.commit == commit)
+    assert envs == [("existing-py_usr_bin_python3", "2.13.0", "cpu"),
+                    ("virtualenv-py3.11-numpy-packaging-pip+torch2.13.0-setuptools-threadpoolctl", "2.13.0", None)]
+    rows = site_versions.version_rows(data, "fixture-box", commit)
+    assert rows and all(r.versions == ("2.13.0",) and r.changes == () for r in rows)
+    assert {p.env_name for r in rows for p in r.points} == {"existing-py_usr_bin_python3"}  # the latest run
 
 
 @pytest.mark.parametrize(
-    "raw",
-    [2e6, [1.0, 2e6, 3.0], {"(64, 'float32')": 2e6}, {"64, 'float32'": 2e6}],
+    "raw,at_32",
+    [(2e6, 2e6), ([1.0, 2e6, 3.0], 1.0), ({"(64, 'float32')": 2e6}, None), ({"64, 'float32'": 2e6}, None)],
 )
-def test_flop_attribute_shapes(raw: object) -> None:
-    info = site_data.BenchmarkInfo("b", "seconds", ("size", "dtype"), (("32", "64"), ("'float32'",)), {"flops": raw})
-    assert site_data._attribute_for(info, ("flops",), ("64", "'float32'"), 1) == 2e6
+def test_flop_attribute_shapes(raw: object, at_32: float | None) -> None:
+    """The site reads FLOP and byte models with the store's one reader (compare's too)."""
+    from torchperf_core.store import attribute_for
+
+    info = {"params": [["32", "64"], ["'float32'"]], "bytes": raw}
+    assert attribute_for(info, (("size", "64"), ("dtype", "'float32'")), ("bytes_moved", "bytes")) == 2e6
+    assert attribute_for(info, (("size", "32"), ("dtype", "'float32'")), ("bytes_moved", "bytes")) == at_32
 
 
-def _point(value: float, samples: list[float]) -> site_data.ResultPoint:
-    lo, hi = min(samples), max(samples)
-    return site_data.ResultPoint("m", "c", 0, "e", "s", "2", "b", (), 0, "seconds", value, (lo, hi), None, None,
-                                 tuple(samples), 2e9, 1e6)
+def _point(value: float | None, samples: list[float] | None, stats: dict | None = None) -> site_data.ResultPoint:
+    from torchperf_core.store import Sample
+
+    if stats is None and samples:
+        stats = {"ci_99_a": min(samples), "ci_99_b": max(samples), "q_25": min(samples), "q_75": max(samples),
+                 "number": 1, "repeat": len(samples)}
+    return site_data.ResultPoint("m", "c", 0, "e", "s", "2", "b", (), 0, "seconds",
+                                 Sample(value, stats, tuple(samples) if samples else None, "1"), 2e9, 1e6)
 
 
-def test_change_between_uses_asv_significance_and_the_factor() -> None:
+def test_change_between_is_the_compare_verdict() -> None:
     base = _point(1.0, [0.99, 1.0, 1.01, 1.0, 0.995, 1.005, 1.0, 1.0])
     slow = _point(1.5, [1.49, 1.5, 1.51, 1.5, 1.495, 1.505, 1.5, 1.5])
     tiny = _point(1.02, [1.01, 1.02, 1.03, 1.02, 1.015, 1.025, 1.02, 1.02])
-    assert site_data.change_between(base, slow).mark == "slower"
-    assert site_data.change_between(slow, base).mark == "faster"
-    assert site_data.change_between(base, tiny).mark == "same"  # significant, but under the factor
-    no_ci = site_data.ResultPoint(*[*base.__dict__.values()][:11], None, None, None, None, None, None)
-    assert site_data.change_between(base, no_ci).mark == "unknown"
+    assert site_versions.change_between(base, slow) == site_versions.Change("slower", 1.5, 1.07, False)
+    assert site_versions.change_between(slow, base) == site_versions.Change("faster", 1 / 1.5, 1.07, False)
+    assert site_versions.change_between(base, tiny) == site_versions.Change("same", 1.02, 1.07, False)
+    # no statistics: asv (and compare) judge by the ratio alone, never "unknown"
+    bare = _point(1.5, None, {})
+    assert site_versions.change_between(base, bare).verdict == "slower"
+    assert site_versions.change_between(base, _point(None, None)).verdict == "failed"
+    assert site_versions.change_between(base, None).verdict == "only before"
+    assert site_versions.change_between(None, None) is None
     assert base.gflops == pytest.approx(2.0) and base.gbps == pytest.approx(1e-3)
+    assert base.ci_99 == (0.99, 1.01) and bare.ci_99 is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from torchperf_core.store import sidecars as sidecar
 
 from torchperf_core.run import suite
 from torchperf_core.errors import TorchperfError
+from torchperf_core.store import read_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "asv_run_v1"
@@ -74,19 +75,36 @@ def test_cli_bad_input_exit_2(argv: list[str], tmp_path: Path) -> None:
 
 
 def test_configured_versions_are_the_matrix() -> None:
-    conf = asvglue.load_config(ROOT)
+    conf = read_config(ROOT / "asv.conf.json")  # the project's own config passes the key check
     assert suite.configured_torch_versions(conf) == ("2.12.0", "2.13.0", "2.14.1")
     # The install command must not reinstall torch on every commit.
-    assert all("--no-deps" in c for c in conf["install_command"])
-    assert conf["matrix"]["req"]["pip+asv_runner"] == ["==0.3.2"]
+    assert all("--no-deps" in c for c in conf.raw["install_command"])
+    assert conf.requirements["pip+asv_runner"] == ["==0.3.2"]
+
+
+def test_configured_versions_missing_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "asv.conf.json"
+    path.write_text('{"version": 1, "repo": ".", "matrix": {"req": {"numpy": [""]}}}')
+    with pytest.raises(TorchperfError) as info:
+        suite.configured_torch_versions(read_config(path))
+    assert str(info.value) == (f"asv config {str(path)!r} has no torch versions in matrix.req "
+                               '(expected "pip+torch": [...])')
 
 
 def test_run_config_narrows_matrix_with_absolute_paths(tmp_path: Path) -> None:
     out = asvglue.write_run_config(ROOT, ["2.13.0"], path=tmp_path / "run.json")
     conf = json.loads(out.read_text())
     assert conf["matrix"]["req"]["pip+torch"] == ["2.13.0"]
+    assert {k for k in conf["matrix"]["req"] if "torch" in k} == {"pip+torch"}
+    assert conf["torchperf_project_root"] == str(ROOT)
     for key in ("repo", "benchmark_dir", "env_dir", "results_dir", "html_dir"):
-        assert Path(conf[key]).is_absolute() and Path(conf[key]).is_relative_to(ROOT)
+        assert conf[key] == str(ROOT / read_config(ROOT / "asv.conf.json").raw[key])
+
+
+def test_run_config_without_versions_keeps_the_matrix(tmp_path: Path) -> None:
+    """The CI scripts' default (no TORCHPERF_TORCH): every pinned version stays."""
+    out = asvglue.write_run_config(ROOT, None, path=tmp_path / "run.json")
+    assert json.loads(out.read_text())["matrix"] == dict(read_config(ROOT / "asv.conf.json").matrix)
 
 
 def test_run_command_never_goes_through_a_shell() -> None:
@@ -221,11 +239,12 @@ def test_register_machine_default_name_is_the_host(tmp_path: Path, monkeypatch: 
     assert data[platform.node()]["gpu"] == "none" and "other-box" in data
 
 
-def test_asv_conf_has_no_unknown_keys() -> None:
-    """asv ignores a misspelt key silently; every key must be one asv's Config knows."""
+def test_accepted_keys_are_the_ones_asv_reads() -> None:
+    """Every key asv's Config sets is accepted (a real key is never refused); the only others are
+    the two asv reads with getattr defaults."""
     from asv.config import Config
-    from asv.util import load_json
 
-    conf = load_json(str(ROOT / "asv.conf.json"), js_comments=True)
-    known = set(vars(Config())) | {"version", "build_cache_size"}  # read with getattr defaults
-    assert set(conf) - known == set()
+    from torchperf_core.store.config import ASV_KEYS
+
+    assert set(vars(Config())) <= ASV_KEYS
+    assert ASV_KEYS - set(vars(Config())) == {"version", "build_cache_size"}

@@ -199,6 +199,52 @@ def test_nightly_script_real_run(toy):
     assert (root / "html" / "torchperf").is_dir()  # torchperf publish: asv's site plus torchperf's pages
 
 
+def _ci_project(folder: Path, conf: dict) -> dict:
+    """A folder with an asv config and a private $HOME (asv keeps its machine file there)."""
+    (folder / "home").mkdir(parents=True)
+    (folder / "asv.conf.json").write_text(json.dumps(conf))
+    return {**os.environ, "HOME": str(folder / "home"), "PYTHON": sys.executable,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def test_ci_config_script_derives_through_the_library_and_registers_hardware(tmp_path):
+    """The CI scripts' preparation: the library's derived config (meta/ of the project) and the
+    machine entry with the hardware keys a plain `asv machine --yes` leaves out."""
+    from torchperf_core.run import HARDWARE_KEYS, hardware_keys
+    from torchperf_core.store import read_config
+
+    env = _ci_project(tmp_path, {**TOY_CONF, "matrix": {"req": {"pip+torch": ["2.12.0", "2.13.0"]}}})
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "asv_ci_config.py"), "--out", ".asv/ci.conf.json", "--machine", "ci-box",
+         "--torch", "2.14.1 2.13.0"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    derived = tmp_path.resolve() / ".asv" / "ci.conf.json"
+    assert proc.stdout == f"{derived}\n"
+    conf = read_config(derived)
+    assert conf.meta_dir == tmp_path.resolve() / "meta" and conf.results_dir == tmp_path.resolve() / "results"
+    assert conf.torch_requirement == ["2.13.0", "2.14.1"]
+    entry = json.loads((tmp_path / "home" / ".asv-machine.json").read_text())["ci-box"]
+    assert {k: entry[k] for k in HARDWARE_KEYS} == hardware_keys()
+    assert entry["cpu"] and entry["num_cpu"] and entry["machine"] == "ci-box"
+
+
+@pytest.mark.parametrize("script", ["ci_pr_gate.sh", "ci_nightly.sh"])
+def test_ci_scripts_stop_on_a_misspelt_config(tmp_path, script):
+    """One line naming the key, exit 2, before any machine is registered or asv runs."""
+    env = _ci_project(tmp_path, {**TOY_CONF, "results_dri": "out"})
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "one")
+    args = ["HEAD", "HEAD"] if script == "ci_pr_gate.sh" else []
+    proc = subprocess.run([str(SCRIPTS / script), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr == ("asv_ci_config: error: asv config 'asv.conf.json': unknown key 'results_dri' (did you "
+                           "mean 'results_dir'?); asv would ignore it silently (accepted: the keys of "
+                           "https://asv.readthedocs.io/en/v0.6.6/asv.conf.json.html)\n")
+    assert not (tmp_path / "home" / ".asv-machine.json").exists() and not (tmp_path / ".asv").exists()
+
+
 def test_pr_gate_rejects_unknown_revision(toy):
     root, env = toy
     proc = subprocess.run(

@@ -2,7 +2,8 @@
 
 Subcommands live in `torchperf_core/commands/<name>.py`, each with NAME, HELP, add_arguments(parser)
 and run(args) -> int; they are discovered here so that adding one never edits a shared file. This is
-the one place that turns a `TorchperfError` into a one-line message and an exit code.
+the one place that turns a `TorchperfError` into a one-line message and an exit code, and a missing
+third-party package into a one-line `pip install` hint (a partial install must not end in a traceback).
 """
 
 from __future__ import annotations
@@ -18,6 +19,29 @@ from torchperf_core import __version__
 from torchperf_core.errors import TorchperfError
 
 
+# Import names whose distribution on the package index is spelled differently.
+_DISTRIBUTIONS = {"yaml": "pyyaml", "PIL": "pillow", "sklearn": "scikit-learn", "IPython": "ipython"}
+
+
+def missing_package(exc: ImportError) -> str | None:
+    """The distribution to `pip install` for a third-party module that could not be imported.
+
+    None when the error is not a missing module of another package: a missing `torchperf_core`
+    module or standard-library module means a broken installation (or a bug), which keeps its
+    traceback rather than a misleading install hint.
+    """
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    top = exc.name.split(".", 1)[0]
+    if top == "torchperf_core" or top in sys.stdlib_module_names:
+        return None
+    return _DISTRIBUTIONS.get(top, top)
+
+
+def _needs_package(command: str, package: str) -> str:
+    return f"{command} needs the Python package '{package}'; install it with: pip install {package}"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line (no usage dump), exit 2."""
 
@@ -26,8 +50,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Unavailable:
-    """A command whose module could not be imported here (e.g. a benchmark environment that lacks
-    matplotlib): every other command still works, and this one explains itself when used."""
+    """A command whose module could not be imported here (e.g. an environment that lacks one of its
+    packages): every other command still works, and this one explains itself when used."""
 
     def __init__(self, name: str, error: BaseException) -> None:
         self.NAME = name
@@ -38,8 +62,11 @@ class _Unavailable:
         parser.add_argument("rest", nargs=argparse.REMAINDER)
 
     def run(self, args: argparse.Namespace) -> int:
+        package = missing_package(self._error) if isinstance(self._error, ImportError) else None
+        if package is not None:
+            raise TorchperfError(_needs_package(self.NAME, package))
         raise TorchperfError(f"command {self.NAME!r} cannot run in this environment: {self._error}; "
-                             "install torchperf with its tool extras (pip install 'torchperf-core[tool]')")
+                             "the installation is incomplete: reinstall torchperf-core")
 
 
 def _command_modules() -> list[ModuleType | _Unavailable]:
@@ -85,6 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TorchperfError as exc:
         print(f"torchperf: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        # Commands import heavy packages lazily (matplotlib, asv, torch): in a partial install, one
+        # that is missing surfaces here, while the command runs.
+        package = missing_package(exc)
+        if package is None:
+            raise
+        print(f"torchperf: error: {_needs_package(args.command, package)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("torchperf: interrupted", file=sys.stderr)
         return 130

@@ -12,6 +12,7 @@ from torchperf_core.errors import TorchperfError
 
 if TYPE_CHECKING:
     from torchperf_core.engine import TimingOptions
+    from torchperf_core.machine import Ceilings
 
 _INT_RE = re.compile(r"[0-9]+")
 
@@ -97,8 +98,9 @@ def emit(text: str, output: str | None) -> None:
             raise TorchperfError(f"cannot write {output!r}: {exc.strerror}") from None
 
 
-def load_ceilings_quietly(device: str, machine: str | None = None):  # noqa: ANN201
-    """The machine's calibration if there is a usable one, else None (bench works without it)."""
+def load_ceilings_quietly(device: str, machine: str | None = None) -> "tuple[Ceilings | None, str | None]":
+    """(ceilings, why not): the machine's calibration through the one reader when there is a usable
+    one for `device`, else None and the reader's message (bench works without it)."""
     from torchperf_core import machine as calibrate
 
     path = calibrate.calibration_path(machine)

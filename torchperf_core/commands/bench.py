@@ -1,10 +1,11 @@
-"""`torchperf bench OP`: time one operator and print median, IQR, CI, GFLOP/s, GB/s, % of peak."""
+"""`torchperf bench OP`: time one operator and print median, IQR, CI, GFLOP/s, GB/s, % of peak.
+
+The text is `render.render_measurement`; the ceilings come from the one calibration reader."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 
 from torchperf_core.commands._common import (add_case_arguments, load_ceilings_quietly, positive_int,
                                              timing_options)
@@ -45,35 +46,16 @@ def run(args: argparse.Namespace) -> int:
     ceilings, warning = load_ceilings_quietly(m.spec.device, args.machine)
     if args.json:
         data = m.to_json()
-        data["stats"]["fraction_of_peak"] = ceilings.fraction_of_peak(m.spec.dtype, m.gflops) if ceilings else None
+        peak = ceilings.peak_fraction(m.spec.dtype, m.gflops) if ceilings else None
+        data["stats"]["fraction_of_peak"] = peak.value if peak else None
+        # the flags travel with the number, so no reader of the JSON shows 182% unexplained
+        data["stats"]["ceiling_stale"] = peak.stale if peak else None
+        data["stats"]["calibration_provisional"] = ceilings.provisional if ceilings else None
         print(json.dumps(data, indent=2))
         return 0
+    from torchperf_core.render import render_measurement
+
     print(render_measurement(m, ceilings))
     if warning:
         print(f"note: {warning}")
     return 0
-
-
-def render_measurement(m, ceilings=None) -> str:  # noqa: ANN001
-    from torchperf_core.render import format_percent, format_rate, format_time
-
-    lo, hi = m.ci99
-    ci = "unbounded with this few samples" if math.isinf(lo) or math.isinf(hi) else f"{format_time(lo)} .. {format_time(hi)}"
-    lines = [
-        m.spec.label(),
-        f"  median     {format_time(m.median)}   (IQR {format_time(m.iqr)}, {m.relative_iqr:.1%} of median)",
-        f"  99% CI     {ci}",
-        f"  GFLOP/s    {format_rate(m.gflops, 'GFLOP/s')}",
-        f"  GB/s       {format_rate(m.gbps, 'GB/s')}",
-    ]
-    if ceilings is not None:
-        lines.append(f"  of peak    {format_percent(ceilings.fraction_of_peak(m.spec.dtype, m.gflops))} compute, "
-                     f"{format_percent(ceilings.fraction_of_bandwidth(m.gbps))} bandwidth (calibrated {ceilings.measured_at})")
-    else:
-        lines.append("  of peak    unknown (run `torchperf calibrate`)")
-    lines.append(f"  samples    {len(m.samples)} × {m.number} call(s), after {m.warmup_calls} warmup calls; "
-                 f"threads {m.spec.threads}, precision {m.spec.precision}, timing {m.spec.timing_mode}"
-                 f"{', cold L2' if m.spec.cold_l2 else ''}")
-    if m.noise_warning:
-        lines.append(f"  warning    {m.noise_warning}")
-    return "\n".join(lines)

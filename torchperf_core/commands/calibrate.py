@@ -1,4 +1,6 @@
-"""`torchperf calibrate`: measure this machine's ceilings and store them for efficiency figures."""
+"""`torchperf calibrate`: measure this machine's ceilings and store them for efficiency figures.
+
+The doctor runs first: ceilings taken while the machine was not quiet are stored as provisional."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core import catalog
     from torchperf_core.commands._common import parse_sizes, positive_int
     from torchperf_core.store import default_machine_name
-    from torchperf_core.render import table
+    from torchperf_core.render import format_calibration, table
 
     machine = args.machine or default_machine_name()
     dtypes = [catalog.check_dtype(d.strip()) for d in args.dtypes.split(",")]
@@ -46,5 +48,6 @@ def run(args: argparse.Namespace) -> int:
     rows.append(["copy bandwidth", f"{ceilings.bandwidth_gbps:,.1f} GB/s"])
     print(f"ceilings of {machine} ({ceilings.device}, {ceilings.threads} threads, torch {ceilings.torch_version})")
     print(table(["ceiling", "measured"], rows))
+    print(format_calibration(ceilings))
     print(f"written to {written}")
     return 0

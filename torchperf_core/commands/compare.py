@@ -38,34 +38,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--machine-after", help="compare HEAD's results from this other machine (needs --allow-different-machines)")
     parser.add_argument("--allow-different-machines", action="store_true", help="compare results from different machines or CPUs")
     parser.add_argument("--env", action="append", dest="envs", metavar="ENV_NAME", help="only these asv environments (commit mode; repeatable)")
-    parser.add_argument("--config", default="asv.conf.json", help="asv config, for the results directory and repository (default asv.conf.json)")
+    parser.add_argument("--config", help="asv config, for the results directory, repository and meta/ "
+                        "(default asv.conf.json; optional with --results-dir)")
     parser.add_argument("--results-dir", help="asv results directory (default: from the asv config)")
-    parser.add_argument("--meta-dir", help="fingerprint sidecars directory (default: meta/ next to the results directory)")
+    parser.add_argument("--meta-dir", help="fingerprint sidecars directory (default: the project's meta/; "
+                        "with --results-dir, meta/ next to the results directory)")
     parser.add_argument("--output", "-o", help="also write the output to this file")
 
 
 def source_from_args(args: Any) -> "Source":
-    """Results directory and project repository, from --results-dir or the asv config."""
-    from torchperf_core.compare import Source
+    """Results, repository and sidecars: from the asv config (`store.read_config`, which also
+    refuses a misspelt one), with --results-dir / --meta-dir overriding its folders.
 
-    config = Path(args.config)
-    conf: dict[str, Any] = {}
-    if config.is_file():
-        from asv import util as asv_util
-
-        try:
-            conf = asv_util.load_json(str(config), js_comments=True)
-        except asv_util.UserError as exc:
-            raise TorchperfError(f"cannot read {str(config)!r}: {str(exc).splitlines()[0]}") from None
-    elif args.results_dir is None:
-        raise TorchperfError(f"no asv config {str(config)!r}; pass --config or --results-dir")
-    base = config.parent
-    results_dir = Path(args.results_dir) if args.results_dir else base / conf.get("results_dir", "results")
-    repo = base / conf.get("repo", ".") if conf else Path(".")
+    Without --config, asv.conf.json is read when it is here; with --results-dir it may be absent
+    (a copied results folder): the repository is then the current folder and meta/ sits next to
+    the results folder.
+    """
     from torchperf_core.commands._common import existing_dir
+    from torchperf_core.compare import Source
+    from torchperf_core.store import CONFIG_NAME, read_config
 
     meta = existing_dir(getattr(args, "meta_dir", None), "--meta-dir")
-    return Source(results_dir=results_dir, repo=repo, meta_dir=meta)
+    config = args.config
+    if config is None and (args.results_dir is None or Path(CONFIG_NAME).is_file()):
+        config = CONFIG_NAME
+    if config is None:
+        return Source(results_dir=Path(args.results_dir), repo=Path("."), meta_dir=meta)
+    conf = read_config(config)
+    if args.results_dir:
+        return Source(results_dir=Path(args.results_dir), repo=conf.repo_dir, meta_dir=meta)
+    return Source(results_dir=conf.results_dir, repo=conf.repo_dir, meta_dir=meta or conf.meta_dir)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from torchperf_core.machine import DoctorReport, run_checks
+from torchperf_core.machine import run_checks
+from torchperf_core.render import render_doctor
 from torchperf_core.store import meta_path, write_json
 
 NAME = "doctor"
@@ -22,26 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nvidia-smi", default="nvidia-smi", help=argparse.SUPPRESS)
 
 
-def format_report(report: DoctorReport) -> str:
-    """A table: status, check, detail; then the suggested commands for warnings and infos."""
-    width = max((len(c.name) for c in report.checks), default=5)
-    lines = [f"{c.status:<4}  {c.name:<{width}}  {c.detail}" for c in report.checks]
-    advice = [c for c in report.checks if c.advice and c.status != "OK"]
-    if advice:
-        lines.append("")
-        lines.append("To improve (not run by torchperf):")
-        lines.extend(f"  {c.name:<{width}}  {c.advice}" for c in advice)
-    lines.append("")
-    n_warn = len(report.warnings)
-    lines.append(f"{n_warn} warning(s)" if n_warn else "no warnings")
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     report = run_checks(root=args.root, nvidia_smi=args.nvidia_smi)
     if args.save:
         path = write_json(meta_path("doctor.json", args.machine), report.to_json())
-    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    print(json.dumps(report.to_json(), indent=2) if args.json else render_doctor(report))
     if args.save and not args.json:
         print(f"saved {path}")
     return 1 if report.warnings else 0

@@ -7,14 +7,15 @@ import json
 import math
 import sys
 
-from torchperf_core.engine import apply_affinity, format_cpu_list, parse_cpu_list
+from torchperf_core.engine import apply_affinity, parse_cpu_list
 from torchperf_core.errors import TorchperfError
+from torchperf_core.machine import DEFAULT_FACTOR, measure_noise
+from torchperf_core.render import render_noise
 from torchperf_core.store import meta_path, write_json
-from torchperf_core.machine import measure_noise
-from torchperf_core.machine import DEFAULT_FACTOR, NoiseReport
 
 NAME = "noise"
 HELP = "measure timing noise on this machine and the minimum detectable slowdown"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=5, help="independent runs of each probe (>= 2; default 5)")
@@ -29,39 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--machine", default=None,
                         help="machine name for --save (default: asv's, the host's network name)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-
-
-def _pct(x: float | None) -> str:
-    return ">100%" if x is None else f"{x:.1%}"
-
-
-def _time(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def format_report(report: NoiseReport) -> str:
-    header = ("probe", "median", "IQR/median", "CV medians", "drift", "false alarms",
-              f"MDS x{report.factor:g}", "MDS x1")
-    rows = [header]
-    for p in report.probes:
-        rows.append((p.name, _time(p.median), _pct(p.relative_iqr), _pct(p.cv_of_medians),
-                     _pct(p.drift), _pct(p.false_alarm_rate), _pct(p.mds), _pct(p.mds_significance)))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-             for r in rows]
-    n_runs = len(report.probes[0].runs) if report.probes else 0
-    cpus = format_cpu_list(report.cpus) if report.cpus else "all"
-    lines += [
-        "",
-        f"{n_runs} runs per probe, threads {report.threads}, CPUs {cpus}.",
-        f"MDS: smallest slowdown `torchperf compare --factor {report.factor:g}` flags in >= 90% of run "
-        "pairs (and never below the drift between runs); MDS x1 is the same without the factor.",
-        "A reported change below the MDS of a benchmark of similar duration may be noise.",
-    ]
-    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
                            progress=None if args.json else (lambda m: print(m, file=sys.stderr, flush=True)))
     if path is not None:
         write_json(path, report.to_json())
-    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    print(json.dumps(report.to_json(), indent=2) if args.json else render_noise(report))
     if path is not None and not args.json:
         print(f"saved {path}")
     return 0

@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from torchperf_core.commands._common import existing_dir
+from torchperf_core.errors import TorchperfError, one_of
+
 NAME = "plot"
 HELP = "write figures (PNG and SVG): scaling curves, versions comparison, roofline"
 FORMATS = ("png", "svg")
@@ -21,12 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchperf_core.errors import one_of
-    from torchperf_core.site import write_plots as write_all
+    # site draws with matplotlib: imported here so that the other commands never load it.
     from torchperf_core.site import load_site
-
-    from torchperf_core.commands._common import existing_dir
-    from torchperf_core.errors import TorchperfError
+    from torchperf_core.site import write_plots as write_all
 
     existing_dir(args.meta, "--meta")
     if Path(args.out).exists() and not Path(args.out).is_dir():

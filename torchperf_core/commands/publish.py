@@ -7,17 +7,19 @@ import argparse
 import sys
 
 from torchperf_core.machine import DEFAULT_FACTOR
+from torchperf_core.store import CONFIG_NAME
 
 NAME = "publish"
 HELP = "build the static site: asv publish plus torchperf's across-versions, efficiency and environment pages"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="asv.conf.json", help="asv config file (default: %(default)s)")
+    parser.add_argument("--config", default=CONFIG_NAME, help="asv config file (default: %(default)s)")
     parser.add_argument("--commit", metavar="REV", help="also show this commit (hash prefix, branch or tag), besides the latest")
     parser.add_argument("--factor", default=str(DEFAULT_FACTOR),
                         help="ratio a significant change must exceed to be marked (default: %(default)s)")
-    parser.add_argument("--meta", metavar="DIR", help="torchperf sidecar folder (default: meta/ beside the config)")
+    parser.add_argument("--meta", metavar="DIR", help="torchperf sidecar folder (default: the project's meta/, "
+                        "beside asv.conf.json, also when --config is a copy derived under .asv/)")
     parser.add_argument("--no-asv", action="store_true", help="do not run `asv publish`; rebuild only torchperf's pages")
 
 

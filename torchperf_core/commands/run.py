@@ -13,10 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-from torchperf_core import render
-
+from torchperf_core.render import render_summary
 from torchperf_core import run as suite
 from torchperf_core.errors import TorchperfError
+from torchperf_core.store import CONFIG_NAME, read_config
 
 NAME = "run"
 HELP = "run the asv suite across pinned PyTorch versions, publish the site, print a summary"
@@ -68,31 +68,11 @@ def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
     if args.torch:
         versions = suite.parse_torch_versions(args.torch)
     else:
-        versions = suite.configured_torch_versions(suite.load_config(root))
+        versions = suite.configured_torch_versions(read_config(root / CONFIG_NAME))
     if args.existing and args.commits:
         raise TorchperfError("--existing benchmarks the installed code: it cannot take --commits")
     return suite.RunPlan(versions, tier, bench, devices, commits, args.existing, machine, args.quick,
                          resume=args.resume, machine_checks=not args.no_machine_checks)
-
-
-def render_summary(rows: tuple[suite.SummaryRow, ...], limit: int) -> str:
-    cases = []
-    for row in rows:
-        key = (row.benchmark, row.params)
-        if key not in cases:
-            cases.append(key)
-    shown = cases if limit <= 0 else cases[:limit]
-    keep = set(shown)
-    body = [
-        [f"{r.benchmark.split('.', 1)[-1]}{r.params}", r.torch_version,
-         render.format_time(r.median, missing="—" if r.status == "ok" else r.status),
-         render.format_rate(r.gflops, "GFLOP/s"), "—" if r.ratio is None else f"{r.ratio:.2f}"]
-        for r in rows if (r.benchmark, r.params) in keep
-    ]
-    text = render.table(["benchmark (params)", "torch", "median", "GFLOP/s", "vs oldest"], body, "llrrr")
-    if len(shown) < len(cases):
-        text += f"\n… {len(cases) - len(shown)} more cases (--limit 0 shows all)"
-    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
         from torchperf_core.run import skip_reasons
 
         try:
-            results_dir = root / str(suite.load_config(root).get("results_dir", "results"))
-            benchmarks = json.loads((results_dir / "benchmarks.json").read_text())
+            benchmarks = json.loads((read_config(root / CONFIG_NAME).results_dir / "benchmarks.json").read_text())
         except (OSError, ValueError):
             benchmarks = {}
         by_reason: dict[str, list[str]] = {}

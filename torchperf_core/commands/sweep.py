@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchperf_core.engine import prepare
-    from torchperf_core.render import format_rate, format_time, table
+    from torchperf_core.render import render_sweep
 
     sizes = parse_sizes(args.sizes)
     plot = output_path(args.plot, (".png", ".svg"), args.force) if args.plot else None
@@ -36,11 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([m.to_json() for m in measurements], indent=2))
     else:
-        rows = [[str(n), format_time(m.median), f"{m.relative_iqr:.1%}", format_rate(m.gflops, "GFLOP/s"),
-                 format_rate(m.gbps, "GB/s")] for n, m in zip(sizes, measurements)]
-        print(f"{measurements[0].spec.op} {args.dtype} on {measurements[0].spec.device}, "
-              f"{measurements[0].spec.threads} threads")
-        print(table(["size", "median", "IQR/med", "GFLOP/s", "GB/s"], rows))
+        print(render_sweep(sizes, measurements, args.dtype))
     if plot:
         _plot(sizes, measurements, plot)
         if not args.json:

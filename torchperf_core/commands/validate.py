@@ -20,14 +20,11 @@ def run(args: argparse.Namespace) -> int:
 
     from torchperf_core.commands._common import parse_sizes, positive_int
     from torchperf_core.engine import default_threads
-    from torchperf_core.render import table
     from torchperf_core.machine import run_validation
+    from torchperf_core.render import render_validation
 
     threads = positive_int(args.threads, "--threads") or default_threads()
     results = run_validation(tuple(parse_sizes(args.sizes)), threads, positive_int(args.rounds, "--rounds"),
                              progress=lambda m: print(m, file=sys.stderr, flush=True))
-    rows = [[c.label, f"{c.torchperf * 1e6:,.2f} µs", f"{c.reference * 1e6:,.2f} µs", c.reference_name,
-             f"{c.ratio:.3f}", f"±{c.target:.0%}", "ok" if c.ok else "OUTSIDE"] for c in results]
-    print(f"torch {torch.__version__}, cpu, {threads} threads")
-    print(table(["case", "torchperf", "reference", "reference is", "ratio", "target", ""], rows, "lrrlrrl"))
+    print(render_validation(results, torch.__version__, threads))
     return 0

@@ -37,7 +37,13 @@ def for_dtype(dtype: str) -> PrecisionSettings:
 
 def _read(torch: Any) -> PrecisionSettings:
     matmul = torch.get_float32_matmul_precision() if hasattr(torch, "get_float32_matmul_precision") else "highest"
-    cudnn = bool(getattr(torch.backends.cudnn, "allow_tf32", False))
+    conv = getattr(getattr(torch.backends.cudnn, "conv", None), "fp32_precision", None)
+    if conv is not None:
+        # Read through the API `_write` sets: newer torch refuses the legacy `allow_tf32` getter
+        # (RuntimeError) once the conv precision was set with the fp32_precision API.
+        cudnn = conv == "tf32"
+    else:
+        cudnn = bool(getattr(torch.backends.cudnn, "allow_tf32", False))
     return PrecisionSettings(matmul, cudnn)
 
 

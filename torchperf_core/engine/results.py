@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 from torchperf_core.engine import stats
-from torchperf_core.errors import TorchperfError
+from torchperf_core.formats import check_format_version
 
 # History of the JSON written by Measurement.to_json:
 #   1 — first version (spec, per-call samples, number, warmup_calls, flops, bytes_moved).
@@ -129,13 +129,11 @@ class Measurement:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Measurement":
-        version = data.get("format_version")
-        if version != RESULTS_FORMAT_VERSION:
-            raise TorchperfError(
-                f"measurement format_version {version!r} is not supported; "
-                f"this torchperf reads version {RESULTS_FORMAT_VERSION}"
-            )
+    def from_json(cls, data: Any, *, source: str = "") -> "Measurement":
+        """Load `torchperf bench --json` output; another format_version is refused by the one shared
+        check (`source` names the file). The derived "stats" block is ignored: it is recomputed."""
+        check_format_version(data, "measurement", RESULTS_FORMAT_VERSION, source=source,
+                             fix="re-run `torchperf bench --json`")
         spec = dict(data["spec"])
         spec["shape"] = tuple((str(k), int(v)) for k, v in spec["shape"])
         return cls(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from torchperf_core.errors import TorchperfError
+from torchperf_core.formats import check_format_version
 
 # Format history:
 #   1 — first version: torch build, loaded libraries, threads, cpu, gpu, precision, platform, env.
@@ -189,20 +190,14 @@ class Fingerprint:
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Fingerprint:
-        """Load a fingerprint; refuses a format version this code does not know.
+    def from_json(cls, data: Any, *, source: str = "") -> Fingerprint:
+        """Load a fingerprint; another format version is refused by the one shared check.
 
         Missing fields take their defaults (None) so that files written before a field was added
-        still load; unknown keys are ignored.
+        still load; unknown keys are ignored. `source` names the file it came from.
         """
-        if not isinstance(data, Mapping):
-            raise TorchperfError(f"fingerprint must be a JSON object, got {type(data).__name__}")
-        version = data.get("format_version")
-        if version != FINGERPRINT_FORMAT_VERSION:
-            raise TorchperfError(
-                f"unknown fingerprint format_version {version!r}; accepted: "
-                f"{FINGERPRINT_FORMAT_VERSION} (upgrade torchperf to read newer files)"
-            )
+        check_format_version(data, "fingerprint", FINGERPRINT_FORMAT_VERSION, source=source,
+                             fix="re-take it with `torchperf env --json` (`torchperf run` for a results file)")
         body = {k: v for k, v in data.items() if k != "format_version"}
         return _from_json(cls, body, "fingerprint")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from torchperf_core.errors import TorchperfError
+from torchperf_core.formats import check_format_version
 from torchperf_core.env.fingerprint import Fingerprint
 from torchperf_core.env.kernels import KernelInfo, kernel_key
 
@@ -37,21 +38,17 @@ class EnvReport:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> EnvReport:
-        if not isinstance(data, Mapping):
-            raise TorchperfError(f"environment report must be a JSON object, got {type(data).__name__}")
-        version = data.get("format_version")
-        if version != ENV_REPORT_FORMAT_VERSION:
-            raise TorchperfError(
-                f"unknown environment report format_version {version!r}; accepted: "
-                f"{ENV_REPORT_FORMAT_VERSION}"
-            )
+    def from_json(cls, data: Any, *, source: str = "") -> EnvReport:
+        """Load `torchperf env --json` output; another format_version (of the report or of the
+        fingerprint inside it) is refused by the one shared check (`source` names the file)."""
+        check_format_version(data, "environment report", ENV_REPORT_FORMAT_VERSION, source=source,
+                             fix="re-run `torchperf env --json`")
         if "fingerprint" not in data:
             raise TorchperfError("environment report has no 'fingerprint'")
         kernels = data.get("kernels") or {}
         if not isinstance(kernels, Mapping):
             raise TorchperfError("environment report 'kernels' must be an object")
         return cls(
-            fingerprint=Fingerprint.from_json(data["fingerprint"]),
+            fingerprint=Fingerprint.from_json(data["fingerprint"], source=source),
             kernels=tuple(KernelInfo.from_json(k) for k in kernels.values()),
         )

@@ -4,7 +4,8 @@ The doctor's read-only checks, the noise probes and the minimum detectable slowd
 ceilings (calibration), CPU affinity, and the condition stored with results and shown beside them.
 """
 
-from torchperf_core.machine.calibration import CALIBRATION_FORMAT_VERSION, Ceilings, measure_ceilings
+from torchperf_core.machine.calibration import CALIBRATION_FORMAT_VERSION, CeilingFraction, Ceilings, measure_ceilings
+from torchperf_core.machine.calibration import recalibration_due
 from torchperf_core.machine.calibration import default_path as calibration_path
 from torchperf_core.machine.calibration import load as load_calibration
 from torchperf_core.machine.calibration import save as save_calibration
@@ -15,9 +16,9 @@ from torchperf_core.machine.noise import DEFAULT_FACTOR, NOISE_FORMAT_VERSION, N
 from torchperf_core.machine.validate import run_validation
 
 __all__ = [
-    "CALIBRATION_FORMAT_VERSION", "Ceilings", "Check", "DEFAULT_FACTOR", "DOCTOR_FORMAT_VERSION", "DoctorReport",
+    "CALIBRATION_FORMAT_VERSION", "CeilingFraction", "Ceilings", "Check", "DEFAULT_FACTOR", "DOCTOR_FORMAT_VERSION", "DoctorReport",
     "MachineCondition", "NOISE_FORMAT_VERSION", "NoiseReport", "PROBES", "ProbeNoise", 
     "calibration_path", "format_mds", "load_calibration", "load_condition",
-    "measure_ceilings", "measure_noise", "record_machine_condition", "run_checks",
+    "measure_ceilings", "measure_noise", "recalibration_due", "record_machine_condition", "run_checks",
     "run_validation", "save_calibration",
 ]  # fmt: skip

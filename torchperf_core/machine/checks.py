@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from torchperf_core.machine.noise import DEFAULT_FACTOR, NoiseReport, ProbeNoise
+
+if TYPE_CHECKING:
+    from torchperf_core.machine.doctor import DoctorReport
 
 # (label, op, size): small / medium / large fp32 matmul and a memory-bound add of 16M floats.
 PROBES = (
@@ -48,15 +51,26 @@ def measure_noise(runs: int, samples: int, threads: int | None, factor: float = 
 
 def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 3, noise_samples: int = 10,
                              calibrate_if_missing: bool = True,
-                             log: Callable[[str], None] = lambda _m: None) -> list[str]:
-    """Save doctor.json, noise.json and (when absent) calibration.json; return warnings to show."""
+                             log: Callable[[str], None] = lambda _m: None,
+                             doctor: "DoctorReport | None" = None,
+                             calibration_sizes: Sequence[int] = (1024, 2048),
+                             calibration_dtypes: Sequence[str] = ("float32", "bfloat16", "float64"),
+                             calibration_copy_bytes: int = 256 << 20) -> list[str]:
+    """Save doctor.json, noise.json and calibration.json (when absent or provisional); return
+    warnings to show.
+
+    `doctor` is the machine's condition when the caller has just taken it (default: taken here).
+    A provisional calibration (taken on a machine that was not quiet) is re-taken on every run
+    until one is taken on a quiet machine: a low ceiling would overstate every efficiency figure.
+    """
+    from torchperf_core.errors import TorchperfError
     from torchperf_core.machine import calibration as calibrate
     from torchperf_core.machine.doctor import run_checks
     from torchperf_core.store import meta_path, write_json
     from torchperf_core.machine.noise import format_mds
 
     warnings: list[str] = []
-    doctor = run_checks()
+    doctor = doctor if doctor is not None else run_checks()
     doctor_file = write_json(meta_path("doctor.json", machine, meta_dir), doctor.to_json())
     for check in doctor.warnings:
         warnings.append(f"doctor: {check.name}: {check.detail}")
@@ -66,9 +80,18 @@ def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 
         write_json(meta_path("noise.json", machine, meta_dir), noise.to_json())
         log(f"minimum detectable slowdown: {format_mds((p.name, p.mds) for p in noise.probes)}")
     cal = calibrate.default_path(machine, Path(meta_dir).parent)
-    if calibrate_if_missing and not cal.exists():
-        log("calibrating this machine's ceilings (once; `torchperf calibrate` re-measures)")
-        ceilings = calibrate.measure_ceilings(machine, "cpu", dtypes=("float32", "bfloat16", "float64"),
-                                              sizes=(1024, 2048), progress=log)
+    try:
+        due = calibrate.recalibration_due(cal) if calibrate_if_missing else None
+    except TorchperfError as exc:  # a damaged file is the user's to look at: named, left as is
+        warnings.append(f"calibration: {exc}")
+        due = None
+    if due is not None:
+        log("calibrating this machine's ceilings (once; `torchperf calibrate` re-measures)" if due == "missing"
+            else "re-taking the provisional calibration (it was taken while the machine was not quiet)")
+        ceilings = calibrate.measure_ceilings(machine, "cpu", dtypes=calibration_dtypes, sizes=calibration_sizes,
+                                              copy_bytes=calibration_copy_bytes, progress=log, doctor=doctor)
         calibrate.save(ceilings, cal)
+        if ceilings.provisional:
+            warnings.append(f"calibration: provisional, the machine was not quiet ({ceilings.provisional_reason}); "
+                            "the next `torchperf run` re-takes it")
     return warnings

@@ -5,7 +5,9 @@
 reader knows whether a number came from a quiet or a noisy machine, and `compare` can say when a
 reported change is smaller than the smallest slowdown this machine can honestly detect.
 
-Unreadable files never stop a comparison: they are named in `problems` and left untouched.
+Unreadable files never stop a comparison: they are named in `problems` and left untouched. A file of
+a format_version this torchperf does not read is refused by `formats.check_format_version`, whose
+message becomes the problem line as it is (the same words the CLI would print).
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ def _read(path: Path, kind: str, problems: list[str]):  # noqa: ANN202
         return None
     try:
         data = json.loads(path.read_text())
-        return (DoctorReport if kind == "doctor" else NoiseReport).from_json(data)
+        return (DoctorReport if kind == "doctor" else NoiseReport).from_json(data, source=str(path))
+    except TorchperfError as exc:
+        problems.append(str(exc))
+        return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         problems.append(f"{path}: unreadable {kind} report ({str(exc).splitlines()[0][:120]}); left as is")
         return None

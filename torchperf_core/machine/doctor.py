@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from torchperf_core.engine import format_cpu_list, parse_cpu_ranges
+from torchperf_core.formats import check_format_version
 from torchperf_core.machine.check import _RANK, STATUSES, Check
 
 # doctor.json format history:
@@ -60,11 +61,11 @@ class DoctorReport:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "DoctorReport":
-        version = data.get("format_version")
-        if version != DOCTOR_FORMAT_VERSION:
-            raise ValueError(f"doctor report format_version {version!r}; this torchperf reads "
-                             f"{DOCTOR_FORMAT_VERSION}")
+    def from_json(cls, data: Any, *, source: str = "") -> "DoctorReport":
+        """Load a saved report; another format_version is refused by the one shared check, so a
+        doctor.json from a newer torchperf fails like every other file (`source` names the file)."""
+        check_format_version(data, "doctor report", DOCTOR_FORMAT_VERSION, source=source,
+                             fix="re-run `torchperf doctor --save`")
         return cls(tuple(Check.from_json(c) for c in data["checks"]), str(data.get("taken_at", "")))
 
     def dumps(self) -> str:

@@ -46,6 +46,7 @@ from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 
 from torchperf_core.engine import stats
+from torchperf_core.formats import check_format_version
 from torchperf_core.verdict import DEFAULT_FACTOR, P_THRESHOLD, SLOWER, judge
 
 # noise.json format history:
@@ -277,11 +278,11 @@ class NoiseReport:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "NoiseReport":
-        version = data.get("format_version")
-        if version != NOISE_FORMAT_VERSION:
-            raise ValueError(f"noise report format_version {version!r}; this torchperf reads "
-                             f"{NOISE_FORMAT_VERSION}")
+    def from_json(cls, data: Any, *, source: str = "") -> "NoiseReport":
+        """Load a saved report (figures are recomputed from the raw runs, not trusted); another
+        format_version is refused by the one shared check (`source` names the file)."""
+        check_format_version(data, "noise report", NOISE_FORMAT_VERSION, source=source,
+                             fix="re-run `torchperf noise --save`")
         factor = float(data["factor"])
         cpus = data.get("cpus")
         return cls(

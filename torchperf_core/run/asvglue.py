@@ -5,7 +5,8 @@ Kept apart from the job itself (`suite.py`) because each piece works around one 
   no field is given), so the entry is completed here, with hardware keys that asv copies into
   every results file and that `asv publish` offers as selectors;
 - asv has no command-line switch to narrow the matrix, and resolves paths against the config's
-  folder: `write_run_config` writes a copy with the chosen torch versions and absolute paths;
+  folder: `write_run_config` writes a copy with the chosen torch versions and absolute paths
+  (`AsvConfig.derived`, beside the one config reader);
 - asv has no public way to map an environment name to its interpreter: `environment_pythons`.
 """
 
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from torchperf_core.errors import TorchperfError
+from torchperf_core.store import CONFIG_NAME, read_config
 
-TORCH_KEY = "pip+torch"
 RUN_CONFIG = Path(".asv") / "torchperf-run.conf.json"
 # Hardware keys added to asv's machine entry.
 HARDWARE_KEYS = ("cpu", "gpu", "gpu_driver", "cuda")
@@ -82,15 +83,16 @@ def machine_file() -> Path:
 
 
 def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = None,
-                     runner: Callable[[list[str]], None] | None = None) -> str:
+                     runner: Callable[[list[str]], None] | None = None, config: Path | None = None) -> str:
     """`asv machine --yes` (non-interactive), then complete the entry and add the hardware keys.
 
     asv 0.6.6 quirk: `asv machine --yes --machine NAME` records only the name (defaults are filled
     in only when no field is given), so asv's own defaults (os, arch, cpu, num_cpu, ram) are added
     here for the keys it left out. Returns the machine name (asv's default is the host name).
+    `config`: the asv config asv loads first (default: asv.conf.json of the current folder).
     """
     run = runner or run_checked
-    cmd = [sys.executable, "-m", "asv", "machine", "--yes"]
+    cmd = [sys.executable, "-m", "asv", *(["--config", str(config)] if config else []), "machine", "--yes"]
     if machine:
         cmd += ["--machine", machine]
     run(cmd)
@@ -112,29 +114,12 @@ def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = N
     return name
 
 
-def load_config(root: Path) -> dict[str, Any]:
-    path = root / "asv.conf.json"
-    if not path.is_file():
-        raise TorchperfError(f"no asv.conf.json in {root}; run torchperf from the project root")
-    from asv.util import load_json  # accepts the // comments asv allows
-
-    return dict(load_json(str(path), js_comments=True))
-
-
-def write_run_config(root: Path, versions: Sequence[str], *, path: Path | None = None,
-                     overrides: Mapping[str, Any] | None = None) -> Path:
-    """asv.conf.json with the matrix narrowed to `versions` and every path absolute."""
-    conf = load_config(root)
-    conf["version"] = 1
-    for key, default in (("repo", "."), ("benchmark_dir", "benchmarks"), ("env_dir", "env"),
-                         ("results_dir", "results"), ("html_dir", "html")):
-        value = conf.get(key, default)
-        conf[key] = str((root / value).resolve()) if not str(value).startswith(("http:", "https:", "git@")) else value
-    req = conf.setdefault("matrix", {}).setdefault("req", {})
-    req.pop("torch", None)
-    req[TORCH_KEY] = list(versions)
-    if overrides:
-        conf.update(overrides)
+def write_run_config(root: Path, versions: Sequence[str] | None, *, path: Path | None = None,
+                     overrides: Mapping[str, Any] | None = None, config: Path | None = None) -> Path:
+    """The project's asv config (`config`, default `root/asv.conf.json`) derived for asv to read
+    from `path` (default `.asv/torchperf-run.conf.json`): paths absolute, the project root recorded
+    for `meta/`, and with `versions` the torch matrix narrowed to them (None keeps the matrix)."""
+    conf = read_config(config or root / CONFIG_NAME).derived(versions, overrides)
     out = path or (root / RUN_CONFIG)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(conf, indent=2) + "\n")

@@ -31,9 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from torchperf_core.run.asvglue import (
-    TORCH_KEY,
     environment_pythons,
-    load_config,
     register_machine,
     write_run_config,
 )
@@ -45,7 +43,16 @@ from torchperf_core.run.guard import (
     failed_or_skipped,
     low_disk_hint,
 )
-from torchperf_core.store import Sidecar, sidecar_for, sidecar_path, write_sidecar
+from torchperf_core.store import (
+    CONFIG_NAME,
+    AsvConfig,
+    Sidecar,
+    read_config,
+    sidecar_for,
+    sidecar_path,
+    torch_version_of,
+    write_sidecar,
+)
 
 TIERS = ("smoke", "default", "full")
 DEVICES = ("cpu", "cuda")
@@ -123,12 +130,15 @@ class RunPlan:
     machine_checks: bool = True  # doctor + noise probes (+ calibration once) saved in meta/<machine>/
 
 
-def configured_torch_versions(config: Mapping[str, Any]) -> tuple[str, ...]:
-    req = config.get("matrix", {}).get("req", {})
-    for key in (TORCH_KEY, "torch"):
-        if key in req:
-            return parse_torch_versions(req[key])
-    raise TorchperfError("asv.conf.json has no torch versions in matrix.req (expected \"pip+torch\": [...])")
+def configured_torch_versions(config: AsvConfig) -> tuple[str, ...]:
+    """The torch releases of the config's matrix, checked like `run --torch`."""
+    versions = config.torch_requirement
+    if versions is None:
+        raise TorchperfError(f"asv config {str(config.path)!r} has no torch versions in matrix.req "
+                             "(expected \"pip+torch\": [...])")
+    if isinstance(versions, str) or not isinstance(versions, list):
+        versions = [versions]
+    return parse_torch_versions([str(v) for v in versions])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,11 +261,11 @@ def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
 # 6. Publish and summarize
 
 
-def publish_site(root: Path) -> Path:
+def publish_site(config: Path) -> Path:
     """Publish the static site into html_dir: asv's pages plus torchperf's."""
     from torchperf_core.site import publish_site as torchperf_publish
 
-    return Path(torchperf_publish(root / "asv.conf.json").html_dir)
+    return Path(torchperf_publish(config).html_dir)
 
 
 @dataclass(frozen=True)
@@ -301,9 +311,8 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
     for path in results_files:
         side = sidecar_for(path, meta_dir)
         data = json.loads(path.read_text())
-        version = (side.torch_version if side else None) or str(
-            (data.get("requirements") or {}).get(TORCH_KEY) or data.get("params", {}).get(TORCH_KEY) or "?"
-        )
+        version = (side.torch_version if side else None) or torch_version_of(
+            data.get("requirements") or {}, data.get("params") or {}) or "?"
         for name, params, median in _results_rows(path):
             table.setdefault((name, params), {})[version] = median
         for key, state in failed_or_skipped(path).items():
@@ -375,6 +384,8 @@ def run_suite(plan: RunPlan, root: Path, *, publish: bool = True,
 
 def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
                 log: Callable[[str], None]) -> RunOutcome:
+    conf = read_config(root / CONFIG_NAME)  # a misspelt config is refused before anything runs
+    meta_dir, results_dir = conf.meta_dir, conf.results_dir
     machine = register_machine(plan.machine)
     log(f"machine {machine!r} registered")
     condition: list[str] = []
@@ -382,10 +393,8 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
         from torchperf_core.machine import record_machine_condition
 
         # Before the benchmarks, so the verdict describes the machine they ran on.
-        condition = record_machine_condition(machine, root / "meta", noise_runs=3,
+        condition = record_machine_condition(machine, meta_dir, noise_runs=3,
                                              log=log)
-    conf = load_config(root)
-    results_dir = (root / conf.get("results_dir", "results")).resolve()
     check_results_readable(results_dir, machine)
     env = suite_environment(plan)
     produced: list[Path] = []
@@ -408,7 +417,7 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
                    "asv's output above")
             if plan.existing:
                 raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
-            why += low_disk_hint(root / conf.get("env_dir", "env"))
+            why += low_disk_hint(conf.env_dir)
             log(f"torch {versions[0]}: {why}")
             failed.append((versions[0], why))
             continue
@@ -419,20 +428,20 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
         # An interrupted run saved results but never got to fingerprint them, and asv leaves a
         # finished commit x environment untouched when resuming: fingerprint those now.
         produced.extend(p for p in sorted(results_snapshot(results_dir, machine))
-                        if p not in produced and not sidecar_path(p, root / "meta").exists())
+                        if p not in produced and not sidecar_path(p, meta_dir).exists())
     if not produced:
         raise TorchperfError(f"no torch version produced results (failed: {', '.join(v for v, _ in failed)}); "
                              "see asv's output above")
     log(f"fingerprinting {len(produced)} environment(s)")
     sidecars = write_sidecars(produced, pythons, existing_python=sys.executable if plan.existing else None,
-                              meta_dir=root / "meta")
+                              meta_dir=meta_dir)
     html, publish_error = None, None
     if publish:
         try:
-            html = publish_site(root)
+            html = publish_site(conf.path)
         except TorchperfError as exc:  # the results are saved; say so and still summarize
             publish_error = str(exc)
     current = [p for p in produced if p.name.startswith(commit[:8])] or _latest_commit_files(produced)
-    rows = summarize(current, results_dir / "benchmarks.json", root / "meta")
+    rows = summarize(current, results_dir / "benchmarks.json", meta_dir)
     return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error, tuple(failed),
                       tuple(condition))

@@ -1,38 +1,41 @@
 """HTML for torchperf's pages in the published site (`html/torchperf/*.html`).
 
-Renderers only: they take `site_data` values and figure file names and return strings. Every piece
-of text that comes from results, sidecars or configuration (benchmark, parameter and machine names,
-fingerprint values) goes through `_e` (html.escape) after the publisher's redaction, and never
-becomes part of a file path. The pages are static: a few lines of inline script switch the machine
-shown; without script every machine is shown. No network at view time; works from `file://`.
+The pages are Jinja2 templates (`templates/`: `base.html` and one template per page) so that a
+person can change their layout without touching Python. This module turns `site_data` values into
+display strings — numbers through the formatters below, the same ones the text reports use — and
+hands them to the templates, which only lay strings out: no statistics and no formatting of numbers
+in a template.
+
+Safety is the environment's job, not each template's: autoescaping is on for every template, and
+every value printed (`{{ ... }}`) first passes the publisher's redactor (`finalize`), so a benchmark,
+parameter or machine name, or a fingerprint value, can neither become markup nor carry a path of the
+building machine onto a page, whichever template prints it. An undefined name in a template is an
+error (`StrictUndefined`), never an empty cell. The pages are static: a few lines of inline script
+switch the machine shown; without script every machine is shown. No network at view time; works from
+`file://`.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+
+import jinja2
+from markupsafe import Markup
+
+from torchperf_core import render
+from torchperf_core.site.data import Environment, ResultPoint, display_value
+from torchperf_core.site.efficiency import Calibration, EfficiencyRow, calibration_note, efficiency_rows
+from torchperf_core.site.environments import EnvDiff, kernel_table, publishable_fingerprint
+from torchperf_core.site.versions import Change, VersionRow
+from torchperf_core.site.regressions import Regression
 
 if TYPE_CHECKING:
     from torchperf_core.machine import MachineCondition
 
-from torchperf_core import render
-from torchperf_core.site.data import (
-    Calibration,
-    Change,
-    EnvDiff,
-    Environment,
-
-    ResultPoint,
-    VersionRow,
-    display_value,
-    kernel_table,
-    publishable_fingerprint,
-    version_key,
-)
-from torchperf_core.site.regressions import Regression
+TEMPLATES = Path(__file__).with_name("templates")
 
 PAGES = (
     ("versions.html", "Across PyTorch versions"),
@@ -42,6 +45,13 @@ PAGES = (
 )
 
 Redact = Callable[[str], str]
+
+
+class _HasMachine(Protocol):
+    machine: str
+
+
+_Section = TypeVar("_Section", bound=_HasMachine)
 
 
 def _identity(text: str) -> str:
@@ -55,10 +65,6 @@ class PageContext:
     project: str
     redact: Redact = _identity
     generated_note: str = ""
-
-
-def _e(ctx: PageContext, text: object) -> str:
-    return html.escape(ctx.redact(str(text)), quote=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -85,91 +91,50 @@ def _ratio(value: float) -> str:
     return f"{value:.0f}" if value >= 100 else f"{value:.3g}" if value >= 0.01 else f"{value:.2g}"
 
 
-def format_fraction(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.1f}%"
+def _params_label(params: Iterable[tuple[str, str]]) -> str:
+    """The parameters as `ResultPoint.param_label` shows them, for values that are not points."""
+    return ", ".join(f"{k}={display_value(v)}" for k, v in params) or "(no parameters)"
 
 
 # ----------------------------------------------------------------------------------------------
-# Shell
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
-header{background:#263238;color:#fff;padding:8px 16px}
-header a{color:#b3e5fc;margin-right:16px;text-decoration:none}
-header a.current{color:#fff;font-weight:bold;border-bottom:2px solid #fff}
-header .brand{font-weight:bold;margin-right:24px;color:#fff}
-main{padding:12px 20px;max-width:1300px}
-h1{font-size:1.5em} h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:28px}
-h3{font-size:1.05em;margin-bottom:4px;font-family:ui-monospace,monospace}
-table{border-collapse:collapse;margin:8px 0 16px;background:#fff;font-size:0.9em}
-th,td{border:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}
-th{background:#eceff1}
-td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-td.num small{color:#666}
-.slower{color:#c62828;font-weight:bold} .faster{color:#2e7d32;font-weight:bold}
-.same,.unknown{color:#777}
-.note{color:#555;font-size:0.9em}
-.bar{display:inline-block;height:10px;background:#42a5f5;vertical-align:middle;margin-right:6px}
-.barbox{display:inline-block;width:120px;text-align:left;background:#e3f2fd;vertical-align:middle;margin-right:6px}
-.figrow{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
-figure{margin:8px 0} figure img{max-width:100%;background:#fff;border:1px solid #eee}
-code,.mono{font-family:ui-monospace,monospace;font-size:0.92em}
-details{margin:6px 0 12px} summary{cursor:pointer}
-select{font-size:1em;padding:2px 4px}
-tr.differs td{background:#fff8e1;font-weight:bold}
-.verdict-noisy{color:#b00020}.verdict-quiet{color:#1b7f3b}.verdict-unchecked{color:#666}
-"""
-
-# Shows one machine's section at a time; without script all are shown.
-_MACHINE_SCRIPT = """
-(function () {
-  var select = document.getElementById('machine-select');
-  if (!select) { return; }
-  function show() {
-    var sections = document.querySelectorAll('section.machine');
-    for (var i = 0; i < sections.length; i++) {
-      sections[i].style.display = sections[i].getAttribute('data-machine') === select.value ? '' : 'none';
-    }
-  }
-  select.addEventListener('change', show);
-  show();
-})();
-"""
+# Templates
 
 
-def _page(ctx: PageContext, filename: str, title: str, body: str, machines: Sequence[str] = ()) -> str:
-    links = ['<a class="brand" href="../index.html">asv graphs</a>']
-    for name, label in PAGES:
-        cls = ' class="current"' if name == filename else ""
-        links.append(f'<a href="{name}"{cls}>{html.escape(label)}</a>')
-    selector = ""
-    if len(machines) > 1:
-        options = "".join(f'<option value="{_e(ctx, m)}">{_e(ctx, m)}</option>' for m in machines)
-        selector = f'<p>Machine: <select id="machine-select">{options}</select></p>'
-    script = f"<script>{_MACHINE_SCRIPT}</script>" if selector else ""
-    note = f'<p class="note">{_e(ctx, ctx.generated_note)}</p>' if ctx.generated_note else ""
-    return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{html.escape(title)} — {_e(ctx, ctx.project)}</title><link rel=\"icon\" href=\"../swallow.ico\"><style>{_CSS}</style></head>\n"
-        f"<body><header><nav>{''.join(links)}</nav></header>\n<main><h1>{html.escape(title)}</h1>"
-        f"<p class=\"note\">Project: {_e(ctx, ctx.project)}</p>{selector}\n{body}\n{note}</main>{script}</body></html>\n"
+def _jinja(redact: Redact) -> jinja2.Environment:
+    """A template environment whose every printed value is redacted, then escaped.
+
+    Markup (what a macro returns: already built from escaped values) passes unchanged, so nothing is
+    escaped twice.
+    """
+
+    def finalize(value: object) -> object:
+        if isinstance(value, Markup):
+            return value
+        return redact("" if value is None else str(value))
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
 
 
-def _figure(ctx: PageContext, src: str | None, alt: str, css_class: str = "chart") -> str:
-    if not src:
-        return ""
-    return f'<figure><img class="{css_class}" src="figures/{html.escape(src)}" alt="{_e(ctx, alt)}"></figure>'
+def _render(ctx: PageContext, filename: str, machines: Sequence[str] = (), **values: object) -> str:
+    title = dict(PAGES)[filename]
+    template = _jinja(ctx.redact).get_template(filename)
+    return template.render(
+        nav=PAGES, current=filename, title=title, project=ctx.project, generated_note=ctx.generated_note,
+        machines=list(machines), **values,
+    )
 
 
-def _asv_link(ctx: PageContext, fragment: str, label: str = "asv graph") -> str:
-    return f'<a href="../index.html#{_e(ctx, fragment)}">{html.escape(label)}</a>'
-
-
-def _params_label(ctx: PageContext, params: Iterable[tuple[str, str]]) -> str:
-    text = ", ".join(f"{k}={display_value(v)}" for k, v in params) or "(no parameters)"
-    return _e(ctx, text)
+def _by_machine(sections: Sequence[_Section], machines: Sequence[str]) -> list[tuple[str, list[_Section]]]:
+    """Each machine with its sections, in the order of `machines` (the selector's order)."""
+    return [(m, [s for s in sections if s.machine == m]) for m in machines]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,22 +152,63 @@ class VersionsSection:
     graph_links: Mapping[str, str]  # benchmark -> asv fragment
 
 
-def _change_cell(change: Change | None) -> str:
+@dataclass(frozen=True)
+class _PointCell:
+    text: str
+    detail: str
+    machine: str
+    benchmark: str
+    param_index: int
+    torch: str
+    median: str  # repr of the float: exact, for scripts and tests reading the page
+
+
+@dataclass(frozen=True)
+class _ChangeCell:
+    mark: str
+    text: str
+
+
+@dataclass(frozen=True)
+class _VersionsRow:
+    params: str
+    points: Sequence[_PointCell | None]
+    changes: Sequence[_ChangeCell | None]  # between points i and i+1
+
+
+@dataclass(frozen=True)
+class _VersionsTable:
+    benchmark: str
+    link: str | None
+    figure: str | None
+    scaling: str | None
+    versions: Sequence[str]
+    rows: Sequence[_VersionsRow]
+
+
+@dataclass(frozen=True)
+class _VersionsView:
+    machine: str
+    commit: str
+    label: str
+    tables: Sequence[_VersionsTable]
+
+
+def _change_cell(change: Change | None) -> _ChangeCell | None:
     if change is None:
-        return '<td class="change unknown">–</td>'
+        return None
     mark = change.mark
     ratio = f"×{_ratio(change.ratio)}" if change.ratio is not None else ""
     words = {"slower": "slower", "faster": "faster", "same": "no significant change",
-             "unknown": "not judged (no CI)"}[mark]
+             "unknown": change.verdict}[mark]  # failed, skipped, only before/after, ...: compare's word
     if mark == "faster" and change.ratio:
         words = f"({_ratio(1 / change.ratio)}× faster)"
-    return f'<td class="change {mark}" data-change="{mark}">{ratio} {words}</td>'
+    return _ChangeCell(mark, f"{ratio} {words}")
 
 
-def _point_cell(ctx: PageContext, point: ResultPoint | None) -> str:
+def _point_cell(point: ResultPoint | None) -> _PointCell | None:
     if point is None or not point.ok:
-        return '<td class="num missing">–</td>'
-    parts = [format_value(point.value, point.unit)]
+        return None
     detail = []
     if point.ci_99:
         detail.append(f"CI {format_value(point.ci_99[0], point.unit)} – {format_value(point.ci_99[1], point.unit)}")
@@ -210,64 +216,29 @@ def _point_cell(ctx: PageContext, point: ResultPoint | None) -> str:
         detail.append(format_rate(point.gflops, "GFLOP/s"))
     if point.gbps:
         detail.append(format_rate(point.gbps, "GB/s"))
-    attrs = (
-        f' data-machine="{_e(ctx, point.machine)}" data-benchmark="{_e(ctx, point.benchmark)}"'
-        f' data-param-index="{point.param_index}" data-torch="{_e(ctx, point.torch_version)}"'
-        f' data-median="{point.value!r}"'
-    )
-    return f'<td class="num"{attrs}>{html.escape(parts[0])}<br><small>{html.escape(" · ".join(detail))}</small></td>'
+    return _PointCell(format_value(point.value, point.unit), " · ".join(detail), point.machine, point.benchmark,
+                      point.param_index, point.torch_version, repr(point.value))
+
+
+def _versions_view(section: VersionsSection) -> _VersionsView:
+    tables = []
+    for bench in sorted({r.benchmark for r in section.rows}):
+        rows = [r for r in section.rows if r.benchmark == bench]
+        tables.append(_VersionsTable(
+            benchmark=bench,
+            link=section.graph_links.get(bench),
+            figure=section.figures.get(bench),
+            scaling=section.scaling.get(bench),
+            versions=rows[0].versions,
+            rows=[_VersionsRow(_params_label(r.params), [_point_cell(p) for p in r.points],
+                               [_change_cell(c) for c in r.changes]) for r in rows],
+        ))
+    return _VersionsView(section.machine, section.commit, section.label, tables)
 
 
 def render_versions(ctx: PageContext, sections: Sequence[VersionsSection], machines: Sequence[str], factor: float) -> str:
-    body = [
-        f'<p class="note">Median time per call with its 99% confidence interval, per benchmark and '
-        f"parameter set, for each PyTorch version (PEP 440 order). A change between consecutive versions "
-        f"is marked when asv's significance test says the two differ and the ratio exceeds ×{factor:g} "
-        f"(the rule of <code>asv compare</code> and <code>torchperf compare</code>); in the charts an open "
-        f"red ▲ marks a significant slowdown and a green ▼ a speedup.</p>"
-    ]
-    by_machine: dict[str, list[VersionsSection]] = {}
-    for section in sections:
-        by_machine.setdefault(section.machine, []).append(section)
-    for machine in machines:
-        body.append(f'<section class="machine" data-machine="{_e(ctx, machine)}">')
-        for section in by_machine.get(machine, []):
-            body.append(
-                f"<h2>{_e(ctx, machine)} — {html.escape(section.label)} "
-                f'<span class="mono">{_e(ctx, section.commit[:8])}</span></h2>'
-            )
-            if not section.rows:
-                body.append('<p class="note">No results at this commit.</p>')
-            for bench in sorted({r.benchmark for r in section.rows}):
-                rows = [r for r in section.rows if r.benchmark == bench]
-                versions = rows[0].versions
-                body.append(f"<h3>{_e(ctx, bench)}</h3>")
-                if bench in section.graph_links:
-                    body.append(f"<p>{_asv_link(ctx, section.graph_links[bench], 'history in asv')}</p>")
-                body.append(_figure(ctx, section.figures.get(bench), f"{bench} across torch versions"))
-                head = ["<th>parameters</th>"]
-                for i, version in enumerate(versions):
-                    if i:
-                        head.append(f"<th>{_e(ctx, versions[i - 1])} → {_e(ctx, version)}</th>")
-                    head.append(f"<th>torch {_e(ctx, version)}</th>")
-                body.append(f'<table class="versions"><thead><tr>{"".join(head)}</tr></thead><tbody>')
-                for row in rows:
-                    cells = [f"<td class=\"mono\">{_params_label(ctx, row.params)}</td>"]
-                    for i, point in enumerate(row.points):
-                        if i:
-                            cells.append(_change_cell(row.changes[i - 1]))
-                        cells.append(_point_cell(ctx, point))
-                    body.append(f"<tr>{''.join(cells)}</tr>")
-                body.append("</tbody></table>")
-                if bench in section.scaling:
-                    body.append(
-                        f"<details><summary>scaling with size</summary>"
-                        f"{_figure(ctx, section.scaling[bench], f'{bench} scaling')}</details>"
-                    )
-        body.append("</section>")
-    if not machines:
-        body.append('<p class="note">No results yet.</p>')
-    return _page(ctx, "versions.html", "Across PyTorch versions", "\n".join(body), machines)
+    views = [_versions_view(s) for s in sections]
+    return _render(ctx, "versions.html", machines, factor=f"{factor:g}", by_machine=_by_machine(views, machines))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,59 +255,78 @@ class EfficiencySection:
     label: str = "latest commit"
 
 
-def _fraction_cell(value: float | None) -> str:
+@dataclass(frozen=True)
+class _Fraction:
+    value: str  # repr: exact, for scripts and tests
+    width: int  # of the 120 px bar
+    text: str  # "50% of peak"; says so when the ceiling is stale
+
+
+@dataclass(frozen=True)
+class _EfficiencyRow:
+    benchmark: str
+    params: str
+    torch: str
+    median: str
+    gflops: str
+    of_peak: _Fraction | None
+    gbps: str
+    of_bandwidth: _Fraction | None
+    stale: bool  # a rate above its ceiling: the calibration no longer describes the machine
+
+
+@dataclass(frozen=True)
+class _Ceilings:
+    device: str
+    note: str  # when measured, and whether provisional (render.format_calibration)
+    peaks: Sequence[tuple[str, str]]  # dtype, GFLOP/s
+    bandwidth: str
+
+
+@dataclass(frozen=True)
+class _EfficiencyView:
+    machine: str
+    commit: str
+    label: str
+    ceilings: _Ceilings | None
+    rooflines: Sequence[tuple[str, str]]  # torch version, figure file name
+    rows: Sequence[_EfficiencyRow]
+
+
+def _fraction(value: float | None, text: str) -> _Fraction | None:
     if value is None:
-        return '<td class="num">–</td>'
-    width = max(0, min(120, round(120 * value)))
-    return (
-        f'<td class="num" data-fraction="{value!r}"><span class="barbox"><span class="bar" '
-        f'style="width:{width}px"></span></span>{format_fraction(value)}</td>'
+        return None
+    return _Fraction(repr(value), max(0, min(120, round(120 * value))), text)
+
+
+def _efficiency_row(row: EfficiencyRow) -> _EfficiencyRow:
+    p = row.point
+    return _EfficiencyRow(
+        benchmark=p.benchmark, params=p.param_label, torch=p.torch_version, median=format_value(p.value, p.unit),
+        gflops=format_rate(p.gflops, ""), of_peak=_fraction(row.peak and row.peak.value, row.peak_text),
+        gbps=format_rate(p.gbps, ""), of_bandwidth=_fraction(row.bandwidth and row.bandwidth.value, row.bandwidth_text),
+        stale=row.stale,
     )
 
 
+def _efficiency_view(section: EfficiencySection) -> _EfficiencyView:
+    cal = section.calibration
+    ceilings = None
+    if cal is not None:
+        ceilings = _Ceilings(
+            device=cal.device or "device",
+            note=calibration_note(cal),
+            peaks=[(d, f"{v:g}") for d, v in sorted(cal.peak_gflops.items())],
+            bandwidth=f"{cal.bandwidth_gbps:g} GB/s" if cal.bandwidth_gbps else "not measured",
+        )
+    rows = [_efficiency_row(r) for r in efficiency_rows(section.points, cal)]
+    return _EfficiencyView(section.machine, section.commit, section.label, ceilings,
+                           list(section.rooflines.items()), rows)
+
+
 def render_efficiency(ctx: PageContext, sections: Sequence[EfficiencySection], machines: Sequence[str]) -> str:
-    body = [
-        '<p class="note">Achieved GFLOP/s and GB/s (from each benchmark\'s FLOP and byte models and its '
-        "median time) as a fraction of the machine's calibrated ceilings (<code>torchperf calibrate</code>). "
-        "The roofline puts each result at its arithmetic intensity under the machine's roofs.</p>"
-    ]
-    for machine in machines:
-        body.append(f'<section class="machine" data-machine="{_e(ctx, machine)}">')
-        for section in (s for s in sections if s.machine == machine):
-            cal = section.calibration
-            body.append(f'<h2>{_e(ctx, machine)} — {html.escape(section.label)} <span class="mono">{_e(ctx, section.commit[:8])}</span></h2>')
-            if cal is None:
-                body.append(
-                    '<p class="note">No calibration for this machine: run <code>torchperf calibrate</code> to '
-                    "see fractions of peak. Achieved rates are shown.</p>"
-                )
-            else:
-                peaks = ", ".join(f"{_e(ctx, d)} {v:g} GFLOP/s" for d, v in sorted(cal.peak_gflops.items()))
-                bw = f"{cal.bandwidth_gbps:g} GB/s" if cal.bandwidth_gbps else "not measured"
-                when = f", measured {_e(ctx, cal.measured_at)}" if cal.measured_at else ""
-                body.append(f"<p>Ceilings ({_e(ctx, cal.device or 'device')}{when}): peak {peaks}; bandwidth {bw}.</p>")
-            body.append('<div class="figrow">')
-            for version, fig in section.rooflines.items():
-                body.append(_figure(ctx, fig, f"roofline for {machine}, torch {version}", "roofline"))
-            body.append("</div>")
-            body.append(
-                '<table class="efficiency"><thead><tr><th>benchmark</th><th>parameters</th><th>torch</th>'
-                "<th>median</th><th>GFLOP/s</th><th>of peak</th><th>GB/s</th><th>of bandwidth</th></tr></thead><tbody>"
-            )
-            for p in sorted(section.points, key=lambda p: (version_key(p.torch_version), p.benchmark, p.param_index)):
-                if not p.ok or not (p.gflops or p.gbps):
-                    continue
-                f_peak = cal.fraction_of_peak(p.dtype, p.gflops) if cal else None
-                f_bw = cal.fraction_of_bandwidth(p.gbps) if cal else None
-                body.append(
-                    f"<tr><td class=\"mono\">{_e(ctx, p.benchmark)}</td><td class=\"mono\">{_params_label(ctx, p.params)}</td>"
-                    f"<td>{_e(ctx, p.torch_version)}</td><td class=\"num\">{html.escape(format_value(p.value, p.unit))}</td>"
-                    f"<td class=\"num\">{html.escape(format_rate(p.gflops, ''))}</td>{_fraction_cell(f_peak)}"
-                    f"<td class=\"num\">{html.escape(format_rate(p.gbps, ''))}</td>{_fraction_cell(f_bw)}</tr>"
-                )
-            body.append("</tbody></table>")
-        body.append("</section>")
-    return _page(ctx, "efficiency.html", "Efficiency", "\n".join(body), machines)
+    views = [_efficiency_view(s) for s in sections]
+    return _render(ctx, "efficiency.html", machines, by_machine=_by_machine(views, machines))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -352,128 +342,121 @@ class EnvironmentSection:
     label: str = "latest commit"
 
 
-def _kv_table(ctx: PageContext, rows: Mapping[str, str], head: tuple[str, str] = ("field", "value")) -> str:
-    if not rows:
-        return '<p class="note">Nothing recorded.</p>'
-    body = "".join(f"<tr><td class=\"mono\">{_e(ctx, k)}</td><td class=\"mono\">{_e(ctx, v)}</td></tr>" for k, v in rows.items())
-    return f"<table><thead><tr><th>{head[0]}</th><th>{head[1]}</th></tr></thead><tbody>{body}</tbody></table>"
+@dataclass(frozen=True)
+class _EnvRow:
+    key: str
+    values: Sequence[str]
+    differs: bool
 
 
-def _env_table(ctx: PageContext, envs: Sequence[Environment], tables: Sequence[Mapping[str, str]]) -> str:
-    """One row per field, one column per environment; rows that differ are highlighted."""
+@dataclass(frozen=True)
+class _EnvTable:
+    environments: Sequence[Environment]
+    rows: Sequence[_EnvRow]
+
+
+@dataclass(frozen=True)
+class _Diff:
+    title: str
+    old: str
+    new: str
+    changed: Sequence[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class _EnvironmentView:
+    machine: str
+    commit: str
+    label: str
+    diffs: Sequence[_Diff]
+    fingerprints: _EnvTable | None  # None: no environment at this commit
+    kernels: _EnvTable | None
+
+
+@dataclass(frozen=True)
+class _Probe:
+    name: str
+    median: str
+    relative_iqr: str
+    drift: str
+    mds: str
+
+
+@dataclass(frozen=True)
+class _Noise:
+    taken_at: str
+    probes: Sequence[_Probe]
+
+
+@dataclass(frozen=True)
+class _Condition:
+    verdict: str
+    doctor: object | None  # machine.DoctorReport: strings only (taken_at, checks' name/status/detail/advice)
+    noise: _Noise | None
+    problems: Sequence[str]
+
+
+def _env_table(envs: Sequence[Environment], tables: Sequence[Mapping[str, str]]) -> _EnvTable:
     keys = sorted(set().union(*tables)) if tables else []
-    if not keys:
-        return '<p class="note">Nothing recorded (no sidecar next to these results files).</p>'
-    head = "".join(
-        f"<th>torch {_e(ctx, e.torch_version or 'unknown')}<br><small class=\"mono\">{_e(ctx, e.env_name)}</small></th>"
-        for e in envs
-    )
     rows = []
     for key in keys:
         values = [t.get(key, "") for t in tables]
-        cls = ' class="differs"' if len(set(values)) > 1 else ""
-        cells = "".join(f'<td class="mono">{_e(ctx, v)}</td>' for v in values)
-        rows.append(f'<tr{cls}><td class="mono">{_e(ctx, key)}</td>{cells}</tr>')
-    return f'<table class="envtable"><thead><tr><th>field</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        rows.append(_EnvRow(key, values, len(set(values)) > 1))
+    return _EnvTable(envs, rows)
 
 
-def _condition_html(ctx: PageContext, condition: "MachineCondition | None") -> str:
-    """The doctor's verdict and the measured noise: how far this machine's numbers can be trusted."""
-    if condition is None:
-        return ""
-    out = [f'<h3>Machine condition: <span class="verdict-{_e(ctx, condition.verdict)}">{_e(ctx, condition.verdict)}</span></h3>']
-    if condition.doctor is not None:
-        rows = "".join(
-            f"<tr><td>{_e(ctx, c.name)}</td><td>{_e(ctx, c.status)}</td><td>{_e(ctx, c.detail)}</td>"
-            f'<td class="mono">{_e(ctx, c.advice)}</td></tr>' for c in condition.doctor.checks)
-        out.append(f'<p class="note">torchperf doctor, {_e(ctx, condition.doctor.taken_at)}</p>'
-                   f"<table><thead><tr><th>check</th><th>status</th><th>detail</th><th>advice</th></tr></thead>"
-                   f"<tbody>{rows}</tbody></table>")
-    else:
-        out.append('<p class="note">No doctor report saved (<span class="mono">torchperf doctor --save</span>).</p>')
+def _environment_view(section: EnvironmentSection) -> _EnvironmentView:
+    diffs = [_Diff(f"torch {d.old.torch_version} → {d.new.torch_version}", d.old.torch_version, d.new.torch_version,
+                   list(d.changed)) for d in section.diffs]
+    envs = section.environments
+    if not envs:
+        return _EnvironmentView(section.machine, section.commit, section.label, diffs, None, None)
+    return _EnvironmentView(section.machine, section.commit, section.label, diffs,
+                            _env_table(envs, [publishable_fingerprint(e) for e in envs]),
+                            _env_table(envs, [kernel_table(e) for e in envs]))
+
+
+def _condition_view(condition: "MachineCondition") -> _Condition:
+    noise = None
     if condition.noise is not None:
-        rows = "".join(
-            f"<tr><td>{_e(ctx, p.name)}</td><td>{format_time(p.median)}</td><td>{p.relative_iqr:.1%}</td>"
-            f"<td>{p.drift:.1%}</td><td>{'&gt;100%' if p.mds is None else f'{p.mds:.0%}'}</td></tr>"
-            for p in condition.noise.probes)
-        out.append(f'<p class="note">torchperf noise, {_e(ctx, condition.noise.taken_at)}: the smallest slowdown '
-                   "torchperf compare detects in 90% of run pairs on this machine (never below the drift between runs).</p>"
-                   "<table><thead><tr><th>probe</th><th>median</th><th>IQR/median</th><th>drift</th>"
-                   f"<th>min. detectable slowdown</th></tr></thead><tbody>{rows}</tbody></table>")
-    else:
-        out.append('<p class="note">Noise not measured (<span class="mono">torchperf noise --save</span>).</p>')
-    for problem in condition.problems:
-        out.append(f'<p class="note">{_e(ctx, problem)}</p>')
-    return "\n".join(out)
+        probes = [_Probe(p.name, format_time(p.median), f"{p.relative_iqr:.1%}", f"{p.drift:.1%}",
+                         ">100%" if p.mds is None else f"{p.mds:.0%}") for p in condition.noise.probes]
+        noise = _Noise(condition.noise.taken_at, probes)
+    return _Condition(condition.verdict, condition.doctor, noise, list(condition.problems))
 
 
 def render_environment(ctx: PageContext, sections: Sequence[EnvironmentSection], machines: Sequence[str],
                        conditions: "Mapping[str, MachineCondition] | None" = None) -> str:
-    body = [
-        '<p class="note">The fingerprint recorded next to each asv results file (torch and its BLAS/MKL/oneDNN, '
-        "threads, CPU capability, precision flags, whitelisted environment variables) and the backend kernel "
-        "each op ran, then what changed between consecutive PyTorch versions.</p>"
-    ]
-    for machine in machines:
-        body.append(f'<section class="machine" data-machine="{_e(ctx, machine)}">')
-        body.append(_condition_html(ctx, (conditions or {}).get(machine)))
-        for section in (s for s in sections if s.machine == machine):
-            body.append(f'<h2>{_e(ctx, machine)} — {html.escape(section.label)} <span class="mono">{_e(ctx, section.commit[:8])}</span></h2>')
-            body.append("<h3>Changes between consecutive versions</h3>")
-            if not section.diffs:
-                body.append('<p class="note">Only one environment at this commit.</p>')
-            for diff in section.diffs:
-                title = f"torch {diff.old.torch_version} → {diff.new.torch_version}"
-                if not diff.changed:
-                    body.append(f"<p>{_e(ctx, title)}: no recorded difference.</p>")
-                    continue
-                rows = "".join(
-                    f"<tr><td class=\"mono\">{_e(ctx, k)}</td><td class=\"mono\">{_e(ctx, a)}</td><td class=\"mono\">{_e(ctx, b)}</td></tr>"
-                    for k, a, b in diff.changed
-                )
-                body.append(
-                    f"<p><b>{_e(ctx, title)}</b>: {len(diff.changed)} fields differ.</p>"
-                    f'<table class="envdiff"><thead><tr><th>field</th><th>{_e(ctx, diff.old.torch_version)}</th>'
-                    f"<th>{_e(ctx, diff.new.torch_version)}</th></tr></thead><tbody>{rows}</tbody></table>"
-                )
-            if section.environments:
-                body.append("<h3>Fingerprints</h3>")
-                body.append(_env_table(ctx, section.environments, [publishable_fingerprint(e) for e in section.environments]))
-                body.append("<h3>Kernels (op/dtype → backend kernel)</h3>")
-                body.append(_env_table(ctx, section.environments, [kernel_table(e) for e in section.environments]))
-        body.append("</section>")
-    return _page(ctx, "environment.html", "Environment", "\n".join(body), machines)
+    views = [_environment_view(s) for s in sections]
+    shown = {m: _condition_view(c) for m, c in (conditions or {}).items() if c is not None}
+    return _render(ctx, "environment.html", machines, by_machine=_by_machine(views, machines), conditions=shown)
 
 
 # ----------------------------------------------------------------------------------------------
 # Regressions
 
 
+@dataclass(frozen=True)
+class _RegressionRow:
+    benchmark: str
+    params: str
+    environment: str
+    commits: str
+    before: str
+    after: str
+    ratio: str
+    fragment: str  # asv's graph for this benchmark, environment and parameters
+
+
+def _regression_row(r: Regression) -> _RegressionRow:
+    # what tells the graphs apart (asv's graph_params), without the keys this graph lacks
+    shown = [(k, v) for k, v in r.graph_params.items() if v not in ("None", "null", "", "[none]")]
+    env = ", ".join(f"{k}={v}" for k, v in shown) or ", ".join(f"{k}={v}" for k, v in r.env)
+    span = f"{(r.commit_before or '')[:8]}..{r.commit_after[:8]}" if r.commit_before else r.commit_after[:8]
+    return _RegressionRow(r.benchmark, _params_label(r.params), env, span, format_value(r.before, r.unit),
+                          format_value(r.after, r.unit), f"×{r.ratio:.3g}" if r.ratio else "", r.asv_hash)
+
+
 def render_regressions(ctx: PageContext, regressions: Sequence[Regression]) -> str:
-    body = [
-        '<p class="note">The current regressions found by asv\'s step detection over the project\'s history '
-        "(the list <code>torchperf regressions</code> prints). Each links to asv's graph for that benchmark, "
-        "environment and parameters.</p>"
-    ]
-    if not regressions:
-        body.append('<p id="no-regressions">No regressions detected.</p>')
-    else:
-        body.append(
-            '<table class="regressions"><thead><tr><th>benchmark</th><th>parameters</th><th>environment</th>'
-            "<th>commits</th><th>before</th><th>after</th><th>ratio</th><th></th></tr></thead><tbody>"
-        )
-        for r in sorted(regressions, key=lambda r: -(r.ratio or 0)):
-            # what tells the graphs apart (asv's graph_params), without the keys this graph lacks
-            shown = [(k, v) for k, v in r.graph_params.items() if v not in ("None", "null", "", "[none]")]
-            env = ", ".join(f"{k}={v}" for k, v in shown) or ", ".join(f"{k}={v}" for k, v in r.env)
-            span = f"{(r.commit_before or '')[:8]}..{r.commit_after[:8]}" if r.commit_before else r.commit_after[:8]
-            ratio = f"×{r.ratio:.3g}" if r.ratio else ""
-            body.append(
-                f"<tr><td class=\"mono\">{_e(ctx, r.benchmark)}</td><td class=\"mono\">{_params_label(ctx, r.params)}</td>"
-                f"<td class=\"mono\">{_e(ctx, env)}</td><td class=\"mono\">{_e(ctx, span)}</td>"
-                f"<td class=\"num\">{html.escape(format_value(r.before, r.unit))}</td>"
-                f"<td class=\"num\">{html.escape(format_value(r.after, r.unit))}</td>"
-                f"<td class=\"num slower\">{ratio}</td><td>{_asv_link(ctx, r.asv_hash)}</td></tr>"
-            )
-        body.append("</tbody></table>")
-    return _page(ctx, "regressions.html", "Regressions", "\n".join(body))
+    rows = [_regression_row(r) for r in sorted(regressions, key=lambda r: -(r.ratio or 0))]
+    return _render(ctx, "regressions.html", rows=rows)

@@ -16,14 +16,9 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from torchperf_core.site.data import (
-    Calibration,
-    ResultPoint,
-    SiteData,
-    VersionRow,
-    display_value,
-    version_key,
-)
+from torchperf_core.site.data import ResultPoint, SiteData, display_value, version_key
+from torchperf_core.site.efficiency import Calibration
+from torchperf_core.site.versions import VersionRow, version_rows
 
 # Deterministic SVG ids and no timestamps: pages rebuilt from the same results are identical.
 matplotlib.rcParams["svg.hashsalt"] = "torchperf"
@@ -222,8 +217,6 @@ def roofline_figure(points: Sequence[ResultPoint], calibration: Calibration | No
 def write_all(data: SiteData, out_dir: Path, *, commit: str | None = None,
               machines: Sequence[str] | None = None, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
     """Every figure `torchperf plot` makes: per machine at `commit` (default: its latest)."""
-    from torchperf_core.site.data import version_rows
-
     written: list[Path] = []
     for machine in machines or data.machines:
         at = commit or data.latest_commit(machine)

@@ -10,31 +10,34 @@ Both edits are idempotent: publishing twice gives the same files.
 
 The site must not carry facts about the machine that built it beyond its configured machine name:
 strings from sidecars are redacted (absolute paths, the home folder, the user and host names) before
-they reach a page, and a last pass removes those strings from every text file asv wrote too.
+they reach a page. asv publishes from a copy of the results with the project root, the home folder
+and every interpreter asv recorded by path (an `existing` environment's) replaced by labels, so its
+selectors, environment names and graph folders carry none of them and still fit together; a last
+pass removes those strings from every text file asv wrote too.
 """
 
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from torchperf_core.errors import TorchperfError
-from torchperf_core.site.data import (
-    DEFAULT_FACTOR,
-    SiteData,
-    environment_diffs,
-    load_site,
-    version_key,
-    version_rows,
-)
+from torchperf_core.store import AsvConfig, ResultsStore, read_config
+from torchperf_core.site.data import load_site, version_key
+from torchperf_core.site.environments import environment_diffs
+from torchperf_core.site.versions import DEFAULT_FACTOR, version_rows
 from torchperf_core.site.regressions import graph_link_for, load_regressions
 
 PAGES_DIR = "torchperf"
@@ -72,52 +75,38 @@ class PublishResult:
     problems: tuple[str, ...] = field(default=())  # files left out (named, untouched): sidecars, calibration, doctor/noise
 
 
-@dataclass(frozen=True)
-class AsvPaths:
-    config: Path
-    project_root: Path
-    results_dir: Path
-    html_dir: Path
-    project: str
+def run_asv_publish(paths: AsvConfig, redact: Callable[[str], str] | None = None) -> None:
+    """`asv publish` in a subprocess, over a copy of the results with `redact` applied to every string.
 
-
-def read_asv_config(config: str | Path) -> AsvPaths:
-    """results_dir/html_dir of an asv config, resolved against the config's folder."""
-    path = Path(config)
-    if not path.is_file():
-        raise TorchperfError(f"asv config {str(path)!r} not found; pass --config PATH to asv.conf.json")
-    from asv.util import load_json  # asv's reader accepts the // comments asv allows
-
-    try:
-        conf = load_json(str(path), js_comments=True)
-    except Exception as exc:
-        raise TorchperfError(f"unreadable asv config {str(path)!r}: {exc}") from exc
-    root = path.resolve().parent
-    return AsvPaths(
-        config=path.resolve(),
-        project_root=root,
-        results_dir=(root / conf.get("results_dir", "results")).resolve(),
-        html_dir=(root / conf.get("html_dir", "html")).resolve(),
-        project=str(conf.get("project", "project")),
-    )
-
-
-def run_asv_publish(paths: AsvPaths) -> None:
-    """`asv publish` in a subprocess, from the project root (asv reads the git repo there)."""
-    cmd = [sys.executable, "-m", "asv", "publish", "--config", str(paths.config)]
-    proc = subprocess.run(cmd, cwd=paths.project_root, capture_output=True, text=True)
+    asv derives the environment names, graph folders, selectors and regressions it publishes from
+    the results, and an `existing` environment's results name its interpreter by absolute path
+    (`/home/me/proj/.venv/bin/python`; in the environment name as `_home_me_proj_.venv_bin_python`).
+    Scrubbing asv's output afterwards cannot reach the folder names, and would leave the selectors
+    pointing at graphs that do not exist; redacting asv's input keeps its site whole and consistent.
+    """
+    with tempfile.TemporaryDirectory(prefix="torchperf-publish-") as tmp:
+        results = Path(tmp) / "results"
+        copy_results_redacted(paths.results_dir, results, redact or (lambda text: text))
+        config = Path(tmp) / "asv.conf.json"
+        config.write_text(json.dumps(paths.derived(overrides={"results_dir": str(results)}), indent=2))
+        # asv imports a "."-prefixed plugin from the config's folder, which is the project root no more
+        pythonpath = [str(paths.project_root), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)}
+        cmd = [sys.executable, "-m", "asv", "publish", "--config", str(config)]
+        proc = subprocess.run(cmd, cwd=paths.project_root, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
         raise TorchperfError(f"asv publish failed (exit {proc.returncode}): {tail}")
 
 
-def make_redactor(project_root: Path, machines: Sequence[str]) -> Callable[[str], str]:
+def make_redactor(project_root: Path, machines: Sequence[str], interpreters: Iterable[str] = ()) -> Callable[[str], str]:
     """A function removing this machine's paths, user and host names from text bound for the site.
 
-    The configured machine names are what the site is about, so a host name equal to one of them
-    stays.
+    First the literal redactions asv's files get too (so both name an interpreter alike), then any
+    other absolute path. The configured machine names are what the site is about, so a host name
+    equal to one of them stays.
     """
-    literals = {str(project_root), str(project_root.resolve()), str(Path.home())}
+    literal = make_literal_redactor(project_root, machines, interpreters)
     host = socket.gethostname()
     names = set()
     if host and host not in machines:
@@ -128,13 +117,11 @@ def make_redactor(project_root: Path, machines: Sequence[str]) -> Callable[[str]
         user = ""
     if user and user not in machines and user not in ("root",):
         names.add(user)
-    literals = {s for s in literals if s and s != "/"}
     path_re = re.compile(r"(?<![\w.~…-])/(?:[^\s/\"'<>|:;,]+/)+([^\s/\"'<>|:;,]*)")
     name_res = [re.compile(rf"(?<![\w-]){re.escape(n)}(?![\w-])") for n in sorted(names)]
 
     def redact(text: str) -> str:
-        for literal in sorted(literals, key=len, reverse=True):
-            text = text.replace(literal, "…")
+        text = literal(text)
         text = path_re.sub(lambda m: "…/" + m.group(1), text)
         for pattern in name_res:
             text = pattern.sub("…", text)
@@ -203,7 +190,7 @@ def publish_site(
     from torchperf_core.site import pages as site_pages
     from torchperf_core.machine import load_condition
 
-    paths = read_asv_config(config)
+    paths = read_config(config)
     from torchperf_core.compare import parse_factor
 
     factor = parse_factor(factor)
@@ -213,14 +200,15 @@ def publish_site(
         raise TorchperfError(
             f"no asv results in {str(paths.results_dir)!r} (benchmarks.json is missing); run `torchperf run` first"
         )
-    if run_asv:
-        run_asv_publish(paths)
-    paths.html_dir.mkdir(parents=True, exist_ok=True)
-    meta = Path(meta_dir) if meta_dir is not None else paths.project_root / "meta"
+    interpreters = results_interpreters(paths.results_dir)
+    meta = Path(meta_dir) if meta_dir is not None else paths.meta_dir
     data = load_site(paths.results_dir, meta)
-    chosen = resolve_commit(data, commit, paths.project_root) if commit else None
+    chosen = data.resolve_commit(commit, paths.repo_dir) if commit else None  # the store's resolver
     machines = data.machines
-    redact = make_redactor(paths.project_root, machines)
+    if run_asv:
+        run_asv_publish(paths, make_literal_redactor(paths.project_root, machines, interpreters))
+    paths.html_dir.mkdir(parents=True, exist_ok=True)
+    redact = make_redactor(paths.project_root, machines, interpreters)
     ctx = site_pages.PageContext(project=paths.project, redact=redact)
 
     out = paths.html_dir / PAGES_DIR
@@ -280,32 +268,84 @@ def publish_site(
         path.write_text(text, encoding="utf-8")
         written.append(path)
     left = bundle_asv_assets(paths.html_dir)
-    scrub_tree(paths.html_dir, make_literal_redactor(paths.project_root, machines), skip=out)
+    scrub_tree(paths.html_dir, make_literal_redactor(paths.project_root, machines, interpreters), skip=out)
     problems = data.problems + tuple(p for c in conditions.values() for p in c.problems)
     return PublishResult(paths.html_dir, tuple(written), tuple(figures), left, problems)
 
 
-def make_literal_redactor(project_root: Path, machines: Sequence[str]) -> Callable[[str], str]:
-    """Only the exact strings (project root, home folder): safe inside asv's JSON and code."""
-    literals = sorted({str(project_root), str(project_root.resolve()), str(Path.home())} - {"", "/"}, key=len, reverse=True)
+def make_literal_redactor(project_root: Path, machines: Sequence[str],
+                          interpreters: Iterable[str] = ()) -> Callable[[str], str]:
+    """Only exact strings: each interpreter path and its asv-mangled form (in environment names and
+    graph folders) by its label, then the project root and the home folder by "…". Safe inside
+    asv's JSON and code, where a pattern could cut a value that is not a path."""
+    pairs = {literal: "…" for literal in {str(project_root), str(project_root.resolve()), str(Path.home())} - {"", "/"}}
+    for path, label in interpreter_labels(interpreters, project_root).items():
+        pairs[path] = label
+        pairs[_asv_mangled(path)] = _asv_mangled(label)
+    ordered = sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True)
 
     def redact(text: str) -> str:
-        for literal in literals:
-            text = text.replace(literal, "…")
+        for literal, replacement in ordered:
+            text = text.replace(literal, replacement)
         return text
 
     return redact
 
 
-def resolve_commit(data: SiteData, rev: str, project_root: Path) -> str:
-    """A hash prefix with results, or any git revision (branch, tag) that resolves to one."""
-    try:
-        return data.resolve_commit(rev)
-    except TorchperfError as first:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-            cwd=project_root, capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
-        if proc.returncode == 0 and proc.stdout.strip():
-            return data.resolve_commit(proc.stdout.strip())
-        raise first
+def results_interpreters(results_dir: Path) -> tuple[str, ...]:
+    """The interpreters asv recorded by absolute path: the `python` of an `existing` environment
+    (`--python=same`, `-E existing:PATH`) is its executable; other environments record "3.11"."""
+    store = ResultsStore(results_dir)
+    found = {f.python for m in store.machines() for f in store.files(m) if f.python and os.path.isabs(f.python)}
+    return tuple(sorted(found))
+
+
+def interpreter_labels(interpreters: Iterable[str], project_root: Path) -> dict[str, str]:
+    """Each interpreter path -> what the site says instead: its path inside the project or the home
+    folder behind "…" ("…/.venv/bin/python"), else "…/" and its file name. Two interpreters whose
+    labels would read the same get a short digest of their path each, so asv never merges their
+    graphs into one."""
+    anchors = sorted({str(project_root), str(project_root.resolve()), str(Path.home())} - {"", "/"}, key=len, reverse=True)
+
+    def label(path: str) -> str:
+        inside = next((path[len(a):] for a in anchors if path.startswith(a + os.sep)), None)
+        return "…" + inside.replace(os.sep, "/") if inside else "…/" + os.path.basename(path)
+
+    labels = {path: label(path) for path in set(interpreters)}
+    counts = Counter(labels.values())
+    return {path: f"{text}-{hashlib.sha256(path.encode()).hexdigest()[:8]}" if counts[text] > 1 else text
+            for path, text in labels.items()}
+
+
+def _asv_mangled(path: str) -> str:
+    """How asv writes a path into an environment name and a graph folder (`ExistingEnvironment.name`)."""
+    from asv.util import sanitize_filename
+
+    return sanitize_filename(path.replace(os.sep, "_"))
+
+
+def copy_results_redacted(results_dir: Path, dest: Path, redact: Callable[[str], str]) -> None:
+    """The results folder's JSON files, file names and every string in them (keys included) redacted.
+
+    A file that is not JSON is copied as it is: asv then reports it, exactly as it would have."""
+    for path in sorted(results_dir.rglob("*.json")):
+        if not path.is_file():
+            continue
+        target = dest / Path(*(redact(part) for part in path.relative_to(results_dir).parts))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            shutil.copyfile(path, target)
+            continue
+        target.write_text(json.dumps(_redact_strings(data, redact)), encoding="utf-8")
+
+
+def _redact_strings(value: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_strings(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: _redact_strings(v, redact) for k, v in value.items()}
+    return value

@@ -7,14 +7,15 @@ shows it, built the way asv's own `format_hash_string` (asv.js) builds it.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
-from torchperf_core.site.data import _finite, _read_json
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,22 @@ def asv_graph_hash(benchmark: str, query: Iterable[tuple[str, str]]) -> str:
 def graph_link_for(benchmark: str, machine: str, params: Iterable[tuple[str, str]] = ()) -> str:
     """asv's graph fragment for a benchmark on one machine (every torch version), parameters selected."""
     return asv_graph_hash(benchmark, [("machine", machine), *((f"p-{k}", v) for k, v in params)])
+
+
+def _read_json(path: Path) -> Any:
+    """The file's JSON, or None when it is missing or unreadable (the page then lists nothing)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None

@@ -1,7 +1,7 @@
 """The store: what is on disk and how it is read.
 
-asv's results (read through asv's own API), the sidecars beside them (`meta/<machine>/`), the
-machine name and `meta/` paths, and atomic JSON writes.
+The asv config (one reader, `read_config`), asv's results (read through asv's own API), the
+sidecars beside them (`meta/<machine>/`), the machine name and `meta/` paths, and atomic JSON writes.
 """
 
 from torchperf_core.store.asv_results import (
@@ -9,11 +9,13 @@ from torchperf_core.store.asv_results import (
     ResultsStore,
     Sample,
     asv_reason,
+    attribute_for,
     flops_for,
     resolve_revision,
     strip_torch_from_env_name,
     torch_version_of,
 )
+from torchperf_core.store.config import CONFIG_NAME, PROJECT_ROOT_KEY, AsvConfig, read_config
 from torchperf_core.store.torch_versions import (
     flavour_of,
     parse_torch_version,
@@ -35,7 +37,8 @@ from torchperf_core.store.sidecars import (
 
 __all__ = [
     "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "Sample", "Sidecar", "asv_reason",
-    "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
+    "attribute_for", "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
     "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",
-    "flavour_of", "parse_torch_version", "parse_torch_versions", "release_of", "torch_version_for", "version_key",
+    "flavour_of", "parse_torch_version",
+    "AsvConfig", "CONFIG_NAME", "PROJECT_ROOT_KEY", "read_config", "parse_torch_versions", "release_of", "torch_version_for", "version_key",
 ]  # fmt: skip

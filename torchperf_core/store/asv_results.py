@@ -254,32 +254,55 @@ def _short(exc: BaseException) -> str:
 
 
 def flops_for(benchmark: Mapping[str, Any], params: tuple[tuple[str, str], ...]) -> float | None:
-    """The FLOP count the suite attached to a benchmark for one parameter set, if any.
+    """The FLOP count the suite attached to a benchmark for one parameter set, if any."""
+    return attribute_for(benchmark, params, ("flops",))
 
-    Accepted shapes of the `flops` attribute in benchmarks.json: a number (same for every parameter
-    set), a list parallel to asv's parameter product, or a mapping from the parameter values
-    (asv's repr strings joined by ", ", with or without parentheses) to a number.
+
+def attribute_for(benchmark: Mapping[str, Any], params: tuple[tuple[str, str], ...],
+                  names: tuple[str, ...]) -> float | None:
+    """A positive per-parameter-set number the suite attached to a benchmark (`flops`, `bytes_moved`):
+    the first of `names` that gives one. One reader for compare and the site, so they agree.
+
+    Accepted shapes of the attribute in benchmarks.json: a number (same for every parameter set), a
+    list parallel to asv's parameter product, or a mapping from the parameter values (asv's repr
+    strings joined by ", ", with or without parentheses) to a number.
     """
-    raw = benchmark.get("flops")
-    if raw is None:
-        return None
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw) if raw > 0 else None
+    for name in names:
+        value = _attribute_value(benchmark, params, benchmark.get(name))
+        if value is not None:
+            return value
+    return None
+
+
+def _attribute_value(benchmark: Mapping[str, Any], params: tuple[tuple[str, str], ...], raw: Any) -> float | None:
     values = tuple(v for _, v in params)
+    if not all(isinstance(v, str) for v in values):  # asv's reprs; anything else names no parameter set
+        return None
     if isinstance(raw, list):
-        combos = list(itertools.product(*(benchmark.get("params") or [])))
         try:
-            value = raw[combos.index(values)]
-        except (ValueError, IndexError):
+            combos = list(itertools.product(*(benchmark.get("params") or [])))
+            return _positive(raw[combos.index(values)])
+        except (ValueError, IndexError, TypeError):
             return None
-        return float(value) if isinstance(value, (int, float)) and value > 0 else None
     if isinstance(raw, dict):
         key = ", ".join(values)
         for candidate in (key, f"({key})", f"({key},)"):
-            value = raw.get(candidate)
-            if isinstance(value, (int, float)) and value > 0:
-                return float(value)
-    return None
+            value = _positive(raw.get(candidate))
+            if value is not None:
+                return value
+        return None
+    return _positive(raw)
+
+
+def _positive(value: Any) -> float | None:
+    """A finite number > 0, else None (a bool, NaN or infinity in a hand-edited file is no count)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if 0 < number < float("inf") else None
 
 
 def resolve_revision(rev: str, repo: Path | None, known_commits: list[str]) -> str:

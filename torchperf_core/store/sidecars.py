@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from torchperf_core.errors import TorchperfError
+from torchperf_core.formats import check_format_version
 
 # Sidecar format history:
 #   1  format_version, results_file, machine, commit_hash, env_name, torch_version, fingerprint,
@@ -66,13 +67,12 @@ class Sidecar:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], *, source: str = "sidecar") -> "Sidecar":
-        version = data.get("format_version")
-        if version != SIDECAR_FORMAT_VERSION:
-            raise TorchperfError(
-                f"{source}: sidecar format_version {version!r} not supported; this torchperf reads "
-                f"{SIDECAR_FORMAT_VERSION} (upgrade torchperf to read newer files)"
-            )
+    def from_json(cls, data: Any, *, source: str = "") -> "Sidecar":
+        """Load a sidecar; another format_version (or a non-object) is refused by the one shared
+        check, like every file torchperf writes (`source` names the file)."""
+        check_format_version(data, "sidecar", SIDECAR_FORMAT_VERSION, source=source,
+                             fix="re-run `torchperf run` to record it")
+        where = f"{source}: " if source else ""
         try:
             return cls(
                 results_file=str(data["results_file"]),
@@ -85,7 +85,7 @@ class Sidecar:
                 fingerprint_error=data.get("fingerprint_error"),
             )
         except KeyError as exc:
-            raise TorchperfError(f"{source}: sidecar lacks the field {exc.args[0]!r}") from None
+            raise TorchperfError(f"{where}sidecar lacks the field {exc.args[0]!r}") from None
 
 
 def sidecar_path(results_file: str | os.PathLike[str], meta_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -109,8 +109,6 @@ def load_sidecar(path: str | os.PathLike[str]) -> Sidecar:
         raise TorchperfError(f"no sidecar at {path}; re-run `torchperf run` to record it") from None
     except ValueError as exc:
         raise TorchperfError(f"{path}: not a JSON sidecar ({exc})") from None
-    if not isinstance(data, dict):
-        raise TorchperfError(f"{path}: not a JSON sidecar (top level is not an object)")
     return Sidecar.from_json(data, source=str(path))
 
 
