@@ -36,6 +36,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+# `--json` output history:
+#   1 — first version: op, size, dtype, device, threads, samples, reference_seconds, trials.
+DETECTION_POWER_FORMAT_VERSION = 1
+
 
 def _spin(seconds: float) -> None:
     end = time.perf_counter() + seconds
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(
                 {
-                    "format_version": 1,
+                    "format_version": DETECTION_POWER_FORMAT_VERSION,
                     "op": args.op, "size": args.size, "dtype": args.dtype, "device": args.device,
                     "threads": case.threads, "samples": args.samples, "reference_seconds": reference,
                     "trials": [dataclasses.asdict(t) for _, ts in rows for t in ts],

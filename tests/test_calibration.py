@@ -204,5 +204,19 @@ def test_run_on_a_noisy_machine_stores_a_provisional_calibration(tmp_path: Path)
     assert warnings == [
         "doctor: load average: load 3.2 on 2 CPUs",
         "calibration: provisional, the machine was not quiet (load average: load 3.2 on 2 CPUs); "
-        "the next `torchperf run` re-takes it",
+        "the first `torchperf run` on a quiet machine re-takes it",
+    ]
+
+
+def test_run_on_a_noisy_machine_keeps_a_provisional_calibration_for_a_quiet_run(tmp_path: Path) -> None:
+    meta = tmp_path / "meta"
+    path = meta / "box" / "calibration.json"
+    save_calibration(_ceilings(provisional=True, provisional_reason="load average: load 3.2 on 2 CPUs"), path)
+    before = path.read_bytes()
+    warnings = record_machine_condition("box", meta, doctor=NOISY, **TINY)
+    assert path.read_bytes() == before  # not re-measured on a machine that is still busy
+    assert warnings == [
+        "doctor: load average: load 3.2 on 2 CPUs",
+        "calibration: still provisional (taken while the machine was not quiet); the first "
+        "`torchperf run` on a quiet machine re-takes it, or run `torchperf calibrate` then",
     ]

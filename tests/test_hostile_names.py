@@ -55,3 +55,20 @@ def test_hostile_parameter_values_are_inert_in_compare_output(tmp_path, capsys, 
         assert all("alert" not in line or line.startswith("|") for line in out.splitlines() if "alert" in line)
     if fmt == "json":
         assert "alert(1)" in json.dumps(json.loads(out))  # valid JSON, value kept as data
+
+
+def test_a_machine_name_inside_machine_json_is_never_a_path(tmp_path: Path) -> None:
+    """machine.json says "../outside": the store keeps the folder's own name and reads nothing else."""
+    from torchperf_core.store import ResultsStore
+
+    run = copy_fixture(tmp_path)
+    machine_json = run / "results" / MACHINE / "machine.json"
+    data = json.loads(machine_json.read_text())
+    data["machine"] = "../outside"
+    machine_json.write_text(json.dumps(data))
+    outside = run / "outside"
+    outside.mkdir()
+    (outside / "machine.json").write_text(json.dumps(data))
+    store = ResultsStore(run / "results")
+    assert store.machines() == [MACHINE]
+    assert all(f.path.parent == run / "results" / MACHINE for f in store.files(MACHINE))

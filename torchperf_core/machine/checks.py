@@ -60,8 +60,9 @@ def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 
     warnings to show.
 
     `doctor` is the machine's condition when the caller has just taken it (default: taken here).
-    A provisional calibration (taken on a machine that was not quiet) is re-taken on every run
-    until one is taken on a quiet machine: a low ceiling would overstate every efficiency figure.
+    A provisional calibration (taken on a machine that was not quiet) is re-taken by the first run
+    that finds the machine quiet: a low ceiling would overstate every efficiency figure, and
+    re-taking it on a busy machine would only cost minutes to get another provisional one.
     """
     from torchperf_core.errors import TorchperfError
     from torchperf_core.machine import calibration as calibrate
@@ -85,6 +86,11 @@ def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 
     except TorchperfError as exc:  # a damaged file is the user's to look at: named, left as is
         warnings.append(f"calibration: {exc}")
         due = None
+    if due == "provisional" and doctor.worst == "WARN":
+        # Re-taking it now would measure the same busy machine: keep it, say so, re-take when quiet.
+        warnings.append("calibration: still provisional (taken while the machine was not quiet); the first "
+                        "`torchperf run` on a quiet machine re-takes it, or run `torchperf calibrate` then")
+        due = None
     if due is not None:
         log("calibrating this machine's ceilings (once; `torchperf calibrate` re-measures)" if due == "missing"
             else "re-taking the provisional calibration (it was taken while the machine was not quiet)")
@@ -93,5 +99,5 @@ def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 
         calibrate.save(ceilings, cal)
         if ceilings.provisional:
             warnings.append(f"calibration: provisional, the machine was not quiet ({ceilings.provisional_reason}); "
-                            "the next `torchperf run` re-takes it")
+                            "the first `torchperf run` on a quiet machine re-takes it")
     return warnings

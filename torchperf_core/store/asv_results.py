@@ -100,13 +100,10 @@ class ResultsStore:
 
     def machines(self) -> list[str]:
         """Machine names with a readable `machine.json`, sorted."""
-        names = []
-        for child in sorted(self.results_dir.iterdir()):
-            machine_json = child / "machine.json"
-            if child.is_dir() and machine_json.is_file():
-                data = _load_json_file(machine_json)
-                names.append(str(data.get("machine", child.name)))
-        return names
+        # The folder name, as asv itself uses it: a name written inside machine.json ("../x") is
+        # never joined to a path, so nothing outside the results folder is ever read.
+        return [child.name for child in sorted(self.results_dir.iterdir())
+                if child.is_dir() and (child / "machine.json").is_file()]
 
     def pick_machine(self, name: str | None) -> str:
         machines = self.machines()
