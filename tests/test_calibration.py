@@ -220,3 +220,25 @@ def test_run_on_a_noisy_machine_keeps_a_provisional_calibration_for_a_quiet_run(
         "calibration: still provisional (taken while the machine was not quiet); the first "
         "`torchperf run` on a quiet machine re-takes it, or run `torchperf calibrate` then",
     ]
+
+
+def test_calibration_stops_growing_a_dtype_whose_calls_are_slow(monkeypatch) -> None:
+    """A fallback kernel (bf16 mm without native support takes ~59 s per 2048² call on an AVX2
+    CPU) is measured at the smallest size only; a fast dtype gets every size."""
+    from torchperf_core.engine import Device
+    from torchperf_core.machine import calibration as cal
+
+    measured = []
+
+    def fake_measure(op, n, dtype, device, **_kw):
+        measured.append((dtype, n))
+        per_call = {"float32": 0.01, "bfloat16": cal.SLOW_CALL_SECONDS * 6}[dtype]
+        spec = TaskSpec(op, (("m", n), ("n", n), ("k", n)), dtype, "cpu", "contiguous", 1, "highest",
+                        False, "sync", False)
+        return Measurement(spec, (per_call,) * 3, 1, 3, 2.0 * n**3, 12.0 * n * n)
+
+    monkeypatch.setattr("torchperf_core.engine.measure", fake_measure)
+    monkeypatch.setattr("torchperf_core.engine.parse_device", lambda _s: Device("cpu"))
+    cal.measure_ceilings("box", "cpu", threads=1, dtypes=("float32", "bfloat16"), sizes=(2048, 1024),
+                         copy_bytes=1 << 20, doctor=QUIET)
+    assert measured == [("float32", 1024), ("float32", 2048), ("bfloat16", 1024)]

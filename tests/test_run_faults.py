@@ -192,8 +192,9 @@ def test_interrupted_run_keeps_what_was_done_and_resumes(tmp_path: Path, env_dir
     for i in range(2):
         (repo / "README.md").write_text((repo / "README.md").read_text() + f"\ncommit {i}\n")
         _git(repo, "commit", "-q", "-am", f"commit {i}")
-    args = ["run", "--torch", "2.13.0", "--commits", "HEAD~2..HEAD", "--tier", "smoke", "--bench", "Sum",
-            "--machine", MACHINE, "--no-publish", "--quick"]
+    # The machine checks are tested once, in test_suite_integration (a calibration here costs minutes).
+    args = ["run", "--no-machine-checks", "--torch", "2.13.0", "--commits", "HEAD~2..HEAD", "--tier", "smoke",
+            "--bench", "Sum", "--machine", MACHINE, "--no-publish", "--quick"]
     env = dict(os.environ, HOME=str(home))
     proc = subprocess.Popen([sys.executable, "-m", "torchperf_core", *args], cwd=repo, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -306,7 +307,7 @@ def test_disk_full_while_building_an_environment(tmp_path: Path) -> None:
     script = ('mount -t tmpfs -o size=150m tmpfs "$1" && shift && "$@"; rc=$?; '
               'echo "LEFT IN ENV DIR: $(ls -A "$ENVDIR" | tr "\\n" " ")"; exit $rc')
     cmd = ["unshare", "-rm", "sh", "-c", script, "sh", str(env_dir), sys.executable, "-m", "torchperf_core", "run",
-           "--torch", "2.13.0", "--tier", "smoke", "--bench", "Sum", "--machine", MACHINE, "--no-publish"]
+           "--no-machine-checks", "--torch", "2.13.0", "--tier", "smoke", "--bench", "Sum", "--machine", MACHINE, "--no-publish"]
     proc = subprocess.run(cmd, cwd=repo, env=dict(os.environ, HOME=str(home), ENVDIR=str(env_dir), PIP_RETRIES="1"),
                           capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr

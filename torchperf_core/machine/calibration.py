@@ -54,6 +54,8 @@ _FIX = "re-run `torchperf calibrate`"
 
 # A rate above this fraction of its ceiling means the ceiling no longer describes the machine.
 STALE_ABOVE = 1.0
+# A matmul this slow per call is a fallback path: calibration stops growing the size for that dtype.
+SLOW_CALL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -226,13 +228,18 @@ def measure_ceilings(
     peaks: dict[str, float] = {}
     for dtype in dtypes:
         best = 0.0
-        for n in sizes:
+        for n in sorted(sizes):
             try:
                 m = measure("mm", n, dtype, dev, threads=threads, options=options)
             except UnsupportedCase:
                 break
             progress(f"mm {n} {dtype}: {m.gflops:,.1f} GFLOP/s")
             best = max(best, m.gflops or 0.0)
+            if m.median > SLOW_CALL_SECONDS:
+                # A fallback kernel (bf16 without native support: 59 s per 2048² call on an AVX2
+                # EPYC): a larger size would cost minutes and tell nothing the smaller one did not.
+                progress(f"mm {n} {dtype} takes {m.median:.1f} s a call: larger sizes skipped")
+                break
         if best:
             peaks[dtype] = _rounded(best)
     src = torch.empty(copy_bytes // 4, dtype=torch.float32, device=dev.torch()).uniform_()
