@@ -170,6 +170,8 @@ def test_doctor_and_run_summary_render_exactly():
         "… 1 more cases (--limit 0 shows all)"
     )
     assert render_summary(rows, 0).splitlines()[-1] == "Sum.time_sum(64,)            2.13.0  2.5 µs              —          —"
+    flavoured = (SummaryRow("bench_sum.Sum.time_sum", "(64,)", "2.13.0", 2.5e-6, None, None, flavour="cpu"),)
+    assert render_summary(flavoured, 0).splitlines()[-1] == "Sum.time_sum(64,)   2.13.0 (cpu)  2.5 µs        —          —"
 
 
 

@@ -187,7 +187,8 @@ def test_fixture_sidecars_and_summary() -> None:
     assert versions == {"2.13.0", "2.14.1"}
     commit = json.loads(results[0].read_text())["commit_hash"][:8]
     rows = suite.summarize([p for p in results if p.name.startswith(commit)], FIXTURE / "results" / "benchmarks.json")
-    assert rows and {r.torch_version.split("+")[0] for r in rows} == {"2.13.0", "2.14.1"}
+    # One torch-version rule: the release is the version, the build's tag its flavour.
+    assert rows and {(r.torch_version, r.flavour) for r in rows} == {("2.13.0", "cpu"), ("2.14.1", "cu130")}
     assert all(r.ratio == 1.0 for r in rows if r.torch_version.startswith("2.13.0") and r.ratio is not None)
     mm = [r for r in rows if "track_mm(1024, 'float32'" in r.benchmark + r.params]
     assert mm and all(r.gflops and r.gflops > 0 for r in mm)

@@ -29,6 +29,8 @@ class SummaryRowLike(Protocol):
     def ratio(self) -> float | None: ...
     @property
     def status(self) -> str: ...
+    @property
+    def flavour(self) -> str | None: ...
 
 
 def render_summary(rows: Sequence[SummaryRowLike], limit: int) -> str:
@@ -42,7 +44,8 @@ def render_summary(rows: Sequence[SummaryRowLike], limit: int) -> str:
     shown = cases if limit <= 0 else cases[:limit]
     keep = set(shown)
     body = [
-        [f"{r.benchmark.split('.', 1)[-1]}{r.params}", r.torch_version,
+        [f"{r.benchmark.split('.', 1)[-1]}{r.params}",
+         r.torch_version + (f" ({r.flavour})" if r.flavour else ""),
          format_time(r.median, missing="—" if r.status == "ok" else r.status),
          format_rate(r.gflops, "GFLOP/s"), "—" if r.ratio is None else f"{r.ratio:.2f}"]
         for r in rows if (r.benchmark, r.params) in keep

@@ -36,6 +36,7 @@ from torchperf_core.run.asvglue import (
     write_run_config,
 )
 from torchperf_core.errors import TorchperfError, one_of
+from torchperf_core.store import flavour_of, release_of
 from torchperf_core.store import parse_torch_version, parse_torch_versions, version_key  # noqa: F401 - run's API
 from torchperf_core.run.guard import (
     check_commits,
@@ -274,11 +275,12 @@ class SummaryRow:
 
     benchmark: str
     params: str
-    torch_version: str
+    torch_version: str  # the release (store.release_of): one version, whatever its build
     median: float | None
     gflops: float | None
     ratio: float | None
     status: str = "ok"  # "failed": the benchmark raised (asv stored null); "skipped": asv stored NaN
+    flavour: str | None = None  # the build's local tag ("cpu", "cu130"), shown beside the version
 
 
 def _results_rows(path: Path) -> Iterable[tuple[str, str, float | None]]:
@@ -308,11 +310,15 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
         benchmarks = {}
     table: dict[tuple[str, str], dict[str, float | None]] = {}
     status: dict[tuple[tuple[str, str], str], str] = {}
+    flavours: dict[str, str | None] = {}
     for path in results_files:
         side = sidecar_for(path, meta_dir)
         data = json.loads(path.read_text())
-        version = (side.torch_version if side else None) or torch_version_of(
-            data.get("requirements") or {}, data.get("params") or {}) or "?"
+        recorded = (side.torch_version if side else None) or torch_version_of(
+            data.get("requirements") or {}, data.get("params") or {})
+        version = release_of(recorded) or "?"  # the one torch-version rule: 2.13.0+cpu is 2.13.0
+        if flavour_of(recorded):
+            flavours[version] = flavour_of(recorded)
         for name, params, median in _results_rows(path):
             table.setdefault((name, params), {})[version] = median
         for key, state in failed_or_skipped(path).items():
@@ -329,7 +335,7 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
             ratio = (med / base) if (med and base) else None
             rows.append(SummaryRow(benchmark=name, params=params, torch_version=v, median=med,
                                    gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio,
-                                   status=status.get(((name, params), v), "ok")))
+                                   status=status.get(((name, params), v), "ok"), flavour=flavours.get(v)))
             worst[(name, params)] = max(worst.get((name, params), 0.0), ratio or 0.0)
     rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, version_key(r.torch_version)))
     return rows
