@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from torchperf_core.engine import precision
     from torchperf_core.store.asv_results import Sample
-    from torchperf_core.compare.comparisons import judge, parse_factor
+    from torchperf_core.verdict import judge, parse_factor  # the one significance rule
     from torchperf_core.engine.timing import TimingOptions, time_callable
     from torchperf_core.engine.measurement import prepare
 
