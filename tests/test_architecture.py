@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "torchperf_core"
-ROOMS = ("engine", "catalog", "env", "machine", "store", "compare", "run", "site", "render")
+ROOMS = ("engine", "catalog", "env", "machine", "store", "compare", "run", "site", "render", "gate", "fleet", "bisect")
 # Kept paths: `benchmarks/` of every commit imports these (asv runs today's benchmarks against the
 # benchmarked commit's wheel), so they stay as thin re-exports of their room's door.
 KEPT_PATHS = ("clock", "device", "measure")
