@@ -47,13 +47,17 @@ Importing this module is cheap: no torch, no device work (asv imports every modu
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import sys
 from typing import Any, Mapping, Sequence
 
 TIERS = ("smoke", "default", "full")
 DEVICES = ("cpu", "cuda")
 TIER_ENV = "TORCHPERF_TIER"
 DEVICES_ENV = "TORCHPERF_DEVICES"
+# Where each timed case appends one JSON line (set by `torchperf run`; a bare `asv run` logs nothing).
+CASE_LOG_ENV = "TORCHPERF_CASE_LOG"
 
 # Largest size per device: a 4096³ fp32 GEMM is ~1 s per call on 2 CPU cores; a GPU goes further.
 MAX_SIZE = {"cpu": 4096, "cuda": 8192}
@@ -171,6 +175,7 @@ class OpBenchmark:
         from torchperf_core.measure import prepare
 
         values = dict(zip(self.param_names, args))  # type: ignore[attr-defined]
+        self._asv_key = _key(args)
         device_name = str(values.get("device", "cpu"))
         size = int(values["size"])
         dtype = str(values.get("dtype", "float32"))
@@ -193,10 +198,37 @@ class OpBenchmark:
             case.device.empty_cache()
 
     def _run(self) -> dict[str, Any]:
-        """Time the prepared case; the per-call samples go to asv as a timing result."""
+        """Time the prepared case; the per-call samples go to asv as a timing result.
+
+        asv has no column for how disturbed a measurement was, so the engine's verdict on that
+        (`last_timing.contention`) goes to the case log `torchperf run` reads (`log_case`).
+        """
         timing = self.case.time(timing_options(), clock=self.clock)
         self.last_timing = timing
+        method = sys._getframe(1).f_code.co_name  # the track_ method that called us
+        log_case(type(self), method, self._asv_key, timing, self.case.threads)
         return {"samples": list(timing.samples), "number": timing.number}
+
+
+def log_case(klass: type, method: str, key: str, timing: Any, threads: int) -> None:
+    """Append what asv cannot store about one case to `$TORCHPERF_CASE_LOG`: its benchmark name as
+    asv spells it, its parameter key, the environment and commit asv ran it for, the median, and
+    the engine's contention record. One `write` of one line: concurrent appends stay whole lines."""
+    path = os.environ.get(CASE_LOG_ENV)
+    if not path:
+        return
+    from torchperf_core.engine import stats
+
+    name = ".".join(klass.__module__.split(".", 1)[1:] + [klass.__name__, method])  # asv's naming
+    contention = getattr(timing, "contention", None)
+    line = {
+        "benchmark": name, "params": key, "env_name": os.environ.get("ASV_ENV_NAME"),
+        "commit": os.environ.get("ASV_COMMIT"), "python": sys.executable, "threads": threads,
+        "median": stats.median(timing.samples),
+        "contention": contention.to_json() if contention is not None else None,
+    }  # fmt: skip
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
 
 
 def _probe(case: Any) -> None:

@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 from scripts._snapshot import snapshot_checkout  # noqa: E402
 from torchperf_core.run.asvglue import write_run_config  # noqa: E402
 from torchperf_core.render.text import table  # noqa: E402
-from torchperf_core.run.suite import _results_rows, parse_torch_versions  # noqa: E402
+from torchperf_core.run.summary import _results_rows
+from torchperf_core.run.suite import parse_torch_versions  # noqa: E402
 
 
 def one_run(repo: Path, config: Path, bench: str, rounds: int, interleave: bool, home: Path) -> dict[str, dict[str, float]]:

@@ -47,6 +47,9 @@ READABLE: dict[str, tuple[Path, Reader, str]] = {
                     "re-take it with `torchperf env --json` (`torchperf run` for a results file)"),
     "sidecar": (SIDECAR_V1, Sidecar.from_json, "re-run `torchperf run` to record it"),
 }
+# The version each kind is written with today.
+CURRENT = {"doctor report": 1, "noise report": 1, "measurement": 2, "environment report": 1, "fingerprint": 1,
+           "sidecar": 2}
 
 
 def _load(path: Path) -> Any:
@@ -146,8 +149,9 @@ def test_todays_writer_still_writes_every_v1_field(kind: str) -> None:
     path, read, _ = READABLE[kind]
     data = _load(path)
     rewritten = read(data).to_json()
-    assert rewritten["format_version"] == 1
+    assert rewritten["format_version"] == CURRENT[kind]
     old, new = _leaves(data), _leaves(rewritten)
+    old.pop("format_version", None)
     assert {k: new.get(k, "<missing>") for k in old} == old
 
 
@@ -173,9 +177,10 @@ def test_output_only_formats_keep_every_v1_field(fixture: str, golden: str, vers
 
 
 def test_every_reader_reads_version_1_only() -> None:
-    """The constants the tests below assume; a bump means a new fixture set, not an edit here."""
+    """The constants the tests below assume: measurement and sidecar went to 2 (contention, per-case
+    run records) and still read their v1 fixtures; a bump means a new fixture set, not an edit here."""
     assert (DOCTOR_FORMAT_VERSION, NOISE_FORMAT_VERSION, RESULTS_FORMAT_VERSION, ENV_REPORT_FORMAT_VERSION,
-            FINGERPRINT_FORMAT_VERSION, SIDECAR_FORMAT_VERSION) == (1, 1, 1, 1, 1, 1)
+            FINGERPRINT_FORMAT_VERSION, SIDECAR_FORMAT_VERSION) == (1, 1, 2, 1, 1, 2)
 
 
 def test_newer_doctor_report_exact_message() -> None:
@@ -190,7 +195,7 @@ def test_newer_measurement_exact_message() -> None:
     data = {**_load(V1 / "measurement.json"), "format_version": 99}
     with pytest.raises(TorchperfError) as info:
         Measurement.from_json(data)
-    assert str(info.value) == ("measurement format_version 99 not supported (this torchperf reads 1); "
+    assert str(info.value) == ("measurement format_version 99 not supported (this torchperf reads 1, 2); "
                                "re-run `torchperf bench --json`")
 
 
@@ -201,8 +206,9 @@ def test_unsupported_version_fails_the_same_way_everywhere(kind: str, version: A
     data = {**_load(path), "format_version": version}
     with pytest.raises(TorchperfError) as info:
         read(data, source="some/file.json")
+    reads = ", ".join(str(v) for v in range(1, CURRENT[kind] + 1))
     assert str(info.value) == (f"some/file.json: {kind} format_version {version!r} not supported "
-                               f"(this torchperf reads 1); {fix}")
+                               f"(this torchperf reads {reads}); {fix}")
 
 
 @pytest.mark.parametrize("kind", list(READABLE))
@@ -238,7 +244,7 @@ def test_sidecar_file_of_a_newer_format_is_refused_by_path(tmp_path: Path) -> No
     path.write_text(json.dumps({**_load(SIDECAR_V1), "format_version": 99}))
     with pytest.raises(TorchperfError) as info:
         load_sidecar(path)
-    assert str(info.value) == (f"{path}: sidecar format_version 99 not supported (this torchperf reads 1); "
+    assert str(info.value) == (f"{path}: sidecar format_version 99 not supported (this torchperf reads 1, 2); "
                                "re-run `torchperf run` to record it")
     path.write_text("[1, 2]")
     with pytest.raises(TorchperfError) as info:

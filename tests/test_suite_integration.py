@@ -97,6 +97,13 @@ def test_sidecars_record_each_environment(first_run) -> None:
         assert side.fingerprint["torch"]["version"] == side.torch_version
         assert side.kernels and side.fingerprint_error is None
         assert side.results_file == results[version]["_path"].name
+        # Every timed case logged how disturbed it was; asv's results have no column for that.
+        record = side.cases["bench_memory.Sum.track_sum"]["(1024, 'float32', 'cpu')"]
+        assert record["contention"]["attempts"] >= 6 and record["threads"] >= 1
+        entry = _entry(results[version], "bench_memory.Sum.track_sum")
+        if not record["contention"]["contended"]:  # a clean run is a between-run replicate
+            assert record["run_medians"] == [pytest.approx(entry["result"][0])]
+        assert "bench_matmul.MM.track_mm" in side.cases and set(side.cases) <= set(results[version]["results"])
     a, b = sides["2.13.0"], sides["2.14.1"]
     assert a.fingerprint["torch"]["git_version"] != b.fingerprint["torch"]["git_version"]
     assert a.fingerprint["cpu"] == b.fingerprint["cpu"]  # same machine

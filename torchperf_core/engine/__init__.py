@@ -15,6 +15,7 @@ from torchperf_core.engine.affinity import (
     parse_cpu_ranges,
 )
 from torchperf_core.engine.clock import SyncClock, Synchronizer
+from torchperf_core.engine.contention import Contention, SchedProbe
 from torchperf_core.engine.device import Device, parse_device, unavailable_reason
 from torchperf_core.engine.measurement import Case, flush_buffer_bytes, measure, prepare, translate_error
 from torchperf_core.engine.precision import (
@@ -25,6 +26,10 @@ from torchperf_core.engine.precision import (
     pinned_threads,
 )
 from torchperf_core.engine.results import RESULTS_FORMAT_VERSION, Measurement, TaskSpec
+from torchperf_core.engine.instructions import (INSTRUCTIONS_FORMAT_VERSION, InstructionCase, InstructionCount,
+                                                collect_instructions, valgrind_unavailable_reason)
+from torchperf_core.engine.isa import (ISA_LEVELS, IsaReading, IsaRun, available_levels, isa_unavailable_reason, parse_isa,
+                                       read_isa, run_at_isa)
 from torchperf_core.engine.timing import (
     TIMING_MODES,
     RawTiming,
@@ -35,9 +40,13 @@ from torchperf_core.engine.timing import (
 )
 
 __all__ = [
+    "Contention", "SchedProbe",
     "RESULTS_FORMAT_VERSION", "apply_affinity", "current_affinity", "format_cpu_list", "parse_cpu_list",
     "parse_cpu_ranges", "unavailable_reason", "TIMING_MODES", "Device", "Measurement", "PrecisionSettings", "Case", "flush_buffer_bytes",
     "RawTiming", "SyncClock", "Synchronizer", "TaskSpec", "TimingOptions", "choose_number", "default_threads",
     "for_dtype", "measure", "measure_clock_overhead", "parse_device", "pinned_precision", "pinned_threads",
     "prepare", "stats", "time_callable", "translate_error",
+    "INSTRUCTIONS_FORMAT_VERSION", "InstructionCase", "InstructionCount", "collect_instructions",
+    "valgrind_unavailable_reason", "ISA_LEVELS", "IsaReading", "IsaRun", "available_levels", "parse_isa", "read_isa",
+    "run_at_isa", "isa_unavailable_reason",
 ]  # fmt: skip

@@ -14,6 +14,7 @@ from torchperf_core import catalog
 
 from torchperf_core.engine import precision
 from torchperf_core.engine.device import Device, parse_device
+from torchperf_core.engine.contention import SchedProbe
 from torchperf_core.engine.timing import RawTiming, TimingOptions, time_callable
 from torchperf_core.errors import TorchperfError, UnsupportedCase
 from torchperf_core.engine.results import Measurement, TaskSpec
@@ -115,8 +116,11 @@ class Case:
         call = self.op.call
         return [(lambda x=x: call(x)) for x in self.input_sets]
 
-    def time(self, options: TimingOptions = TimingOptions(), *, clock: Any = None) -> RawTiming:
-        """Run the engine with threads and precision pinned; kernel gaps become clear errors."""
+    def time(self, options: TimingOptions = TimingOptions(), *, clock: Any = None, watch: bool = True) -> RawTiming:
+        """Run the engine with threads and precision pinned; kernel gaps become clear errors.
+
+        `watch`: read the scheduler's counters around every sample (sync mode) and retake the
+        disturbed ones (`engine.contention`)."""
         flush = make_flush(self.device) if options.cold_l2 else None
         event_factory = None
         if options.mode == "events":
@@ -127,13 +131,18 @@ class Case:
             event_factory = lambda: torch.cuda.Event(enable_timing=True)  # noqa: E731
         with precision.pinned_threads(self.threads), precision.pinned_precision(self.settings):
             try:
-                return time_callable(self.callables(), device=self.device, clock=clock, options=options,
-                                     flush=flush, event_factory=event_factory)
+                probe = SchedProbe(self.threads) if watch and options.mode == "sync" else None
+                try:
+                    return time_callable(self.callables(), device=self.device, clock=clock, options=options,
+                                         flush=flush, event_factory=event_factory, probe=probe)
+                finally:
+                    if probe is not None:
+                        probe.close()
             except RuntimeError as exc:
                 raise translate_error(exc, self) from exc
 
-    def measure(self, options: TimingOptions = TimingOptions(), *, clock: Any = None) -> Measurement:
-        raw = self.time(options, clock=clock)
+    def measure(self, options: TimingOptions = TimingOptions(), *, clock: Any = None, watch: bool = True) -> Measurement:
+        raw = self.time(options, clock=clock, watch=watch)
         return Measurement(
             spec=self.spec(options),
             samples=raw.samples,
@@ -142,6 +151,7 @@ class Case:
             flops=self.flops,
             bytes_moved=self.bytes_moved,
             overhead=raw.overhead,
+            contention=raw.contention,
         )
 
 

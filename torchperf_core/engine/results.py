@@ -12,11 +12,13 @@ from functools import cached_property
 from typing import Any
 
 from torchperf_core.engine import stats
+from torchperf_core.engine.contention import Contention
 from torchperf_core.formats import check_format_version
 
 # History of the JSON written by Measurement.to_json:
 #   1 — first version (spec, per-call samples, number, warmup_calls, flops, bytes_moved).
-RESULTS_FORMAT_VERSION = 1
+#   2 — "contention": how disturbed the samples were (engine.contention.Contention), or null.
+RESULTS_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Measurement:
     bytes_moved: float | None = None
     overhead: float | None = None  # measured cost of one clock read, seconds
     notes: tuple[str, ...] = field(default=())
+    contention: Contention | None = None  # None: not watched
 
     def __post_init__(self) -> None:
         if not self.samples:
@@ -117,6 +120,7 @@ class Measurement:
             "bytes_moved": self.bytes_moved,
             "overhead": self.overhead,
             "notes": list(self.notes),
+            "contention": self.contention.to_json() if self.contention else None,
             # Derived, for readers that don't recompute; ignored by from_json.
             "stats": {
                 "median": self.median,
@@ -132,7 +136,7 @@ class Measurement:
     def from_json(cls, data: Any, *, source: str = "") -> "Measurement":
         """Load `torchperf bench --json` output; another format_version is refused by the one shared
         check (`source` names the file). The derived "stats" block is ignored: it is recomputed."""
-        check_format_version(data, "measurement", RESULTS_FORMAT_VERSION, source=source,
+        check_format_version(data, "measurement", (1, RESULTS_FORMAT_VERSION), source=source,
                              fix="re-run `torchperf bench --json`")
         spec = dict(data["spec"])
         spec["shape"] = tuple((str(k), int(v)) for k, v in spec["shape"])
@@ -145,4 +149,5 @@ class Measurement:
             bytes_moved=data.get("bytes_moved"),
             overhead=data.get("overhead"),
             notes=tuple(data.get("notes", ())),
+            contention=Contention.from_json(data["contention"]) if data.get("contention") else None,
         )

@@ -15,6 +15,14 @@ Consecutive samples share their boundary reading, so a sample costs exactly one 
 synchronization however many calls it batches (torch.utils.benchmark and asv's timeit read the clock
 twice per sample). Samples are kept raw, per call; statistics are derived elsewhere.
 
+Contention (sync mode, with a `probe`): the scheduler's counters are read at every sample boundary,
+right after the clock, so each sample knows whether its threads waited for a CPU
+(`contention.is_disturbed`). Disturbed samples are set aside and retaken until `samples` clean ones
+exist, within 3x the planned samples and 3x `max_time`; a measurement left with fewer than
+`min_samples` clean samples is *contended* and keeps every sample it took (its numbers are reported,
+and flagged, never silently cleaned). The probe's cost is part of the measured overhead, so the 1%
+bound on it still holds.
+
 Events mode records a CUDA event pair around each batch and synchronizes once at the end: no host
 clock overhead at all. Cold-L2 mode flushes the cache before every call, outside the timed region,
 so each sample is one call (number = 1) and the clock's overhead is reported alongside.
@@ -28,6 +36,7 @@ from typing import Any, Callable, Sequence
 
 from torchperf_core.engine import stats
 from torchperf_core.engine.clock import SyncClock, Synchronizer
+from torchperf_core.engine.contention import Contention, Reading, SchedProbe, is_disturbed, sample_wait, summarize
 
 TIMING_MODES = ("sync", "events")
 
@@ -66,6 +75,7 @@ class RawTiming:
     syncs_in_samples: int
     mode: str
     cold_l2: bool
+    contention: Contention | None = None  # None: not watched (no probe, events mode)
 
 
 def measure_clock_overhead(clock: Callable[[], float], reads: int = 21) -> float:
@@ -129,12 +139,14 @@ def time_callable(
     options: TimingOptions = TimingOptions(),
     flush: Callable[[], Any] | None = None,
     event_factory: Callable[[], Any] | None = None,
+    probe: SchedProbe | None = None,
 ) -> RawTiming:
     """Time `fn` (or rotate through several callables, one per input set) on `device`.
 
     `clock` defaults to a SyncClock on `device`; tests inject a fake one. `flush` (cold-L2 mode)
     is called before every timed call and never timed. `event_factory` makes CUDA-event-like objects
-    with record() and elapsed_time(other) in ms (events mode).
+    with record() and elapsed_time(other) in ms (events mode). `probe` reads the scheduler's
+    counters (sync mode): disturbed samples are retaken and the result says how contended it was.
     """
     fns = list(fn) if isinstance(fn, (list, tuple)) else [fn]
     rotate = len(fns)
@@ -151,40 +163,74 @@ def time_callable(
         raise ValueError("events mode needs an event_factory (CUDA only)")
 
     warmup_calls, per_call = _warmup(one, clock, options)
-    overhead = measure_clock_overhead(clock)
-
     if options.mode == "events":
+        overhead = measure_clock_overhead(clock)
         return _time_events(one, device, options, flush, event_factory, warmup_calls, per_call, overhead)
+    if probe is not None:
+        probe.refresh()  # the thread pools exist now
 
-    samples: list[float] = []
-    syncs_before = getattr(clock, "syncs", None)
-    if options.cold_l2:
-        number = 1
-        deadline = None
-        for i in range(options.samples):
-            flush()  # type: ignore[misc]
-            t0 = clock()  # waits for the flush to finish: it is not in the sample
-            one()
-            t1 = clock()
-            samples.append(t1 - t0)
-            if deadline is None:
-                deadline = t0 + options.max_time
-            elif t1 > deadline and len(samples) >= options.min_samples:
-                break
-    else:
-        number = choose_number(per_call, overhead, options)
-        t_prev = clock()
-        deadline = t_prev + options.max_time
-        for i in range(options.samples):
-            for _ in range(number):
-                one()
+        def read_both() -> float:
             t = clock()
-            samples.append((t - t_prev) / number)
-            t_prev = t
-            if t > deadline and len(samples) >= options.min_samples:
-                break
+            probe.read()
+            return t
+
+        overhead = measure_clock_overhead(read_both)
+    else:
+        overhead = measure_clock_overhead(clock)
+
+    syncs_before = getattr(clock, "syncs", None)
+    number = 1 if options.cold_l2 else choose_number(per_call, overhead, options)
+    watched = probe is not None
+    max_attempts = 3 * options.samples if watched else options.samples
+    clean: list[float] = []
+    taken: list[float] = []
+    waits: list[float] = []
+    first: Reading | None = None
+    r_prev: Reading | None = None
+    deadline = hard_deadline = math.inf
+    if not options.cold_l2:  # cold-L2 samples each start after their own flush
+        t_prev = clock()
+        deadline, hard_deadline = t_prev + options.max_time, t_prev + 3 * options.max_time
+        if watched:
+            first = r_prev = probe.read()  # type: ignore[union-attr]
+    while True:
+        if options.cold_l2:
+            flush()  # type: ignore[misc]
+            t_prev = clock()  # waits for the flush to finish: it is not in the sample
+            if watched:
+                r_prev = probe.read()  # type: ignore[union-attr]
+                first = first or r_prev
+            if math.isinf(deadline):
+                deadline, hard_deadline = t_prev + options.max_time, t_prev + 3 * options.max_time
+        for _ in range(number):
+            one()
+        t = clock()
+        sample = (t - t_prev) / number
+        taken.append(sample)
+        if watched:
+            r = probe.read()  # type: ignore[union-attr]
+            if is_disturbed(r_prev, r):  # type: ignore[arg-type]
+                waits.append(sample_wait(r_prev, r))  # type: ignore[arg-type]
+            else:
+                clean.append(sample)
+            r_prev = r
+        else:
+            clean.append(sample)
+        t_prev = t
+        if len(clean) >= options.samples or len(taken) >= max_attempts:
+            break
+        if t > deadline and len(clean) >= options.min_samples:
+            break
+        if watched and t > hard_deadline and len(taken) >= options.min_samples:
+            break
     syncs = (clock.syncs - syncs_before) if syncs_before is not None else -1  # type: ignore[attr-defined]
-    return RawTiming(tuple(samples), number, warmup_calls, overhead, syncs, "sync", options.cold_l2)
+    contention = None
+    enough = len(clean) >= options.min_samples
+    if watched:
+        contention = summarize(first, r_prev, waits, len(taken) - len(clean), len(taken),  # type: ignore[arg-type]
+                               enough_clean=enough, threads=probe.threads)  # type: ignore[union-attr]
+    kept = clean if enough else taken  # contended: every sample stays, flagged
+    return RawTiming(tuple(kept), number, warmup_calls, overhead, syncs, "sync", options.cold_l2, contention)
 
 
 def _time_events(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from torchperf_core.render.text import format_percent, format_rate, format_time
 
 if TYPE_CHECKING:
-    from torchperf_core.engine import Measurement
+    from torchperf_core.engine import Contention, Measurement
     from torchperf_core.machine import CeilingFraction, Ceilings
 
 STALE_NOTE = "ceiling stale: re-run `torchperf calibrate`"
@@ -42,6 +42,7 @@ def render_measurement(m: "Measurement", ceilings: "Ceilings | None" = None) -> 
     lo, hi = m.ci99
     ci = "unbounded with this few samples" if math.isinf(lo) or math.isinf(hi) else f"{format_time(lo)} .. {format_time(hi)}"
     lines = [
+        *format_contention_headline(m.contention),
         m.spec.label(),
         f"  median     {format_time(m.median)}   (IQR {format_time(m.iqr)}, {m.relative_iqr:.1%} of median)",
         f"  99% CI     {ci}",
@@ -58,6 +59,16 @@ def render_measurement(m: "Measurement", ceilings: "Ceilings | None" = None) -> 
     lines.append(f"  samples    {len(m.samples)} × {m.number} call(s), after {m.warmup_calls} warmup calls; "
                  f"threads {m.spec.threads}, precision {m.spec.precision}, timing {m.spec.timing_mode}"
                  f"{', cold L2' if m.spec.cold_l2 else ''}")
+    if m.contention is not None and m.contention.disturbed and not m.contention.contended:
+        lines.append(f"  retaken    {m.contention.cause}: those samples were set aside and retaken")
     if m.noise_warning:
         lines.append(f"  warning    {m.noise_warning}")
     return "\n".join(lines)
+
+
+def format_contention_headline(contention: "Contention | None") -> list[str]:
+    """The line that goes first when a measurement could not get enough undisturbed samples."""
+    if contention is None or not contention.contended:
+        return []
+    return [f"CONTENDED: {contention.cause}. These numbers are not trustworthy: re-run on a quiet machine "
+            "(or at 1 thread, `--threads 1`, which a shared machine disturbs far less)."]

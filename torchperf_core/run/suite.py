@@ -18,9 +18,7 @@ asv runs as `python -m asv` of the tool's interpreter, never through a shell.
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 import os
 import re
 import subprocess
@@ -30,29 +28,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from torchperf_core.run.sidecars import CASE_LOG_ENV, fingerprint_of, read_case_log, write_sidecars  # noqa: F401
+from torchperf_core.run.summary import SummaryRow, summarize  # noqa: F401 - run's API
 from torchperf_core.run.asvglue import (
     environment_pythons,
     register_machine,
     write_run_config,
 )
 from torchperf_core.errors import TorchperfError, one_of
-from torchperf_core.store import flavour_of, release_of
 from torchperf_core.store import parse_torch_version, parse_torch_versions, version_key  # noqa: F401 - run's API
 from torchperf_core.run.guard import (
     check_commits,
     check_results_readable,
-    failed_or_skipped,
     low_disk_hint,
 )
 from torchperf_core.store import (
     CONFIG_NAME,
     AsvConfig,
-    Sidecar,
     read_config,
-    sidecar_for,
     sidecar_path,
-    torch_version_of,
-    write_sidecar,
 )
 
 TIERS = ("smoke", "default", "full")
@@ -190,76 +184,10 @@ def changed_results(before: Mapping[Path, float], after: Mapping[Path, float]) -
 
 
 # ---------------------------------------------------------------------------------------------
-# 5. Sidecars
-
-
-def fingerprint_of(python: str, *, timeout: float = 600) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, str | None]:
-    """(fingerprint, kernels, torch version, error) of the environment behind `python`.
-
-    The fingerprint carries the torch version; only where the environment's torchperf_core cannot
-    take one (e.g. an older commit of this project) is the version asked of torch on its own, so a
-    sidecar records it anyway. Runs from a neutral folder: from the project root, `-m torchperf_core`
-    would import the working tree instead of the copy installed in the environment.
-    """
-    def torch_version() -> str | None:
-        try:
-            proc = subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
-                                  capture_output=True, text=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 and proc.stdout.strip() else None
-
-    try:
-        proc = subprocess.run([python, "-m", "torchperf_core", "env", "--json", "--kernels"],
-                              capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, None, torch_version(), f"fingerprint not taken: {exc}"
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return None, None, torch_version(), f"fingerprint not taken (exit {proc.returncode}): {tail[:200]}"
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError as exc:
-        return None, None, torch_version(), f"fingerprint output is not JSON: {exc}"
-    fingerprint = report.get("fingerprint")
-    kernels = report.get("kernels")
-    version = (fingerprint.get("torch") or {}).get("version") if isinstance(fingerprint, dict) else None
-    return fingerprint, kernels, version or torch_version(), None
-
-
-def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
-                   existing_python: str | None = None, meta_dir: Path | None = None,
-                   fingerprint: Callable[[str], tuple[Any, Any, Any, Any]] = fingerprint_of) -> list[Path]:
-    """One sidecar per results file, fingerprinted by the Python of the environment that made it."""
-    written = []
-    cache: dict[str, tuple[Any, Any, Any, Any]] = {}
-    for path in results_files:
-        data = json.loads(path.read_text())
-        env_name = str(data.get("env_name", ""))
-        python = pythons.get(env_name)
-        if python is None and existing_python and env_name.startswith("existing"):
-            python = existing_python
-        if python is None:
-            continue  # not made by this run's environments (e.g. a plain `asv run` elsewhere)
-        if python not in cache:
-            cache[python] = fingerprint(python)
-        fp, kernels, version, error = cache[python]
-        sidecar = Sidecar(
-            results_file=path.name,
-            machine=path.parent.name,
-            commit_hash=str(data.get("commit_hash", "")),
-            env_name=env_name,
-            torch_version=version,
-            fingerprint=fp,
-            kernels=kernels,
-            fingerprint_error=error,
-        )
-        written.append(write_sidecar(sidecar, sidecar_path(path, meta_dir)))
-    return written
-
+# 5. Sidecars: sidecars.py
 
 # ---------------------------------------------------------------------------------------------
-# 6. Publish and summarize
+# 6. Publish (the summary rows: summary.py)
 
 
 def publish_site(config: Path) -> Path:
@@ -267,78 +195,6 @@ def publish_site(config: Path) -> Path:
     from torchperf_core.site import publish_site as torchperf_publish
 
     return Path(torchperf_publish(config).html_dir)
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    """One benchmark case × torch version: median per call, GFLOP/s, ratio to the oldest version."""
-
-    benchmark: str
-    params: str
-    torch_version: str  # the release (store.release_of): one version, whatever its build
-    median: float | None
-    gflops: float | None
-    ratio: float | None
-    status: str = "ok"  # "failed": the benchmark raised (asv stored null); "skipped": asv stored NaN
-    flavour: str | None = None  # the build's local tag ("cpu", "cu130"), shown beside the version
-
-
-def _results_rows(path: Path) -> Iterable[tuple[str, str, float | None]]:
-    data = json.loads(path.read_text())
-    columns = data.get("result_columns", [])
-    for name, values in data.get("results", {}).items():
-        entry = dict(zip(columns, values))
-        results = entry.get("result")
-        params = entry.get("params") or []
-        if not isinstance(results, list):
-            results = [results]
-        combos = list(itertools.product(*params)) if params else [()]
-        for combo, value in zip(combos, results):
-            median = value if isinstance(value, (int, float)) and not math.isnan(value) else None
-            yield name, "(" + ", ".join(combo) + ")", median
-
-
-def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Path | None = None) -> list[SummaryRow]:
-    """Rows for every case and torch version in `results_files`, the biggest slowdowns first.
-
-    The torch version comes from the sidecar (which also covers `--existing` runs), else from the
-    results file's requirements.
-    """
-    try:
-        benchmarks = json.loads(benchmarks_json.read_text())
-    except (OSError, ValueError):
-        benchmarks = {}
-    table: dict[tuple[str, str], dict[str, float | None]] = {}
-    status: dict[tuple[tuple[str, str], str], str] = {}
-    flavours: dict[str, str | None] = {}
-    for path in results_files:
-        side = sidecar_for(path, meta_dir)
-        data = json.loads(path.read_text())
-        recorded = (side.torch_version if side else None) or torch_version_of(
-            data.get("requirements") or {}, data.get("params") or {})
-        version = release_of(recorded) or "?"  # the one torch-version rule: 2.13.0+cpu is 2.13.0
-        if flavour_of(recorded):
-            flavours[version] = flavour_of(recorded)
-        for name, params, median in _results_rows(path):
-            table.setdefault((name, params), {})[version] = median
-        for key, state in failed_or_skipped(path).items():
-            status[(key, version)] = state
-    rows: list[SummaryRow] = []
-    worst: dict[tuple[str, str], float] = {}
-    for (name, params), by_version in table.items():
-        versions = sorted(by_version, key=version_key)
-        base = by_version[versions[0]]
-        flops = (benchmarks.get(name) or {}).get("flops")
-        f = flops.get(params) if isinstance(flops, dict) else None
-        for v in versions:
-            med = by_version[v]
-            ratio = (med / base) if (med and base) else None
-            rows.append(SummaryRow(benchmark=name, params=params, torch_version=v, median=med,
-                                   gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio,
-                                   status=status.get(((name, params), v), "ok"), flavour=flavours.get(v)))
-            worst[(name, params)] = max(worst.get((name, params), 0.0), ratio or 0.0)
-    rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, version_key(r.torch_version)))
-    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,6 +259,17 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
                                              log=log)
     check_results_readable(results_dir, machine)
     env = suite_environment(plan)
+    case_log_file = Path(tempfile.mkstemp(prefix="torchperf-cases-", suffix=".jsonl")[1])
+    env[CASE_LOG_ENV] = str(case_log_file)
+    try:
+        return _run_logged(plan, root, commit, conf, machine, condition, env, case_log_file, publish=publish, log=log)
+    finally:
+        case_log_file.unlink(missing_ok=True)
+
+
+def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str, condition: list[str],
+                env: dict[str, str], case_log_file: Path, *, publish: bool, log: Callable[[str], None]) -> RunOutcome:
+    meta_dir, results_dir = conf.meta_dir, conf.results_dir
     produced: list[Path] = []
     pythons: dict[str, str] = {}
     failed: list[tuple[str, str]] = []
@@ -440,7 +307,7 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
                              "see asv's output above")
     log(f"fingerprinting {len(produced)} environment(s)")
     sidecars = write_sidecars(produced, pythons, existing_python=sys.executable if plan.existing else None,
-                              meta_dir=meta_dir)
+                              meta_dir=meta_dir, case_log=read_case_log(case_log_file))
     html, publish_error = None, None
     if publish:
         try:

@@ -28,7 +28,10 @@ from torchperf_core.store.meta import default_machine_name, meta_path, write_jso
 from torchperf_core.store.sidecars import (
     META_DIR,
     SIDECAR_FORMAT_VERSION,
+    CaseCondition,
     Sidecar,
+    case_conditions,
+    merge_case_records,
     load_sidecar,
     sidecar_for,
     sidecar_path,
@@ -36,6 +39,7 @@ from torchperf_core.store.sidecars import (
 )
 
 __all__ = [
+    "CaseCondition", "case_conditions", "merge_case_records",
     "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "Sample", "Sidecar", "asv_reason",
     "attribute_for", "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
     "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",

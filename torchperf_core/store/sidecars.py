@@ -16,18 +16,23 @@ This module does not import torch: compare and publish read sidecars without tou
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from torchperf_core.engine import Contention
 from torchperf_core.errors import TorchperfError
 from torchperf_core.formats import check_format_version
 
 # Sidecar format history:
 #   1  format_version, results_file, machine, commit_hash, env_name, torch_version, fingerprint,
 #      kernels, fingerprint_error
-SIDECAR_FORMAT_VERSION = 1
+#   2  + cases: {benchmark: {param key: {threads, contention, run_medians}}} — what asv cannot
+#      store per case: how disturbed its latest measurement was, and the median of every clean
+#      `torchperf run` of this commit and environment (the between-run replicates)
+SIDECAR_FORMAT_VERSION = 2
 
 META_DIR = "meta"
 
@@ -52,6 +57,8 @@ class Sidecar:
     kernels: Mapping[str, Any] | None = None
     fingerprint_error: str | None = None
     format_version: int = field(default=SIDECAR_FORMAT_VERSION)
+    # {benchmark: {param key: {"threads", "contention", "run_medians"}}}; {} for format 1 files
+    cases: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,13 +71,14 @@ class Sidecar:
             "fingerprint": self.fingerprint,
             "kernels": self.kernels,
             "fingerprint_error": self.fingerprint_error,
+            "cases": self.cases,
         }
 
     @classmethod
     def from_json(cls, data: Any, *, source: str = "") -> "Sidecar":
         """Load a sidecar; another format_version (or a non-object) is refused by the one shared
         check, like every file torchperf writes (`source` names the file)."""
-        check_format_version(data, "sidecar", SIDECAR_FORMAT_VERSION, source=source,
+        check_format_version(data, "sidecar", (1, SIDECAR_FORMAT_VERSION), source=source,
                              fix="re-run `torchperf run` to record it")
         where = f"{source}: " if source else ""
         try:
@@ -83,6 +91,7 @@ class Sidecar:
                 fingerprint=data.get("fingerprint"),
                 kernels=data.get("kernels"),
                 fingerprint_error=data.get("fingerprint_error"),
+                cases=_cases(data.get("cases") or {}, where),
             )
         except KeyError as exc:
             raise TorchperfError(f"{where}sidecar lacks the field {exc.args[0]!r}") from None
@@ -127,3 +136,82 @@ def write_sidecar(sidecar: Sidecar, path: str | os.PathLike[str]) -> Path:
     from torchperf_core.store.meta import write_json
 
     return write_json(Path(path), sidecar.to_json())
+
+
+def _cases(data: Any, where: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The `cases` block, checked: every record must be readable as a CaseCondition."""
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise TorchperfError(f"{where}sidecar field 'cases' is not a mapping of benchmarks to parameter sets")
+    for name, by_key in data.items():
+        for key, record in by_key.items():
+            try:
+                CaseCondition.from_record(record)
+            except (TypeError, ValueError) as exc:
+                raise TorchperfError(f"{where}sidecar case {name}{key} is malformed: {exc}") from None
+    return data
+
+
+@dataclass(frozen=True)
+class CaseCondition:
+    """What `torchperf run` knows about one case beyond asv's result: was it measured undisturbed,
+    and what did each separate run of this commit and environment read (its median)."""
+
+    clean: int  # clean samples of the latest measurement
+    attempts: int  # samples it took, disturbed ones included
+    disturbed_fraction: float
+    contended: bool
+    cause: str | None
+    threads: int | None
+    run_medians: tuple[float, ...]  # one per clean run, oldest first; asv's result is the last run
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "CaseCondition":
+        if not isinstance(record, Mapping):
+            raise TypeError(f"expected an object, got {type(record).__name__}")
+        raw = record.get("contention")
+        contention = Contention.from_json(dict(raw)) if raw else None
+        medians = record.get("run_medians") or []
+        if not isinstance(medians, list) or not all(
+                isinstance(m, (int, float)) and not isinstance(m, bool) and m > 0 for m in medians):
+            raise ValueError(f"run_medians must be a list of positive numbers, not {medians!r}")
+        threads = record.get("threads")
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise ValueError(f"threads must be a positive integer, not {threads!r}")
+        return cls(
+            clean=contention.clean if contention else 0,
+            attempts=contention.attempts if contention else 0,
+            disturbed_fraction=contention.disturbed_fraction if contention else 0.0,
+            contended=bool(contention and contention.contended),
+            cause=contention.cause if contention else None,
+            threads=threads,
+            run_medians=tuple(float(m) for m in medians),
+        )
+
+
+def case_conditions(results_file: str | os.PathLike[str],
+                    meta_dir: str | os.PathLike[str] | None = None) -> dict[tuple[str, str], CaseCondition]:
+    """(benchmark, param key) -> CaseCondition for one asv results file; {} when its sidecar is
+    missing or predates format 2 (such results are not known to be contended — nor clean)."""
+    side = sidecar_for(results_file, meta_dir)
+    if side is None:
+        return {}
+    return {(name, key): CaseCondition.from_record(record)
+            for name, by_key in side.cases.items() for key, record in by_key.items()}
+
+
+def merge_case_records(previous: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                       logged: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The `cases` block after one more run: each logged case replaces its contention record and, when
+    clean, appends its median to the run medians; cases this run did not measure keep theirs."""
+    cases = {name: {key: dict(rec) for key, rec in by_key.items()} for name, by_key in previous.items()}
+    for line in logged:
+        name, key = str(line["benchmark"]), str(line["params"])
+        record = cases.setdefault(name, {}).setdefault(key, {"run_medians": []})
+        contention = line.get("contention")
+        record["contention"] = contention
+        record["threads"] = line.get("threads")
+        median = line.get("median")
+        contended = bool(contention and contention.get("contended"))
+        if not contended and isinstance(median, (int, float)) and median > 0 and math.isfinite(median):
+            record["run_medians"] = list(record.get("run_medians") or []) + [float(median)]
+    return cases
