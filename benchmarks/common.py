@@ -56,6 +56,12 @@ TIERS = ("smoke", "default", "full")
 DEVICES = ("cpu", "cuda")
 TIER_ENV = "TORCHPERF_TIER"
 DEVICES_ENV = "TORCHPERF_DEVICES"
+# The thread count the suite runs at (`torchperf run --threads N` sets it through asv's matrix, so
+# those results get an environment name, and a history, of their own). Unset: torch's default (all
+# cores), what eager PyTorch users run with. 1 thread is what torch.utils.benchmark defaults to: a
+# shared machine disturbs it far less (one busy process beside a 2-thread mm 1024² doubled it; at 1
+# thread it read the same as quiet).
+THREADS_ENV = "TORCHPERF_THREADS"
 # Where each timed case appends one JSON line (set by `torchperf run`; a bare `asv run` logs nothing).
 CASE_LOG_ENV = "TORCHPERF_CASE_LOG"
 
@@ -86,6 +92,16 @@ def current_devices() -> list[str]:
     if bad or not devices:
         raise ValueError(f"{DEVICES_ENV}={text!r}: accepted devices are {', '.join(DEVICES)}")
     return devices
+
+
+def current_threads() -> int | None:
+    """`TORCHPERF_THREADS` as a positive int; None when unset (torch's default)."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{THREADS_ENV}={text!r} is not a thread count; give a positive integer, e.g. 1")
+    return int(text)
 
 
 def timing_options(tier: str | None = None) -> Any:
@@ -185,10 +201,10 @@ class OpBenchmark:
             raise NotImplementedError(reason)
         try:
             device = parse_device(device_name)
-            self.case = prepare(self.op, size, dtype, device, layout=layout)
+            self.case = prepare(self.op, size, dtype, device, layout=layout, threads=current_threads())
         except TorchperfError as exc:  # includes UnsupportedCase; an unusable device or size
             raise NotImplementedError(str(exc)) from None
-        _probe(self.case)
+        _probe(self.case, budget=self.timeout)
         self.clock = SyncClock(device)
 
     def teardown(self, *args: Any) -> None:
@@ -231,14 +247,29 @@ def log_case(klass: type, method: str, key: str, timing: Any, threads: int) -> N
         f.write(json.dumps(line) + "\n")
 
 
-def _probe(case: Any) -> None:
+def _probe(case: Any, budget: float | None = None) -> None:
     """One untimed call, so a kernel this torch lacks ("not implemented for 'Half'") or a size that
     does not fit is a skip found in setup, not a failure in the middle of a timing. The engine's own
-    translation decides which errors those are (anything else is re-raised: a real failure)."""
+    translation decides which errors those are (anything else is re-raised: a real failure).
+
+    The call is also timed: where the calls a measurement needs (warmup + minimum samples) would not
+    fit in asv's `timeout` (`budget`), the case is skipped with the measured figure instead of
+    failing after minutes (bf16 mm 2048² takes 59 s a call on a CPU without AVX-512: native bf16
+    arithmetic is missing there)."""
+    import time
+
     from torchperf_core.measure import translate_error
 
     try:
+        start = time.perf_counter()
         case.callables()[0]()
         case.device.synchronize()
+        elapsed = time.perf_counter() - start
     except (RuntimeError, MemoryError) as exc:
         raise NotImplementedError(str(translate_error(exc, case))) from None
+    options = timing_options()
+    needed = options.min_warmup_calls + options.min_samples
+    if budget is not None and elapsed * needed > 0.8 * budget:
+        raise NotImplementedError(
+            f"one call took {elapsed:.1f} s on this machine: the {needed} calls a measurement needs would not "
+            f"fit in the {budget:.0f} s benchmark timeout (`torchperf bench` measures it alone)")

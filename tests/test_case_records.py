@@ -43,6 +43,10 @@ def results(tmp_path: Path) -> Path:
     return res
 
 
+def _side(res: Path, env: str) -> Path:
+    return res.parent.parent / "meta" / "box" / f"abcd1234-{env}.json"
+
+
 def _write(res: Path, log: list[dict]) -> None:
     write_sidecars(sorted(res.glob("*.json")), {ENV_A: "/a/bin/python", ENV_B: "/b/bin/python"},
                    fingerprint=fake_fingerprint, case_log=log)
@@ -56,6 +60,7 @@ def test_each_line_goes_to_its_environment_and_reruns_add_replicates(results: Pa
                                          cause="2 of 15 samples waited for a CPU", threads=2, run_medians=(1.0e-3,))
     # A contended run's median is no replicate: it is flagged, not averaged in.
     assert b[(MM, KEY)].contended is True and b[(MM, KEY)].run_medians == ()
+    assert load_sidecar(_side(results, ENV_B)).cases[MM][KEY]["contended_runs"] == 1
     # The same commit again: one more replicate for A; B's clean re-run replaces the contended record.
     _write(results, [line(ENV_A, 1.1e-3, CLEAN), line(ENV_B, 2.1e-3, CLEAN)])
     assert case_conditions(results / f"abcd1234-{ENV_A}.json")[(MM, KEY)].run_medians == (1.0e-3, 1.1e-3)

@@ -149,7 +149,7 @@ def test_top_level_help_lists_every_command():
 def test_doctor_and_run_summary_render_exactly():
     """The renderers moved from commands/ to render/ with their output unchanged, byte for byte."""
     from torchperf_core.machine import Check, DoctorReport
-    from torchperf_core.render import render_doctor, render_summary
+    from torchperf_core.render import render_doctor, render_summary, render_verdict_counts
     from torchperf_core.run.suite import SummaryRow
 
     report = DoctorReport((Check("smt", "WARN", "on", "echo off | sudo tee /sys/devices/system/cpu/smt/control"),
@@ -161,18 +161,25 @@ def test_doctor_and_run_summary_render_exactly():
     )
     assert render_doctor(DoctorReport((Check("smt", "OK", "off", ""),))) == "OK    smt  off\n\nno warnings"
     rows = (SummaryRow("bench_mm.MM.time_mm", "(1024, 'float32')", "2.13.0", 1.1e-2, 173.4, 1.0),
-            SummaryRow("bench_mm.MM.time_mm", "(1024, 'float32')", "2.14.1", 1.3e-2, 150.0, 1.18),
-            SummaryRow("bench_mm.MM.time_mm", "(256, 'float16')", "2.14.1", None, None, None, "failed"),
+            SummaryRow("bench_mm.MM.time_mm", "(1024, 'float32')", "2.14.1", 1.3e-2, 150.0, 1.18, verdict="unknown",
+                       reason="one run per side (need 3): re-measure"),
+            SummaryRow("bench_mm.MM.time_mm", "(256, 'float16')", "2.14.1", None, None, None, "failed",
+                       verdict="failed"),
             SummaryRow("bench_sum.Sum.time_sum", "(64,)", "2.13.0", 2.5e-6, None, None))
     assert render_summary(rows, 2) == (
-        "benchmark (params)           torch   median        GFLOP/s  vs oldest\n"
-        "---------------------------  ------  ------  -------------  ---------\n"
+        "benchmark (params)           torch   median        GFLOP/s  vs oldest  verdict\n"
+        "---------------------------  ------  ------  -------------  ---------  -------\n"
         "MM.time_mm(1024, 'float32')  2.13.0   11 ms  173.4 GFLOP/s       1.00\n"
-        "MM.time_mm(1024, 'float32')  2.14.1   13 ms  150.0 GFLOP/s       1.18\n"
-        "MM.time_mm(256, 'float16')   2.14.1  failed              —          —\n"
+        "MM.time_mm(1024, 'float32')  2.14.1   13 ms  150.0 GFLOP/s       1.18  unknown\n"
+        "MM.time_mm(256, 'float16')   2.14.1  failed              —          —  failed\n"
         "… 1 more cases (--limit 0 shows all)"
     )
     assert render_summary(rows, 0).splitlines()[-1] == "Sum.time_sum(64,)            2.13.0  2.5 µs              —          —"
+    assert render_verdict_counts(rows) == [
+        "torch 2.14.1 vs oldest: 1 failed, 1 unknown",
+        "unknown: beyond the factor in one run, but the drift between separate runs is not measured; "
+        "`torchperf run --rounds 3` (or `torchperf continuous --torch A B`, interleaved) decides them",
+    ]
     flavoured = (SummaryRow("bench_sum.Sum.time_sum", "(64,)", "2.13.0", 2.5e-6, None, None, flavour="cpu"),)
     assert render_summary(flavoured, 0).splitlines()[-1] == "Sum.time_sum(64,)   2.13.0 (cpu)  2.5 µs        —          —"
 

@@ -230,3 +230,17 @@ def test_compare_with_the_derived_config_finds_the_sidecars(nightly_project, cap
     out = capsys.readouterr().out
     assert code in (0, 1) and "fingerprint unavailable" not in out
     assert "torch.version: 2.13.0+cpu → 2.14.1+cu130" in out
+
+
+def test_threads_become_a_no_build_matrix_variable(tmp_path: Path) -> None:
+    """`run --threads 1`: asv files those results under their own environment name, reusing the built
+    environment (env_nobuild), for a typed matrix and for asv's untyped one alike."""
+    typed = read_config(Path(__file__).resolve().parents[1] / "asv.conf.json").derived(["2.13.0"], threads=1)
+    assert typed["matrix"]["env_nobuild"] == {"TORCHPERF_THREADS": ["1"]}
+    assert typed["matrix"]["req"]["pip+torch"] == ["2.13.0"]
+    untyped = tmp_path / "asv.conf.json"
+    untyped.write_text(json.dumps({"version": 1, "repo": ".", "matrix": {"pip+torch": ["2.13.0"], "numpy": [""]}}))
+    conf = read_config(untyped).derived(None, threads=2)
+    assert conf["matrix"] == {"req": {"pip+torch": ["2.13.0"], "numpy": [""]},
+                              "env_nobuild": {"TORCHPERF_THREADS": ["2"]}}
+    assert "env_nobuild" not in read_config(untyped).derived(None).get("matrix", {})

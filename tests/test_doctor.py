@@ -120,6 +120,7 @@ def test_high_load_warns(tmp_path):
     check = by_name(doctor(root), "load average")
     assert check.status == "WARN"
     assert check.detail.startswith("load 3.50 2.00 1.00 (1/5/15 min) on 4 CPUs")
+    assert "measure at 1 thread (`torchperf run --threads 1`)" in check.detail  # the advice: when to use which
 
 
 def test_busy_process_warns_and_excludes_ourselves(tmp_path):
@@ -137,6 +138,7 @@ def test_busy_process_warns_and_excludes_ourselves(tmp_path):
     assert check.status == "WARN"
     assert "make (cc1) (pid 4242) 80%" in check.detail
     assert "pid 77" not in check.detail
+    assert "or measure at 1 thread (`torchperf run --threads 1`)" in check.detail
     assert check.advice == "kill -STOP 4242"
 
 

@@ -157,3 +157,49 @@ def test_asv_check_is_clean() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No problems found" in proc.stdout
+
+
+class _SlowCase:
+    """A prepared case whose one call takes at least `seconds` (a sleep: a lower bound, never flaky)."""
+
+    def __init__(self, seconds: float) -> None:
+        import time
+
+        self.device = FakeDevice(FakeTime())
+        self._call = lambda: time.sleep(seconds)
+
+    def callables(self):
+        return [self._call]
+
+
+def test_a_case_whose_calls_cannot_fit_the_timeout_is_skipped_with_the_measured_figure(monkeypatch) -> None:
+    monkeypatch.setenv(common.TIER_ENV, "smoke")  # 3 warmup calls + 6 samples = 9 calls
+    with pytest.raises(NotImplementedError) as info:
+        common._probe(_SlowCase(0.1), budget=1.0)  # >= 0.9 s needed > 0.8 s allowed
+    assert "calls a measurement needs would not fit in the 1 s benchmark timeout" in str(info.value)
+    assert "the 9 calls" in str(info.value)
+    common._probe(_SlowCase(0.0), budget=180.0)  # fits: no skip
+    common._probe(_SlowCase(0.1), budget=None)  # no budget: never skipped for time
+
+
+def test_the_thread_parameter_is_read_from_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv(common.THREADS_ENV, raising=False)
+    assert common.current_threads() is None
+    monkeypatch.setenv(common.THREADS_ENV, "1")
+    assert common.current_threads() == 1
+    for bad in ("0", "-1", "two"):
+        monkeypatch.setenv(common.THREADS_ENV, bad)
+        with pytest.raises(ValueError, match=f"TORCHPERF_THREADS='{bad}' is not a thread count"):
+            common.current_threads()
+
+
+def test_setup_runs_the_case_at_the_suite_thread_count(monkeypatch) -> None:
+    monkeypatch.setenv(common.TIER_ENV, "smoke")
+    monkeypatch.setenv(common.THREADS_ENV, "1")
+    bench = Sum()
+    params = [p[0] for p in bench.params]
+    bench.setup(*params)
+    try:
+        assert bench.case.threads == 1
+    finally:
+        bench.teardown(*params)

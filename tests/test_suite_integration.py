@@ -145,3 +145,22 @@ def test_run_records_the_machine_condition(first_run) -> None:
     assert {p.name for p in condition.noise.probes} == {label for label, _op, _size in machine_checks.PROBES}
     assert load(repo / "meta" / MACHINE / "calibration.json").peak_gflops["float32"] > 0
     assert "doctor:" in proc.stderr and "minimum detectable slowdown" in proc.stderr
+
+
+def test_rounds_at_one_thread_file_their_own_environment_with_a_replicate_per_round(first_run) -> None:
+    """`--threads 1` is a matrix variable (its own results, same built environment); `--rounds 2`
+    measures each version twice in separate asv runs: two between-run replicates per case."""
+    repo, home, _ = first_run
+    env = dict(os.environ, HOME=str(home))
+    cmd = [sys.executable, "-m", "torchperf_core", "run", "--torch", "2.13.0", "--tier", "smoke", "--bench", "Sum",
+           "--machine", MACHINE, "--no-publish", "--no-machine-checks", "--threads", "1", "--rounds", "2"]
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "round 1 of 2" in proc.stdout and "round 2 of 2" in proc.stdout
+    commit = _git(repo, "rev-parse", "HEAD")
+    files = sorted((repo / "results" / MACHINE).glob(f"{commit[:8]}-*TORCHPERF_THREADS1*.json"))
+    assert len(files) == 1
+    side = sidecar_for(files[0])
+    record = side.cases["bench_memory.Sum.track_sum"]["(1024, 'float32', 'cpu')"]
+    assert record["threads"] == 1
+    assert len(record["run_medians"]) + record.get("contended_runs", 0) == 2

@@ -195,19 +195,28 @@ def test_fixture_sidecars_and_summary() -> None:
 
 
 @pytest.mark.skipif(not (FIXTURE / "READY").exists(), reason="fixture not recorded yet")
-def test_summary_slowest_changes_first() -> None:
+def test_summary_ranks_decided_changes_first_with_compares_verdicts() -> None:
+    """The summary's verdicts are `compare --torch OLDEST V`'s (one owner), and only decided changes
+    rank as changes: decided first (biggest ratio first), then unknown/contended, then the same."""
+    from torchperf_core.compare import Source, compare_versions
+
     results = [p for p in (FIXTURE / "results").glob("*/*.json") if p.name != "machine.json"]
     commit = sorted(p.name[:8] for p in results)[0]
-    rows = suite.summarize([p for p in results if p.name.startswith(commit)], FIXTURE / "results" / "benchmarks.json")
-    worst: dict = {}
-    order: list = []
+    current = [p for p in results if p.name.startswith(commit)]
+    rows = suite.summarize(current, FIXTURE / "results" / "benchmarks.json")
+    data = json.loads(current[0].read_text())
+    comparison = compare_versions(Source(FIXTURE / "results"), ["2.13.0", "2.14.1"], commit=data["commit_hash"])
+    expected = {(r.benchmark, "(" + ", ".join(v for _, v in r.params) + ")"): r.verdict for r in comparison.rows}
+    later = [r for r in rows if r.torch_version == "2.14.1"]
+    assert later and {(r.benchmark, r.params): r.verdict for r in later} == {
+        k: v for k, v in expected.items() if k in {(r.benchmark, r.params) for r in later}}
+    assert all(r.verdict is None for r in rows if r.torch_version == "2.13.0")
+    rank = {"slower": 0, "failed": 0, "faster": 1, "fixed": 1, "unknown": 2, "contended": 2, "same": 3}
+    order = []
     for r in rows:
-        key = (r.benchmark, r.params)
-        if key not in worst:
-            order.append(key)
-        worst[key] = max(worst.get(key, 0.0), r.ratio or 0.0)
-    ratios = [worst[k] for k in order]
-    assert ratios == sorted(ratios, reverse=True)
+        if r.verdict is not None and (r.benchmark, r.params) not in [k for k, _ in order]:
+            order.append(((r.benchmark, r.params), rank.get(r.verdict, 4)))
+    assert [g for _, g in order] == sorted(g for _, g in order)
 
 
 def test_write_sidecars_maps_results_to_their_environment(tmp_path: Path) -> None:

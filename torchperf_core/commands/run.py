@@ -13,8 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from torchperf_core.render import render_summary
+from torchperf_core.render import render_summary, render_verdict_counts
 from torchperf_core import run as suite
+from torchperf_core.commands._common import positive_int
 from torchperf_core.errors import TorchperfError
 from torchperf_core.store import CONFIG_NAME, read_config
 
@@ -38,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="after an interrupted run: keep the benchmarks already saved for each commit and "
                              "environment, run only the rest")
     parser.add_argument("--no-publish", action="store_true", help="skip publishing the site")
+    parser.add_argument("--threads", metavar="N",
+                        help="run the suite at N threads (default: torch's, all cores); results get their own "
+                             "environment name and history. 1 is robust on a shared machine")
+    parser.add_argument("--rounds", default="1", metavar="N",
+                        help="separate runs per torch version, alternating the order (default 1); 2+ gives "
+                             "the between-run replicates a verdict needs")
     parser.add_argument("--limit", default="30", help="summary rows to print (default 30; 0 = all)")
     parser.add_argument("--wait", default="0", metavar="SECONDS",
                         help="if another `torchperf run` holds this checkout, wait up to SECONDS for it "
@@ -71,8 +78,11 @@ def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
         versions = suite.configured_torch_versions(read_config(root / CONFIG_NAME))
     if args.existing and args.commits:
         raise TorchperfError("--existing benchmarks the installed code: it cannot take --commits")
+    threads = positive_int(args.threads, "--threads") if args.threads is not None else None
+    rounds = positive_int(args.rounds, "--rounds")
     return suite.RunPlan(versions, tier, bench, devices, commits, args.existing, machine, args.quick,
-                         resume=args.resume, machine_checks=not args.no_machine_checks)
+                         resume=args.resume, machine_checks=not args.no_machine_checks, threads=threads,
+                         rounds=rounds)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +106,16 @@ def run(args: argparse.Namespace) -> int:
     outcome = suite.run_suite(plan, root, publish=not args.no_publish, log=log, lock_wait=wait)
     if outcome.html_dir is not None:
         log(f"site published in {outcome.html_dir}")
+    # The headline first: whether the machine was quiet, and what was decided (issue: one CAUTION line
+    # under ~90 rows of ratios does not undo a table topped by noise).
+    if outcome.condition_warnings:
+        print("CAUTION: the machine was not quiet when these numbers were taken (`torchperf doctor` says why; "
+              "changes below its minimum detectable slowdown may be noise):")
+        for warning in outcome.condition_warnings:
+            print(f"  {warning}")
     if outcome.summary:
+        for line in render_verdict_counts(outcome.summary):
+            print(line)
         print(render_summary(outcome.summary, int(limit)))
     else:
         log("no results were produced")
@@ -124,11 +143,8 @@ def run(args: argparse.Namespace) -> int:
     if outcome.failed:
         log(f"{len(outcome.failed)} of {len(plan.torch_versions)} torch versions failed: "
             + ", ".join(v for v, _ in outcome.failed))
-    if outcome.condition_warnings:
-        log("CAUTION: the machine was not quiet when these numbers were taken (`torchperf doctor` says why; "
-            "changes below its minimum detectable slowdown may be noise):")
-        for warning in outcome.condition_warnings:
-            log(f"  {warning}")
+    if outcome.condition_warnings:  # again at the end, where a scrolling terminal leaves the reader
+        log("CAUTION: the machine was not quiet while these numbers were taken; see the top of the summary")
     if outcome.publish_error:
         log(f"results saved, but publishing failed: {outcome.publish_error}")
         return 1

@@ -167,8 +167,8 @@ def check_load(fs: _Fs, threshold: float = LOAD_THRESHOLD) -> Check:
     ncpu = len(_online_cpus(fs))
     detail = f"load {load1:.2f} {load5:.2f} {load15:.2f} (1/5/15 min) on {ncpu} CPUs"
     if load1 > threshold:
-        return Check("load average", "WARN", f"{detail}: other work competes for the CPUs",
-                     "top -o %CPU")
+        return Check("load average", "WARN", f"{detail}: other work competes for the CPUs; if it cannot stop, "
+                     "measure at 1 thread (`torchperf run --threads 1`), which leaves it a CPU", "top -o %CPU")
     return Check("load average", "OK", detail)
 
 
@@ -233,7 +233,9 @@ def check_busy_processes(sample: _Sample, ticks_per_second: int | None = None) -
     pids = " ".join(str(pid) for _, pid, _ in top)
     return Check("busy processes", "WARN",
                  f"{len(busy)} other process(es) busy: {listed}; pause them while benchmarking "
-                 f"(resume with kill -CONT {pids}) or pin benchmarks to other CPUs with --cpus",
+                 f"(resume with kill -CONT {pids}), pin benchmarks to other CPUs with --cpus, or measure at "
+                 "1 thread (`torchperf run --threads 1`): a 2-thread case beside a busy process reads up to "
+                 "twice its time, a 1-thread case on a 2-CPU machine keeps a CPU of its own",
                  f"kill -STOP {pids}")
 
 

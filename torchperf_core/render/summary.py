@@ -1,5 +1,6 @@
-"""The summary `torchperf run` prints: each case × torch version, its median, GFLOP/s and the ratio
-to the oldest version.
+"""The summary `torchperf run` prints: each case × torch version, its median, GFLOP/s, the ratio
+to the oldest version and the verdict on that ratio (a bare ratio is not a finding: with one run per
+version it may be the drift between runs, and a contended case may be another process).
 
 The rows are taken by shape (SummaryRowLike), not by the run room's SummaryRow type: render sits
 below run in the layers and must not import it.
@@ -31,11 +32,38 @@ class SummaryRowLike(Protocol):
     def status(self) -> str: ...
     @property
     def flavour(self) -> str | None: ...
+    @property
+    def verdict(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+def render_verdict_counts(rows: Sequence[SummaryRowLike]) -> list[str]:
+    """One line per later torch version: how many cases are slower, faster, same, unknown, contended
+    against the oldest — the headline, printed before the table."""
+    by_version: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r.verdict is not None:
+            counts = by_version.setdefault(r.torch_version, {})
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    order = ("slower", "failed", "faster", "fixed", "unknown", "contended", "same")
+    lines = []
+    for version, counts in by_version.items():
+        parts = [f"{counts[v]} {v}" for v in order if counts.get(v)]
+        parts += [f"{n} {v}" for v, n in sorted(counts.items()) if v not in order]
+        lines.append(f"torch {version} vs oldest: " + ", ".join(parts))
+    if any(r.verdict == "unknown" for r in rows):
+        lines.append("unknown: beyond the factor in one run, but the drift between separate runs is not measured; "
+                     "`torchperf run --rounds 3` (or `torchperf continuous --torch A B`, interleaved) decides them")
+    if any(r.verdict == "contended" for r in rows):
+        lines.append("contended: other processes disturbed the measurement; re-run on a quiet machine "
+                     "(or at `--threads 1`)")
+    return lines
 
 
 def render_summary(rows: Sequence[SummaryRowLike], limit: int) -> str:
-    """The table, in the rows' order (the run room sorts them, biggest slowdowns first), cut after
-    `limit` cases (0: all) with a line saying how many were left out."""
+    """The table, in the rows' order (the run room ranks decided slowdowns first, then the undecided,
+    then the unchanged), cut after `limit` cases (0: all) with a line saying how many were left out."""
     cases: list[tuple[str, str]] = []
     for row in rows:
         key = (row.benchmark, row.params)
@@ -47,10 +75,11 @@ def render_summary(rows: Sequence[SummaryRowLike], limit: int) -> str:
         [f"{r.benchmark.split('.', 1)[-1]}{r.params}",
          r.torch_version + (f" ({r.flavour})" if r.flavour else ""),
          format_time(r.median, missing="—" if r.status == "ok" else r.status),
-         format_rate(r.gflops, "GFLOP/s"), "—" if r.ratio is None else f"{r.ratio:.2f}"]
+         format_rate(r.gflops, "GFLOP/s"), "—" if r.ratio is None else f"{r.ratio:.2f}",
+         r.verdict or ""]
         for r in rows if (r.benchmark, r.params) in keep
     ]
-    text = table(["benchmark (params)", "torch", "median", "GFLOP/s", "vs oldest"], body, "llrrr")
+    text = table(["benchmark (params)", "torch", "median", "GFLOP/s", "vs oldest", "verdict"], body, "llrrrl")
     if len(shown) < len(cases):
         text += f"\n… {len(cases) - len(shown)} more cases (--limit 0 shows all)"
     return text

@@ -45,6 +45,7 @@ from torchperf_core.run.guard import (
 from torchperf_core.store import (
     CONFIG_NAME,
     AsvConfig,
+    THREADS_ENV,
     read_config,
     sidecar_path,
 )
@@ -123,6 +124,8 @@ class RunPlan:
     quick: bool = False
     resume: bool = False  # keep results already saved for a commit x environment (asv --skip-existing-successful)
     machine_checks: bool = True  # doctor + noise probes (+ calibration once) saved in meta/<machine>/
+    threads: int | None = None  # the suite's thread count (None: torch's default); its own environment name
+    rounds: int = 1  # separate asv runs per version, alternating the order (between-run replicates)
 
 
 def configured_torch_versions(config: AsvConfig) -> tuple[str, ...]:
@@ -160,6 +163,8 @@ def suite_environment(plan: RunPlan, base: Mapping[str, str] | None = None) -> d
     """The environment asv and the benchmarks see: tier and devices for `benchmarks/common.py`."""
     env = dict(os.environ if base is None else base)
     env["TORCHPERF_TIER"] = plan.tier
+    if plan.threads is not None:  # the matrix sets it too; an --existing run has no matrix
+        env[THREADS_ENV] = str(plan.threads)
     if plan.devices:
         env["TORCHPERF_DEVICES"] = ",".join(plan.devices)
     return env
@@ -277,8 +282,16 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
     # anything and stops at the first that cannot be built, so a single unknown version would
     # otherwise cost every other version its results.
     groups = [plan.torch_versions] if plan.existing else [(v,) for v in plan.torch_versions]
-    for versions in groups:
-        config = write_run_config(root, versions)
+    # Rounds (`--rounds N`): the whole run again, in the opposite order each time, so every version
+    # gets N separately measured replicates (the drift between runs is then measured, not assumed
+    # away) and none always runs first.
+    schedule = [(r, g) for r in range(plan.rounds) for g in (groups if r % 2 == 0 else groups[::-1])]
+    for round_index, versions in schedule:
+        if any(versions[0] == v for v, _ in failed):
+            continue
+        if plan.rounds > 1:
+            log(f"round {round_index + 1} of {plan.rounds}")
+        config = write_run_config(root, versions, threads=plan.threads)
         before = results_snapshot(results_dir, machine)
         cmd = asv_run_command(plan, config, machine, commit=commit)
         log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))

@@ -1,4 +1,13 @@
-"""Step 6 of `torchperf run`: the summary rows, one per case and torch version."""
+"""Step 6 of `torchperf run`: the summary rows, one per case and torch version, each later version
+with its verdict against the oldest.
+
+The verdict is the compare room's (`compare_versions`, i.e. `verdict.judge_separate`): the same
+answer `torchperf compare --torch OLDEST V` and the site give, contended and unknown included. A run
+measures each version in a separate asv run, so with one round a change beyond the factor is
+*unknown* (the drift between runs is not measured); `--rounds 3` gives the replicates a decision
+needs. Only decided slowdowns are ranked as slowdowns: decided ones first, then the undecided,
+then the unchanged.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from torchperf_core.compare import Source, compare_versions
+from torchperf_core.errors import TorchperfError
 from torchperf_core.run.guard import failed_or_skipped
 from torchperf_core.store import flavour_of, release_of, sidecar_for, torch_version_of, version_key
+from torchperf_core.verdict import CONTENDED, DEFAULT_FACTOR, FAILED, FASTER, FIXED, SAME, SLOWER, UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,12 @@ class SummaryRow:
     ratio: float | None
     status: str = "ok"  # "failed": the benchmark raised (asv stored null); "skipped": asv stored NaN
     flavour: str | None = None  # the build's local tag ("cpu", "cu130"), shown beside the version
+    verdict: str | None = None  # against the oldest version (None: the oldest itself, or no pair)
+    reason: str | None = None  # why the verdict is unknown or contended
+
+
+# How a case ranks, by its worst verdict over the versions: decided changes first, then the undecided.
+_RANK = {SLOWER: 0, FAILED: 0, FASTER: 1, FIXED: 1, CONTENDED: 2, UNKNOWN: 2, SAME: 3}
 
 
 def _results_rows(path: Path) -> Iterable[tuple[str, str, float | None]]:
@@ -67,8 +85,10 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
             table.setdefault((name, params), {})[version] = median
         for key, state in failed_or_skipped(path).items():
             status[(key, version)] = state
+    verdicts = _verdicts(results_files, sorted({v for by in table.values() for v in by}, key=version_key), meta_dir)
     rows: list[SummaryRow] = []
     worst: dict[tuple[str, str], float] = {}
+    rank: dict[tuple[str, str], int] = {}
     for (name, params), by_version in table.items():
         versions = sorted(by_version, key=version_key)
         base = by_version[versions[0]]
@@ -77,9 +97,38 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
         for v in versions:
             med = by_version[v]
             ratio = (med / base) if (med and base) else None
+            verdict, reason = verdicts.get((name, params, v), (None, None)) if v != versions[0] else (None, None)
             rows.append(SummaryRow(benchmark=name, params=params, torch_version=v, median=med,
                                    gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio,
-                                   status=status.get(((name, params), v), "ok"), flavour=flavours.get(v)))
-            worst[(name, params)] = max(worst.get((name, params), 0.0), ratio or 0.0)
-    rows.sort(key=lambda r: (-worst[(r.benchmark, r.params)], r.benchmark, r.params, version_key(r.torch_version)))
+                                   status=status.get(((name, params), v), "ok"), flavour=flavours.get(v),
+                                   verdict=verdict, reason=reason))
+            key = (name, params)
+            rank[key] = min(rank.get(key, 4), _RANK.get(verdict or "", 4))
+            if verdict in (SLOWER, FAILED, FASTER, FIXED) or key not in worst:
+                worst[key] = max(worst.get(key, 0.0), ratio or 0.0)
+    rows.sort(key=lambda r: (rank[(r.benchmark, r.params)], -worst[(r.benchmark, r.params)], r.benchmark,
+                             r.params, version_key(r.torch_version)))
     return rows
+
+
+def _verdicts(results_files: Iterable[Path], versions: list[str],
+              meta_dir: Path | None) -> dict[tuple[str, str, str], tuple[str, str | None]]:
+    """(benchmark, params, version) -> (verdict, reason) of each later version against the oldest,
+    from the compare room; nothing when the files hold one version or cannot be compared."""
+    files = list(results_files)
+    if len(versions) < 2 or not files:
+        return {}
+    data = json.loads(files[0].read_text())
+    results_dir, machine = files[0].parent.parent, files[0].parent.name
+    source = Source(results_dir, meta_dir=meta_dir)
+    out: dict[tuple[str, str, str], tuple[str, str | None]] = {}
+    for version in versions[1:]:
+        try:
+            comparison = compare_versions(source, [versions[0], version], commit=str(data.get("commit_hash", "")),
+                                          factor=DEFAULT_FACTOR, machine=machine)
+        except TorchperfError:
+            continue  # e.g. the environments do not pair: the table still shows the ratios
+        for row in comparison.rows:
+            params = "(" + ", ".join(v for _, v in row.params) + ")"
+            out[(row.benchmark, params, version)] = (row.verdict, row.reason)
+    return out

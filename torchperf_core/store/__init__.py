@@ -15,7 +15,7 @@ from torchperf_core.store.asv_results import (
     strip_torch_from_env_name,
     torch_version_of,
 )
-from torchperf_core.store.config import CONFIG_NAME, PROJECT_ROOT_KEY, AsvConfig, read_config
+from torchperf_core.store.config import CONFIG_NAME, PROJECT_ROOT_KEY, THREADS_ENV, AsvConfig, read_config
 from torchperf_core.store.torch_versions import (
     flavour_of,
     parse_torch_version,
@@ -39,6 +39,7 @@ from torchperf_core.store.sidecars import (
 )
 
 __all__ = [
+    "THREADS_ENV",
     "CaseCondition", "case_conditions", "merge_case_records",
     "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "Sample", "Sidecar", "asv_reason",
     "attribute_for", "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",

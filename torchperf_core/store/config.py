@@ -94,10 +94,14 @@ class AsvConfig:
         return next((req[key] for key in TORCH_REQUIREMENT_KEYS if key in req), None)
 
     def derived(self, torch_versions: Sequence[str] | None = None,
-                overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                overrides: Mapping[str, Any] | None = None, *, threads: int | None = None) -> dict[str, Any]:
         """This config for asv to read from another folder (e.g. `.asv/`): every local path
         absolute, `PROJECT_ROOT_KEY` set, and with `torch_versions` the matrix's torch entry
-        narrowed to them (asv has no command-line switch for a subset of the matrix)."""
+        narrowed to them (asv has no command-line switch for a subset of the matrix).
+
+        `threads` adds `THREADS_ENV` to the matrix as an `env_nobuild` variable: asv then files the
+        results under their own environment name (a history of their own, e.g. `...-TORCHPERF_THREADS1`)
+        while reusing the same built environment, and the benchmarks run at that thread count."""
         conf = copy.deepcopy(dict(self.raw))
         conf["version"] = 1
         if self.repo_dir is not None:
@@ -111,9 +115,18 @@ class AsvConfig:
             for key in TORCH_REQUIREMENT_KEYS:
                 req.pop(key, None)
             req[DERIVED_TORCH_KEY] = list(torch_versions)
+        if threads is not None:
+            matrix = conf.setdefault("matrix", {})
+            if matrix and not any(t in matrix for t in _MATRIX_TYPES):  # asv's untyped form: all are req
+                matrix = conf["matrix"] = {"req": dict(matrix)}
+            matrix.setdefault("env_nobuild", {})[THREADS_ENV] = [str(threads)]
         if overrides:
             conf.update(overrides)
         return conf
+
+
+# The suite's thread-count parameter (read by benchmarks/common.py; unset: torch's default).
+THREADS_ENV = "TORCHPERF_THREADS"
 
 
 def read_config(path: str | os.PathLike[str] = CONFIG_NAME) -> AsvConfig:

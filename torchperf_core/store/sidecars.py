@@ -29,7 +29,7 @@ from torchperf_core.formats import check_format_version
 # Sidecar format history:
 #   1  format_version, results_file, machine, commit_hash, env_name, torch_version, fingerprint,
 #      kernels, fingerprint_error
-#   2  + cases: {benchmark: {param key: {threads, contention, run_medians}}} — what asv cannot
+#   2  + cases: {benchmark: {param key: {threads, contention, run_medians, contended_runs}}} — what asv cannot
 #      store per case: how disturbed its latest measurement was, and the median of every clean
 #      `torchperf run` of this commit and environment (the between-run replicates)
 SIDECAR_FORMAT_VERSION = 2
@@ -214,4 +214,6 @@ def merge_case_records(previous: Mapping[str, Mapping[str, Mapping[str, Any]]],
         contended = bool(contention and contention.get("contended"))
         if not contended and isinstance(median, (int, float)) and median > 0 and math.isfinite(median):
             record["run_medians"] = list(record.get("run_medians") or []) + [float(median)]
+        elif contended:
+            record["contended_runs"] = int(record.get("contended_runs") or 0) + 1
     return cases
