@@ -8,12 +8,12 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast setup browser clean
+.PHONY: run test test-fast setup browser valgrind sshd clean
 
 run: $(STAMP)
 	$(BIN)/torchperf run $(ARGS)
 
-test: $(STAMP) browser
+test: $(STAMP) browser valgrind sshd
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The same setup as `test`, without the tests that build asv environments or drive a browser:
@@ -37,6 +37,24 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "note: chromium/chromedriver not installed and no root: browser tests will be skipped (apt-get install chromium chromium-driver)"; fi; \
+	fi
+
+# Instruction counts (`--metric instructions`, benchmarks/bench_instructions.py) run under Debian's
+# valgrind. Installed like Chromium; without root the valgrind tests skip, saying how to install it.
+valgrind:
+	@if ! command -v valgrind >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; \
+	  else echo "note: valgrind not installed and no root: instruction-count tests will be skipped (apt-get install valgrind)"; fi; \
+	fi
+
+# The fleet's tests (tests/test_fleet.py) start real OpenSSH servers: Debian's openssh-server,
+# installed like Chromium; without root those tests skip, saying how to install it.
+sshd:
+	@if [ ! -x /usr/sbin/sshd ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; \
+	  else echo "note: openssh-server not installed and no root: fleet SSH tests will be skipped (apt-get install openssh-server)"; fi; \
 	fi
 
 clean:

@@ -1,30 +1,31 @@
 #!/usr/bin/env bash
-# Pull-request gate: benchmark BASE and HEAD on this machine, interleaved, and compare them.
+# Pull-request gate: BASE and HEAD measured together on this machine, decided or re-measured.
 #
 #   scripts/ci_pr_gate.sh BASE HEAD [OUT_DIR]
 #
 # The same commands a person runs by hand, in sequence:
-#   1. derive the asv config and register the machine through torchperf's library
-#      (scripts/asv_ci_config.py: the config checked by torchperf's one reader, the machine entry
-#      with its hardware keys, so compare can tell results from different CPUs apart);
-#   2. `asv continuous BASE HEAD`: both commits in the same environments, rounds interleaved
-#      (BASE, HEAD, BASE, HEAD ...) so that drift of the machine hits both sides alike, raw samples
-#      recorded so the comparison can use Mann-Whitney U;
-#   3. record the environments' fingerprint sidecars (what `torchperf run` does after asv run);
-#   4. `torchperf compare BASE HEAD`: asv's significance rules, exit 1 on a significant slowdown
-#      beyond the factor (asv continuous's own exit status is not used: it exits 2 without a table
-#      when any benchmark fails).
-# Writes OUT_DIR/compare.md (the PR comment), compare.txt and compare.json; appends the markdown to
-# $GITHUB_STEP_SUMMARY when set. Exit status: that of `torchperf compare` (0 ok, 1 regression, 2 error).
+#   1. check the asv config and register the machine through torchperf's library
+#      (scripts/asv_ci_config.py: the config checked by torchperf's one reader — a misspelt key stops
+#      here — and the machine entry with its hardware keys);
+#   2. `torchperf continuous BASE HEAD` (docs/GATE.md): each commit's tree is extracted
+#      (.asv/gate/<sha>/) and run by the tool's own interpreter, the two sides interleaved case by
+#      case in rounds of fresh processes (alternating which goes first), each case judged on its
+#      per-round medians at a family-wise false-alarm target of 5% per gate run; undecided cases get
+#      more rounds until decided or TORCHPERF_BUDGET seconds are spent.
+# Writes OUT_DIR/compare.md (the PR comment) and compare.json; prints the text report; appends the
+# markdown to $GITHUB_STEP_SUMMARY when set. Exit status: that of `torchperf continuous` (0: no
+# decided regression — also when some cases stay unknown or contended, which the report's first line
+# says; 1: a decided regression; 2: an error).
 #
 # Environment (all optional):
-#   TORCHPERF_TORCH    torch versions to build (space separated; default: the config's matrix)
-#   TORCHPERF_BENCH    asv --bench regex (default: all)
+#   TORCHPERF_BENCH    --bench regex on 'benchmark(parameters)' (default: all)
 #   TORCHPERF_TIER     suite tier for the benchmarks (default: smoke)
-#   TORCHPERF_FACTOR   --factor (default: torchperf compare's, noise.DEFAULT_FACTOR)
+#   TORCHPERF_FACTOR   --factor (default: torchperf's, verdict.DEFAULT_FACTOR)
+#   TORCHPERF_BUDGET   seconds for the re-measuring rounds (default: 1200)
+#   TORCHPERF_THREADS  --threads for both sides (default: torch's default)
 #   ASV_MACHINE        machine name (default: ci-runner)
 #   ASV_CONFIG         asv config (default: asv.conf.json)
-#   TORCHPERF / ASV    the commands (default: torchperf / asv on PATH)
+#   TORCHPERF          the command (default: torchperf on PATH)
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
@@ -35,11 +36,11 @@ BASE_REV=$1
 HEAD_REV=$2
 OUT_DIR=${3:-torchperf-pr}
 TORCHPERF=${TORCHPERF:-torchperf}
-ASV=${ASV:-asv}
 PY=${PYTHON:-python3}
 MACHINE=${ASV_MACHINE:-ci-runner}
-FACTOR=${TORCHPERF_FACTOR:-$("$PY" -c 'from torchperf_core.machine import DEFAULT_FACTOR; print(DEFAULT_FACTOR)')}
-export TORCHPERF_TIER=${TORCHPERF_TIER:-smoke}
+FACTOR=${TORCHPERF_FACTOR:-$("$PY" -c 'from torchperf_core.verdict import DEFAULT_FACTOR; print(DEFAULT_FACTOR)')}
+TIER=${TORCHPERF_TIER:-smoke}
+BUDGET=${TORCHPERF_BUDGET:-1200}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 mkdir -p "$OUT_DIR"
@@ -48,32 +49,22 @@ resolve() {
 }
 BASE=$(resolve "$BASE_REV")
 HEAD=$(resolve "$HEAD_REV")
-echo "torchperf PR gate: base ${BASE:0:8}  head ${HEAD:0:8}  machine $MACHINE  factor $FACTOR"
+echo "torchperf PR gate: base ${BASE:0:8}  head ${HEAD:0:8}  machine $MACHINE  factor $FACTOR  tier $TIER  budget ${BUDGET}s"
 
-# shellcheck disable=SC2086
 CONF=$("$PY" "$HERE/asv_ci_config.py" --config "${ASV_CONFIG:-asv.conf.json}" --out .asv/ci-pr.conf.json \
-  --machine "$MACHINE" --torch ${TORCHPERF_TORCH:-})
+  --machine "$MACHINE")
 
-bench_args=()
-if [ -n "${TORCHPERF_BENCH:-}" ]; then bench_args=(--bench "$TORCHPERF_BENCH"); fi
+gate=("$TORCHPERF" continuous "$BASE" "$HEAD" --config "$CONF" --factor "$FACTOR" --tier "$TIER" --budget "$BUDGET")
+if [ -n "${TORCHPERF_BENCH:-}" ]; then gate+=(--bench "$TORCHPERF_BENCH"); fi
+if [ -n "${TORCHPERF_THREADS:-}" ]; then gate+=(--threads "$TORCHPERF_THREADS"); fi
 set +e
-"$ASV" --config "$CONF" continuous --machine "$MACHINE" --interleave-rounds --factor "$FACTOR" \
-  --show-stderr "${bench_args[@]}" "$BASE" "$HEAD"
-asv_status=$?
-set -e
-echo "asv continuous exited $asv_status (not used: torchperf compare decides)"
-
-# The fingerprint of each environment, for the "why" under the table (torchperf run does this itself).
-"$PY" "$HERE/record_sidecars.py" --config "$CONF" --machine "$MACHINE" || echo "sidecars not recorded: the table still stands"
-
-compare=("$TORCHPERF" compare "$BASE" "$HEAD" --config "$CONF" --machine "$MACHINE" --factor "$FACTOR")
-set +e
-"${compare[@]}" --format text --output "$OUT_DIR/compare.txt"
+"${gate[@]}" --format markdown --output "$OUT_DIR/compare.md" --json "$OUT_DIR/compare.json" >/dev/null
 status=$?
 set -e
 if [ "$status" -le 1 ]; then
-  "${compare[@]}" --format markdown --output "$OUT_DIR/compare.md" >/dev/null || true
-  "${compare[@]}" --format json --output "$OUT_DIR/compare.json" >/dev/null || true
+  "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print("torchperf continuous: " + d["headline"])' \
+    "$OUT_DIR/compare.json"
+  cat "$OUT_DIR/compare.md"
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$OUT_DIR/compare.md" >> "$GITHUB_STEP_SUMMARY"; fi
 fi
 exit "$status"

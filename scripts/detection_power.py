@@ -15,8 +15,13 @@ How the slowdown is injected (`--inject`):
 - `spin`: the op followed by a busy-wait of `fraction × (calibrated median per-call time)`. Simpler,
   but a busy-waiting main thread competes with the op's OpenMP workers still spinning after the
   parallel region, which on a small CPU inflates the slowdown: prefer `repeat`.
-The two sides of a trial are timed back to back, in alternating order (ABBA), so slow drift of
-the machine hits both alike.
+The two sides of a trial are timed back to back; which goes first follows `--order`: `abba`
+(default: trials run before-first, after-first, after-first, before-first, ...) or `random` (seeded
+by `--seed`). An "after" side that always ran second would carry any position effect (caches,
+frequency, the allocator warmed by the first side) into every ratio: the A/A row once read a median
+ratio of x1.037 between two identical sides that way. The table shows the median ratio overall and
+split by which side ran first, so an A/A row shows whether it centres on 1 and how large the
+position effect is.
 
 Runtime is bounded by --max-minutes (default 15): trials stop when the budget runs out and the table
 says how many were run. Take the figures on a quiet machine: other processes on the cores show up
@@ -31,6 +36,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import random
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -38,7 +45,9 @@ from typing import Any, Callable
 
 # `--json` output history:
 #   1 — first version: op, size, dtype, device, threads, samples, reference_seconds, trials.
-DETECTION_POWER_FORMAT_VERSION = 1
+#   2 — issue 11: "order" (abba | random) and "seed"; each trial's "after_first".
+DETECTION_POWER_FORMAT_VERSION = 2
+ORDERS = ("abba", "random")
 
 
 def _spin(seconds: float) -> None:
@@ -52,6 +61,24 @@ class Trial:
     injected: float  # 0.0 for A/A
     ratio: float  # measured median ratio after/before
     verdicts: tuple[tuple[float, str], ...]  # (factor, verdict)
+    after_first: bool = False  # which side was timed first in this trial
+
+
+def after_first(trial: int, order: str, rng: random.Random) -> bool:
+    """Whether the "after" side runs first in trial `trial`: ABBA (B A A B per four trials, so
+    each side leads half the time and every pair of trials is balanced) or a seeded coin flip."""
+    if order == "abba":
+        return trial % 4 in (1, 2)
+    return rng.random() < 0.5
+
+
+def median_ratios(trials: list[Trial]) -> tuple[float, float, float]:
+    """(all, after ran second, after ran first) median ratios; NaN where no trial ran that way."""
+    def med(xs: list[float]) -> float:
+        return statistics.median(xs) if xs else float("nan")
+
+    return (med([t.ratio for t in trials]), med([t.ratio for t in trials if not t.after_first]),
+            med([t.ratio for t in trials if t.after_first]))
 
 
 def _block(fns: list[Callable[[], Any]], calls: int) -> list[Callable[[], Any]]:
@@ -95,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-sample-time", type=float, default=0.005, help="seconds per sample (default 0.005)")
     parser.add_argument("--inject", choices=("repeat", "spin"), default="repeat", help="how to slow the after side (default repeat)")
     parser.add_argument("--block", type=int, default=20, help="op calls per timed call with --inject repeat (default 20)")
+    parser.add_argument("--order", choices=ORDERS, default="abba", help="which side of a trial goes first (default abba)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
     parser.add_argument("--max-minutes", type=float, default=15.0)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -134,30 +163,32 @@ def main(argv: list[str] | None = None) -> int:
         f"detection power: {args.op} {args.size} {args.dtype} on {args.device}, {case.threads} threads; "
         f"median {reference * 1e6:.1f} us per timed call{f' ({args.block} ops)' if args.inject == 'repeat' else ''}; "
         f"{args.samples} samples/side; "
-        f"{args.trials} trials/row; injection: {args.inject}",
+        f"{args.trials} trials/row; injection: {args.inject}; order: {args.order}",
         flush=True,
     )
 
+    rng = random.Random(args.seed)
     rows: list[tuple[float, list[Trial]]] = []
     for injected in [0.0] + list(args.slowdowns):
         trials: list[Trial] = []
         for i in range(args.trials):
             if time.monotonic() > deadline:
                 break
-            if i % 2 == 0:
+            first = after_first(i, args.order, rng)
+            if not first:
                 before, after = timed(0.0, options), timed(injected, options)
             else:
                 after, before = timed(injected, options), timed(0.0, options)
             verdicts = tuple((f, judge(before, after, f)[0]) for f in factors)
-            trials.append(Trial(injected, after.value / before.value, verdicts))
+            trials.append(Trial(injected, after.value / before.value, verdicts, first))
         rows.append((injected, trials))
 
-    header = ["injected", "trials", "median ratio"] + [f"flagged @ factor {f:g}" for f in factors]
+    header = ["injected", "trials", "median ratio", "after 2nd | 1st"] + [f"flagged @ factor {f:g}" for f in factors]
     table = []
     for injected, trials in rows:
-        ratios = sorted(t.ratio for t in trials)
-        med = ratios[len(ratios) // 2] if ratios else float("nan")
-        cells = [("A/A (none)" if injected == 0 else f"+{injected:.0%}"), str(len(trials)), f"{med:.3f}"]
+        med, second, first = median_ratios(trials)
+        cells = [("A/A (none)" if injected == 0 else f"+{injected:.0%}"), str(len(trials)), f"{med:.3f}",
+                 f"{second:.3f} | {first:.3f}"]
         for f in factors:
             slower = sum(1 for t in trials for ff, v in t.verdicts if ff == f and v == "slower")
             faster = sum(1 for t in trials for ff, v in t.verdicts if ff == f and v == "faster")
@@ -174,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
     print()
     print("A/A row: false flags (slower or faster). Other rows: detected as significantly slower.")
+    print("after 2nd | 1st: the median ratio of the trials where the after side ran second / first; "
+          "their gap is the position effect the order cancels (an A/A median ratio should centre on 1).")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(
@@ -181,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                     "format_version": DETECTION_POWER_FORMAT_VERSION,
                     "op": args.op, "size": args.size, "dtype": args.dtype, "device": args.device,
                     "threads": case.threads, "samples": args.samples, "reference_seconds": reference,
+                    "order": args.order, "seed": args.seed,
                     "trials": [dataclasses.asdict(t) for _, ts in rows for t in ts],
                 },
                 fh, indent=2,

@@ -112,3 +112,23 @@ def test_case_log_drops_a_line_cut_short(tmp_path: Path) -> None:
     log.write_text(json.dumps(line(ENV_A, 1.0, CLEAN)) + "\n" + '{"benchmark": "x", "par')
     assert [entry["median"] for entry in read_case_log(log)] == [1.0]
     assert read_case_log(tmp_path / "missing.jsonl") == []
+
+
+def test_run_summary_flags_each_versions_own_contended_cases_and_takes_compares_verdicts(tmp_path: Path) -> None:
+    """The oldest version has no verdict of its own, but a contended baseline is flagged on its row;
+    the later version's verdict is compare's (contended before -> contended)."""
+    from tests.compare_helpers import MACHINE, copy_fixture, results_file, set_case
+    from torchperf_core.run.summary import summarize
+
+    run = copy_fixture(tmp_path)  # 3 run medians a case: decided verdicts where the data decide
+    old, new = results_file(run, "b151c94f", "2.13.0"), results_file(run, "b151c94f", "2.14.1")
+    name, key = "bench_toy.MatMul.time_mm", "('float32', 256)"
+    set_case(run, old, name, key, contended=True)
+    rows = summarize([old, new], run / "results" / "benchmarks.json", run / "meta")
+    by = {(r.benchmark, r.params, r.torch_version): r for r in rows}
+    assert by[(name, key, "2.13.0")].contended is True and by[(name, key, "2.13.0")].verdict is None
+    assert by[(name, key, "2.14.1")].contended is False and by[(name, key, "2.14.1")].verdict == "contended"
+    other = next(r for r in rows if r.torch_version == "2.14.1" and (r.benchmark, r.params) != (name, key)
+                 and r.verdict is not None)
+    assert other.verdict in ("same", "slower", "faster", "unknown") and not other.contended
+    assert MACHINE == old.parent.name

@@ -165,7 +165,7 @@ def test_doctor_and_run_summary_render_exactly():
                        reason="one run per side (need 3): re-measure"),
             SummaryRow("bench_mm.MM.time_mm", "(256, 'float16')", "2.14.1", None, None, None, "failed",
                        verdict="failed"),
-            SummaryRow("bench_sum.Sum.time_sum", "(64,)", "2.13.0", 2.5e-6, None, None))
+            SummaryRow("bench_sum.Sum.time_sum", "(64,)", "2.13.0", 2.5e-6, None, None, contended=True))
     assert render_summary(rows, 2) == (
         "benchmark (params)           torch   median        GFLOP/s  vs oldest  verdict\n"
         "---------------------------  ------  ------  -------------  ---------  -------\n"
@@ -174,7 +174,7 @@ def test_doctor_and_run_summary_render_exactly():
         "MM.time_mm(256, 'float16')   2.14.1  failed              —          —  failed\n"
         "… 1 more cases (--limit 0 shows all)"
     )
-    assert render_summary(rows, 0).splitlines()[-1] == "Sum.time_sum(64,)            2.13.0  2.5 µs              —          —"
+    assert render_summary(rows, 0).splitlines()[-1] == "Sum.time_sum(64,)            2.13.0  2.5 µs              —          —  contended"
     assert render_verdict_counts(rows) == [
         "torch 2.14.1 vs oldest: 1 failed, 1 unknown",
         "unknown: beyond the factor in one run, but the drift between separate runs is not measured; "

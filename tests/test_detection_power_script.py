@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +28,24 @@ def test_block_injects_exact_extra_calls():
     assert calls == ["a", "b"] * 11
 
 
+def test_abba_order_balances_which_side_goes_first():
+    """Bug caught: the after side always second (the position effect of issue 11)."""
+    import random
+
+    dp = _load()
+    order = [dp.after_first(i, "abba", random.Random(0)) for i in range(8)]
+    assert order == [False, True, True, False] * 2
+    rng = random.Random(3)
+    flips = [dp.after_first(i, "random", rng) for i in range(200)]
+    assert 0 < sum(flips) < 200 and flips == [dp.after_first(i, "random", r) for r in [random.Random(3)] for i in range(200)]
+
+
+def test_median_ratio_is_split_by_position():
+    dp = _load()
+    trials = [dp.Trial(0.0, r, (), first) for r, first in ((1.04, False), (0.96, True), (0.97, True), (1.03, False))]
+    assert dp.median_ratios(trials) == pytest.approx((1.0, 1.035, 0.965))
+
+
 def test_runs_and_reports(tmp_path, capsys):
     dp = _load()
     out = tmp_path / "dp.json"
@@ -33,8 +53,9 @@ def test_runs_and_reports(tmp_path, capsys):
             "--block", "4", "--min-sample-time", "0.0005", "--max-minutes", "2", "--json", str(out)]  # fmt: skip
     assert dp.main(argv) == 0
     text = capsys.readouterr().out
-    assert "A/A (none)" in text and "+25%" in text and "flagged @ factor 1.1" in text
+    assert "A/A (none)" in text and "+25%" in text and "flagged @ factor 1.1" in text and "after 2nd | 1st" in text
     data = json.loads(out.read_text())
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2 and data["order"] == "abba"
     assert [t["injected"] for t in data["trials"]] == [0.0, 0.25]
+    assert [t["after_first"] for t in data["trials"]] == [False, False]  # the first trial of each row
     assert all(v in ("slower", "faster", "same") for t in data["trials"] for _, v in t["verdicts"])

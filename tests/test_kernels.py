@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import json
 from types import SimpleNamespace
 
@@ -178,3 +179,15 @@ def test_real_cpu_kernels_fp32_mkl_and_bf16_onednn() -> None:
         pytest.skip("CPU lacks avx512_bf16: bf16 mm takes another oneDNN or native path here")
     isa = "avx512_core_amx" if "amx_bf16" in fp.cpu.flags else "avx512_core_bf16"
     assert bf16.backends == (f"onednn:matmul:brg_matmul:{isa}",), bf16
+
+
+def test_the_provenance_child_finds_the_package_without_shadowing_the_standard_library() -> None:
+    """PYTHONPATH gets the folder *holding* torchperf_core: torchperf_core/ itself on the path would
+    make its rooms shadow standard modules (`import bisect` found torchperf_core/bisect)."""
+    from pathlib import Path
+
+    from torchperf_core.env import kernels
+
+    first = Path(kernels._child_env()["PYTHONPATH"].split(os.pathsep)[0])
+    assert (first / "torchperf_core" / "__init__.py").is_file()
+    assert not (first / "bisect" / "__init__.py").exists()

@@ -5,7 +5,9 @@ The fixtures are copies of the real asv results of tests/fixtures/compare_run_v1
 is a byte copy of one results file except the changes made here, so each verdict is decided by the
 fixture: one slowdown of 8.5% (between torchperf's default factor 1.07 and asv's 1.1), one 50%
 slowdown, one 2x speed-up, and one noisy 20% "change" whose samples overlap (beyond the factor, not
-significant). A factor that is ignored, hard-coded or replaced by asv's default flips an exit code
+significant: "unknown", re-measure, since issue 11 — never "unchanged"). Every side's sidecar carries
+three run medians agreeing with its values (`replicate`), so the between-run rule lets asv's decided
+verdicts stand. A factor that is ignored, hard-coded or replaced by asv's default flips an exit code
 here; a site that calls every change significant turns the noisy row into "slower".
 """
 
@@ -19,7 +21,7 @@ from typing import Any, Sequence
 import pytest
 from asv_runner.statistics import compute_stats
 
-from tests.compare_helpers import BASE, HEAD, MACHINE, ROOT, copy_fixture, results_file, run_cli, scale_result
+from tests.compare_helpers import BASE, HEAD, MACHINE, ROOT, copy_fixture, replicate, results_file, run_cli, scale_result
 from torchperf_core import compare as cmp
 from torchperf_core import verdict
 from torchperf_core.compare import Source
@@ -88,6 +90,7 @@ def torch_run(tmp_path: Path, *, mix: bool) -> tuple[Path, str]:
         scale_result(last, WORK, SLOWER_2, 1.5)
         scale_result(last, WORK, FASTER_1, 0.5)
         _set_samples(last, "bench_toy.time_plain", 0, [1.2 * x for x in NOISY_BASE])
+    replicate(run)  # three runs a side, agreeing with the edited values: asv's verdicts stay decided
     return run / "results", data["commit_hash"]
 
 
@@ -99,6 +102,7 @@ def commit_run(tmp_path: Path) -> Path:
     data = _load(head)
     _clone(data, results_file(run, BASE, "2.13.0"), commit=_load(results_file(run, BASE, "2.13.0"))["commit_hash"])
     scale_result(head, WORK, STEADY_1, BETWEEN)
+    replicate(run)
     return run / "results"
 
 
@@ -205,9 +209,12 @@ def test_cli_mixed_verdicts_are_exact(tmp_path, capsys):
     assert code == 1
     assert _verdicts(data) == {
         f"{WORK}('steady', 1)": "slower", f"{WORK}('slower', 2)": "slower", f"{WORK}('faster', 1)": "faster",
+        "bench_toy.time_plain": "unknown",
     }
     noisy = next(r for r in data["rows"] if r["name"] == "bench_toy.time_plain")
-    assert noisy["verdict"] == "same" and noisy["ratio"] == pytest.approx(1.2, rel=1e-12)
+    assert noisy["verdict"] == "unknown" and noisy["ratio"] == pytest.approx(1.2, rel=1e-12)
+    assert noisy["runs_before"] == noisy["runs_after"] == 3 and noisy["reason"] == (
+        "×1.200 between runs (p=2.4e-05) but not significant within the last run: re-measure")
 
 
 # ------------------------------------------------------------------------------------- site
@@ -225,7 +232,7 @@ def _expected_site(factor: float) -> dict[tuple[str, int], tuple[str, ...]]:
     return {
         ("bench_toy.MatMul.time_mm", 0): same, ("bench_toy.MatMul.time_mm", 1): same,
         ("bench_toy.time_only_head", 0): same,
-        ("bench_toy.time_plain", 0): same,  # 20% beyond the factor, but the samples overlap
+        ("bench_toy.time_plain", 0): ("same", "unknown"),  # 20% beyond the factor, the samples overlap
         (WORK, STEADY_1): ("same", "slower" if factor < BETWEEN else "same"),
         (WORK, STEADY_2): same, (WORK, SLOWER_1): same, (WORK, SLOWER_2): ("same", "slower"),
         (WORK, FASTER_1): ("same", "faster"), (WORK, FASTER_2): same,

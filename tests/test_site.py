@@ -123,7 +123,9 @@ def test_publish_chosen_commit_adds_a_section(site: Path, tmp_path: Path) -> Non
 
 def test_changes_on_the_versions_page_are_compare_verdicts(site: Path) -> None:
     """The compare fixture's latest commit (the store's order: both commits share a date, HEAD ran
-    last), verdict by verdict: the words `torchperf compare --torch` prints for each pair."""
+    last), verdict by verdict: the words `torchperf compare --torch` prints for each pair. Its
+    results hold one run per side (issue 11): every change asv would mark is "unknown" (re-measure);
+    tests/test_site_verdicts.py covers the decided verdicts with replicated runs."""
     data = site_data.load_site(site / "results", site / "meta")
     at = data.latest_commit("cmpbox")
     got = {(r.benchmark, r.param_index): [c.verdict if c else None for c in r.changes]
@@ -131,16 +133,17 @@ def test_changes_on_the_versions_page_are_compare_verdicts(site: Path) -> None:
     assert data.versions("cmpbox", at) == ["2.12.0", "2.13.0", "2.14.1"]
     work = "bench_toy.Work.time_work"
     assert got == {
-        ("bench_toy.MatMul.time_mm", 0): ["faster", "same"],
-        ("bench_toy.MatMul.time_mm", 1): ["faster", "same"],
-        (work, 0): ["same", "slower"], (work, 1): ["faster", "slower"], (work, 2): ["same", "slower"],
-        (work, 3): ["faster", "slower"], (work, 4): ["same", "same"], (work, 5): ["same", "slower"],
-        ("bench_toy.time_only_head", 0): ["faster", "slower"],
-        ("bench_toy.time_plain", 0): ["faster", "slower"],
+        ("bench_toy.MatMul.time_mm", 0): ["unknown", "unknown"],
+        ("bench_toy.MatMul.time_mm", 1): ["unknown", "unknown"],
+        (work, 0): ["same", "unknown"], (work, 1): ["unknown", "unknown"], (work, 2): ["same", "unknown"],
+        (work, 3): ["unknown", "unknown"], (work, 4): ["same", "unknown"], (work, 5): ["unknown", "unknown"],
+        ("bench_toy.time_only_head", 0): ["unknown", "unknown"],
+        ("bench_toy.time_plain", 0): ["unknown", "unknown"],
     }
     page = (site / "html" / "torchperf" / "versions.html").read_text()
-    for mark in ("slower", "faster", "same"):
+    for mark in ("unknown", "same"):
         assert f'data-change="{mark}"' in page
+    assert "unknown: re-measure" in page and 'data-change="slower"' not in page
 
 
 def test_environment_page_shows_fingerprints_kernels_and_differences(site: Path) -> None:
@@ -225,7 +228,8 @@ def test_hostile_names_are_escaped_everywhere_and_never_paths(tmp_path: Path) ->
     for page in out.glob("*.html"):
         text = page.read_text()
         assert "<script>alert" not in text and "<img src=x" not in text, page.name
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text or page.name == "regressions.html"
+        # machines.html: one machine here, so no ratio table (and no benchmark name) on it
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text or page.name in ("regressions.html", "machines.html")
         assert "m&lt;img src=x onerror=alert(2)&gt;" in text or page.name == "regressions.html"
 
 
@@ -318,16 +322,27 @@ def _point(value: float | None, samples: list[float] | None, stats: dict | None 
                                  Sample(value, stats, tuple(samples) if samples else None, "1"), 2e9, 1e6)
 
 
+def _runs(*medians: float, contended: bool = False) -> "CaseCondition":
+    from torchperf_core.store import CaseCondition
+
+    return CaseCondition(20, 20, 0.0, contended, "busy" if contended else None, 2, tuple(medians))
+
+
 def test_change_between_is_the_compare_verdict() -> None:
     base = _point(1.0, [0.99, 1.0, 1.01, 1.0, 0.995, 1.005, 1.0, 1.0])
     slow = _point(1.5, [1.49, 1.5, 1.51, 1.5, 1.495, 1.505, 1.5, 1.5])
     tiny = _point(1.02, [1.01, 1.02, 1.03, 1.02, 1.015, 1.025, 1.02, 1.02])
-    assert site_versions.change_between(base, slow) == site_versions.Change("slower", 1.5, 1.07, False)
-    assert site_versions.change_between(slow, base) == site_versions.Change("faster", 1 / 1.5, 1.07, False)
+    runs = (_runs(0.99, 1.01, 1.0), _runs(1.49, 1.51, 1.5))  # three runs a side (issue 11)
+    assert site_versions.change_between(base, slow, conditions=runs).verdict == "slower"
+    assert site_versions.change_between(slow, base, conditions=runs[::-1]).verdict == "faster"
     assert site_versions.change_between(base, tiny) == site_versions.Change("same", 1.02, 1.07, False)
-    # no statistics: asv (and compare) judge by the ratio alone, never "unknown"
+    one_run = site_versions.change_between(base, slow)  # no run medians: one run per side
+    assert (one_run.verdict, one_run.reason) == ("unknown", "one run per side (need 3): re-measure")
+    busy = site_versions.change_between(base, slow, conditions=(runs[0], _runs(1.49, 1.51, 1.5, contended=True)))
+    assert (busy.verdict, busy.mark) == ("contended", "contended")
+    # no statistics: asv (and compare) judge by the ratio alone
     bare = _point(1.5, None, {})
-    assert site_versions.change_between(base, bare).verdict == "slower"
+    assert site_versions.change_between(base, bare, conditions=runs).verdict == "slower"
     assert site_versions.change_between(base, _point(None, None)).verdict == "failed"
     assert site_versions.change_between(base, None).verdict == "only before"
     assert site_versions.change_between(None, None) is None

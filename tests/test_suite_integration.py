@@ -156,7 +156,7 @@ def test_rounds_at_one_thread_file_their_own_environment_with_a_replicate_per_ro
            "--machine", MACHINE, "--no-publish", "--no-machine-checks", "--threads", "1", "--rounds", "2"]
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "round 1 of 2" in proc.stdout and "round 2 of 2" in proc.stdout
+    assert "round 1 of 2" in proc.stderr and "round 2 of 2" in proc.stderr
     commit = _git(repo, "rev-parse", "HEAD")
     files = sorted((repo / "results" / MACHINE).glob(f"{commit[:8]}-*TORCHPERF_THREADS1*.json"))
     assert len(files) == 1

@@ -1,3 +1,28 @@
-"""Bisecting a slowdown across a package's releases (`torchperf bisect`)."""
+"""Bisect a slowdown across a package's releases (torch by default), with the reason at the culprit.
 
-__all__ = []  # type: list[str]
+Prebuilt releases from the package index, one cached environment each; both endpoints measured
+first; every step measured interleaved with its bounds and decided by the one significance rule;
+state kept after every round so a search resumes. `worker.py` is the process inside each release's
+environment and is run as a script, never imported from here.
+"""
+
+from torchperf_core.bisect.cases import CASE_KINDS, CaseSpec, parse_case
+from torchperf_core.bisect.envs import EnvironmentCache, candidate_pythons, torch_requirements
+from torchperf_core.bisect.releases import IndexOptions, index_versions, is_plain, parse_release, releases_between
+from torchperf_core.bisect.report import (
+    BISECT_REPORT_FORMAT_VERSION,
+    build_report,
+    load_report,
+    plot_report,
+    save_report,
+)
+from torchperf_core.bisect.search import CULPRIT, NOT_REPRODUCED, PAUSED, RANGE, Bisector, Rounds, expected_steps
+from torchperf_core.bisect.state import BISECT_STATE_FORMAT_VERSION, BisectState, question_key
+
+__all__ = [
+    "BISECT_REPORT_FORMAT_VERSION", "BISECT_STATE_FORMAT_VERSION", "CASE_KINDS", "CULPRIT", "NOT_REPRODUCED",
+    "PAUSED", "RANGE", "BisectState", "Bisector", "CaseSpec", "EnvironmentCache", "IndexOptions", "Rounds",
+    "build_report", "candidate_pythons", "expected_steps", "index_versions", "is_plain", "load_report",
+    "parse_case", "parse_release", "plot_report", "question_key", "releases_between", "save_report",
+    "torch_requirements",
+]  # fmt: skip

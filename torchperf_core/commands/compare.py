@@ -2,6 +2,9 @@
 
 Exit status: 1 when any benchmark got significantly slower beyond --factor (or started failing),
 0 otherwise, 2 on bad input. Unlike `asv compare`, which always exits 0, so this can gate a PR.
+Cases left "unknown" (one run per side, or not decided between runs) or "contended" (measured on a
+busy machine) never count: a comparison whose only changes are those exits 0, and its first lines
+say so (docs/GATE.md).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--torch", nargs="+", metavar="VERSION",
         help="compare these torch versions at one commit (three or more: a matrix against the first)",
     )  # fmt: skip
+    parser.add_argument("--machines", nargs=2, metavar=("A", "B"),
+                        help="compare machine A with B at one commit and torch version (ratios, peak fractions, "
+                             "hardware differences; always exits 0)")
     parser.add_argument("--commit", metavar="REV", help="with --torch: the commit (default: the latest with results for all)")
     parser.add_argument("--factor", default=str(DEFAULT_FACTOR),
                         help=f"a change must exceed this ratio to count (float > 1; default {DEFAULT_FACTOR}, measured: see README)")
@@ -76,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
     factor = cmp.parse_factor(args.factor)
     source = source_from_args(args)
+    if args.machines:
+        return _machines(args, source, factor)
     if args.torch:
         if args.revisions:
             raise TorchperfError(
@@ -110,6 +118,19 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     text = rc.render_comparison(comparison, args.format, split=args.split, only_changed=args.only_changed)
     return _emit(text, args, comparison.exit_code)
+
+
+def _machines(args: argparse.Namespace, source: "Source", factor: float) -> int:
+    """`--machines A B [--torch X] [--commit C]`: hardware side by side (compare.compare_machines)."""
+    from torchperf_core.compare import compare_machines
+    from torchperf_core.render import render_machines
+    from torchperf_core.store import parse_torch_version
+
+    if args.revisions or (args.torch and len(args.torch) > 1):
+        raise TorchperfError("--machines A B compares one commit (--commit) and one torch version (--torch X)")
+    torch = parse_torch_version(args.torch[0]) if args.torch else None
+    c = compare_machines(source, *args.machines, torch=torch, commit=args.commit, factor=factor)
+    return _emit(render_machines(c, args.format), args, c.exit_code)
 
 
 def _emit(text: str, args: argparse.Namespace, code: int) -> int:

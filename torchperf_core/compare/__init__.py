@@ -27,9 +27,14 @@ from torchperf_core.compare.comparisons import (
     parse_factor,
 )
 from torchperf_core.compare.versions import compare_version_matrix, compare_versions
+from torchperf_core.compare.blas import BLAS_DTYPES, BlasReport, compare_blas
 from torchperf_core.verdict import BOTH_FAILED, SKIPPED
+from torchperf_core.verdict import CONTENDED, NEXT_STEP, UNDECIDED_VERDICTS, UNKNOWN
+from torchperf_core.compare.comparisons import param_key
 from torchperf_core.compare.regressions import REGRESSIONS_FORMAT_VERSION, Jump, Regression, RegressionReport, load_regressions
 from torchperf_core.compare.why import EnvDiff, KernelChange, env_diff, kernel_changes, kernel_keys_for
+from torchperf_core.compare.machines import HARDWARE_KEYS as MACHINE_HARDWARE_KEYS
+from torchperf_core.compare.machines import MachineComparison, MachineRow, MachineSide, compare_machines
 
 __all__ = [
     "BOTH_FAILED", "SKIPPED", "COMPARE_FORMAT_VERSION", "FAILED", "FASTER", "FIXED", "INCOMPARABLE", "MARKS", "ONLY_AFTER", "ONLY_BEFORE",
@@ -37,4 +42,7 @@ __all__ = [
     "KernelChange", "MatrixRow", "Regression", "RegressionReport", "Row", "Side", "Source", "VersionMatrix",
     "compare_commits", "compare_version_matrix", "compare_versions", "env_diff", "judge", "kernel_changes",
     "kernel_keys_for", "load_regressions", "pair_rows", "parse_factor",
+    "CONTENDED", "NEXT_STEP", "UNDECIDED_VERDICTS", "UNKNOWN", "param_key",
+    "BLAS_DTYPES", "BlasReport", "compare_blas",
+    "MACHINE_HARDWARE_KEYS", "MachineComparison", "MachineRow", "MachineSide", "compare_machines",
 ]  # fmt: skip

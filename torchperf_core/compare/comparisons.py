@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from torchperf_core.store import (
+    CaseCondition,
     ResultsFile,
     ResultsStore,
     Sample,
     flops_for,
+    case_conditions,
     resolve_revision,
     strip_torch_from_env_name,
 )
@@ -37,7 +39,9 @@ from torchperf_core.compare.why import (  # noqa: F401 - re-exported: part of co
     kernel_keys_for,
 )
 from torchperf_core.errors import TorchperfError
+from torchperf_core.verdict import COUNT_UNIT, DEFAULT_COUNT_TOLERANCE, judge_counts
 from torchperf_core.verdict import (  # noqa: F401 - re-exported: the verdicts are part of compare's API
+    CONTENDED,
     DEFAULT_FACTOR,
     FAILED,
     FASTER,
@@ -49,13 +53,19 @@ from torchperf_core.verdict import (  # noqa: F401 - re-exported: the verdicts a
     REGRESSION_VERDICTS,
     SAME,
     SLOWER,
+    UNDECIDED_VERDICTS,
+    UNKNOWN,
     judge,
+    judge_separate,
     parse_factor,
 )
 
 # JSON output history:
 #   1 — first version: mode, sides, factor, rows, fingerprint and kernel differences, warnings.
-COMPARE_FORMAT_VERSION = 1
+#   2 — issue 11: verdicts "unknown" and "contended"; per row runs_before/runs_after,
+#       between_run_spread, between_run_ratio, between_run_ci, reason; top-level "headline" and
+#       "undecided" (rows to re-measure or re-run on a quiet machine).
+COMPARE_FORMAT_VERSION = 2
 
 Params = tuple[tuple[str, str], ...]
 
@@ -88,6 +98,12 @@ class Row:
     unit: str | None
     gflops_before: float | None = None
     gflops_after: float | None = None
+    runs_before: int = 1  # separate runs behind each side (the sidecar's run medians; else asv's one)
+    runs_after: int = 1
+    between_spread: float | None = None  # largest relative range of a side's run medians
+    between_ratio: float | None = None  # geometric-mean ratio of the run medians (>= MIN_RUNS a side)
+    between_ci: tuple[float, float] | None = None  # its 99% interval
+    reason: str | None = None  # why the verdict is unknown or contended
 
     @property
     def mark(self) -> str:
@@ -122,8 +138,16 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        """1 when any benchmark got significantly slower beyond the factor (or started failing)."""
+        """1 when any benchmark got significantly slower beyond the factor (or started failing).
+
+        Unknown and contended rows never count: they are not evidence of a change, and a gate that
+        failed on them would cry wolf on every busy or drifting machine (the text says so on top)."""
         return 1 if self.regressions else 0
+
+    @property
+    def undecided(self) -> tuple[Row, ...]:
+        """Rows to re-measure (unknown) or re-run on a quiet machine (contended)."""
+        return tuple(r for r in self.rows if r.verdict in UNDECIDED_VERDICTS)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -193,19 +217,46 @@ def _gflops(flops: float | None, seconds: float | None, unit: str | None) -> flo
     return flops / seconds / 1e9
 
 
+def param_key(params: Params) -> str:
+    """asv's parameter key, as the sidecars store it: "(1024, 'float32', 'cpu')"."""
+    return "(" + ", ".join(v for _k, v in params) + ")"
+
+
 def pair_rows(
     before: Mapping[tuple[str, Params, str], Sample],
     after: Mapping[tuple[str, Params, str], Sample],
     benchmarks: Mapping[str, Any],
     factor: float,
+    conditions_before: Mapping[tuple[str, str, str], CaseCondition] | None = None,
+    conditions_after: Mapping[tuple[str, str, str], CaseCondition] | None = None,
 ) -> tuple[Row, ...]:
-    """Pair by (benchmark, params, env); a key on one side only gives an "only before/after" row."""
+    """Pair by (benchmark, params, env); a key on one side only gives an "only before/after" row.
+
+    Timings are judged by `judge_separate` (asv's rule, the between-run replicates and contention
+    from the sidecars: `conditions_*`, keyed (benchmark, param key, env); absent: one run, not known
+    to be contended)."""
     keys = sorted(set(before) | set(after))
     rows = []
     for key in keys:
         name, params, env = key
         b, a = before.get(key), after.get(key)
-        verdict, loose = judge(b, a, factor)
+        bench_meta = benchmarks.get(name, {})
+        cb = (conditions_before or {}).get((name, param_key(params), env))
+        ca = (conditions_after or {}).get((name, param_key(params), env))
+        between = None
+        reason = None
+        if bench_meta.get("unit") == COUNT_UNIT:  # instruction counts: a tolerance, not a test (issue 12)
+            verdict, loose = judge_counts(b, a, bench_meta.get("count_tolerance", DEFAULT_COUNT_TOLERANCE))
+        else:
+            j = judge_separate(
+                b, a, factor,
+                before_runs=cb.run_medians if cb else (), after_runs=ca.run_medians if ca else (),
+                contended=(bool(cb and cb.contended), bool(ca and ca.contended)),
+            )  # fmt: skip
+            verdict, loose, between, reason = j.verdict, j.beyond_factor_only, j.between, j.reason
+            if verdict == CONTENDED:
+                causes = [c.cause for c in (cb, ca) if c is not None and c.contended and c.cause]
+                reason = f"{reason} ({'; '.join(causes)})" if causes else reason
         vb, va = _value(b), _value(a)
         ratio = va / vb if vb and va is not None and verdict not in (INCOMPARABLE,) else None
         meta = benchmarks.get(name, {})
@@ -218,6 +269,10 @@ def pair_rows(
                 significant=verdict in (SLOWER, FASTER), beyond_factor_only=loose,
                 verdict=verdict, unit=unit,
                 gflops_before=_gflops(flops, vb, unit), gflops_after=_gflops(flops, va, unit),
+                runs_before=between.runs_before if between else 1, runs_after=between.runs_after if between else 1,
+                between_spread=between.spread if between else None,
+                between_ratio=between.ratio if between else None, between_ci=between.ci if between else None,
+                reason=reason,
             )  # fmt: skip
         )
     return tuple(rows)
@@ -320,7 +375,9 @@ def _build(
     benchmarks = store.benchmarks()
     samples_b = {(n, p, env): s for env, f in by_env_b.items() for (n, p), s in f.entries.items()}
     samples_a = {(n, p, env): s for env, f in by_env_a.items() for (n, p), s in f.entries.items()}
-    rows = pair_rows(samples_b, samples_a, benchmarks, factor)
+    conds_b = {(n, k, env): c for env, f in by_env_b.items() for (n, k), c in case_conditions(f.path, source.meta).items()}
+    conds_a = {(n, k, env): c for env, f in by_env_a.items() for (n, k), c in case_conditions(f.path, source.meta).items()}
+    rows = pair_rows(samples_b, samples_a, benchmarks, factor, conds_b, conds_a)
 
     diffs, fps, kb, ka = [], [], {}, {}
     for env in sorted(set(by_env_b) & set(by_env_a)):

@@ -27,7 +27,7 @@ from torchperf_core.engine.precision import (
 )
 from torchperf_core.engine.results import RESULTS_FORMAT_VERSION, Measurement, TaskSpec
 from torchperf_core.engine.instructions import (INSTRUCTIONS_FORMAT_VERSION, InstructionCase, InstructionCount,
-                                                collect_instructions, valgrind_unavailable_reason)
+                                                collect_instructions, default_calls, valgrind_unavailable_reason)
 from torchperf_core.engine.isa import (ISA_LEVELS, IsaReading, IsaRun, available_levels, isa_unavailable_reason, parse_isa,
                                        read_isa, run_at_isa)
 from torchperf_core.engine.timing import (
@@ -46,7 +46,7 @@ __all__ = [
     "RawTiming", "SyncClock", "Synchronizer", "TaskSpec", "TimingOptions", "choose_number", "default_threads",
     "for_dtype", "measure", "measure_clock_overhead", "parse_device", "pinned_precision", "pinned_threads",
     "prepare", "stats", "time_callable", "translate_error",
-    "INSTRUCTIONS_FORMAT_VERSION", "InstructionCase", "InstructionCount", "collect_instructions",
+    "INSTRUCTIONS_FORMAT_VERSION", "InstructionCase", "InstructionCount", "collect_instructions", "default_calls",
     "valgrind_unavailable_reason", "ISA_LEVELS", "IsaReading", "IsaRun", "available_levels", "parse_isa", "read_isa",
     "run_at_isa", "isa_unavailable_reason",
 ]  # fmt: skip

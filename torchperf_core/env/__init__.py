@@ -16,12 +16,12 @@ from torchperf_core.env.fingerprint import (
     is_key_field,
     scrub_environment,
 )
-from torchperf_core.env.kernels import KernelInfo, kernel_key, kernels_for
+from torchperf_core.env.kernels import KernelInfo, kernel_key, kernels_for, parse_verbose_output
 from torchperf_core.env.report import ENV_REPORT_FORMAT_VERSION, EnvReport
 
 __all__ = [
     "ABSENT", "ENV_REPORT_FORMAT_VERSION", "FINGERPRINT_FORMAT_VERSION", "EnvReport", "FieldDiff", "Fingerprint",
     "KernelInfo", "collect_fingerprint", "comparability_warnings", "cpu_model", "diff_fingerprints",
     "is_key_field", "kernel_key", "kernels_for", "parse_config_show", "parse_cpuinfo", "parse_parallel_info",
-    "scrub_environment",
+    "scrub_environment", "parse_verbose_output",
 ]  # fmt: skip

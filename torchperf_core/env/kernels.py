@@ -267,7 +267,9 @@ def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({"MKL_VERBOSE": "1", "ONEDNN_VERBOSE": "1", "DNNL_VERBOSE": "1"})
     # The child imports this package: make it importable even when it is not installed.
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # (the folder holding torchperf_core: this file is torchperf_core/env/kernels.py; putting
+    # torchperf_core/ itself on the path would shadow standard modules with rooms such as `bisect`)
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     return env
 

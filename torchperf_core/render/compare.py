@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from torchperf_core.compare import (
     COMPARE_FORMAT_VERSION,
+    CONTENDED,
     FAILED,
     FASTER,
     FIXED,
@@ -22,9 +23,9 @@ from torchperf_core.compare import (
     ONLY_BEFORE,
     SAME,
     SLOWER,
+    UNKNOWN,
     Comparison,
     Row,
-    VersionMatrix,
 )
 from torchperf_core.render.text import table
 
@@ -35,6 +36,8 @@ _SECTIONS = (
     ("Benchmarks that have got worse", (SLOWER, FAILED)),
     ("Benchmarks that have improved", (FASTER, FIXED)),
     ("Benchmarks that are not comparable", (INCOMPARABLE,)),
+    ("Benchmarks to re-run on a quiet machine (contended)", (CONTENDED,)),
+    ("Benchmarks not decided: re-measure (unknown)", (UNKNOWN,)),
     ("Benchmarks that have stayed the same", None),
 )
 
@@ -78,15 +81,46 @@ def summary_line(c: Comparison) -> str:
         parts.append(f"{counts[FIXED]} fixed")
     same = counts.get(SAME, 0)
     parts.append(f"{same} unchanged")
+    if counts.get(UNKNOWN):
+        parts.append(f"{counts[UNKNOWN]} unknown (re-measure)")
+    if counts.get(CONTENDED):
+        parts.append(f"{counts[CONTENDED]} contended (re-run on a quiet machine)")
     if counts.get(INCOMPARABLE):
         parts.append(f"{counts[INCOMPARABLE]} not comparable")
     one_side = counts.get(ONLY_BEFORE, 0) + counts.get(ONLY_AFTER, 0)
     if one_side:
         parts.append(f"{one_side} on one side only")
-    rest = len(c.rows) - sum(counts.get(k, 0) for k in (SLOWER, FAILED, FASTER, FIXED, SAME, INCOMPARABLE, ONLY_BEFORE, ONLY_AFTER))
+    rest = len(c.rows) - sum(counts.get(k, 0) for k in (SLOWER, FAILED, FASTER, FIXED, SAME, INCOMPARABLE, ONLY_BEFORE,
+                                                        ONLY_AFTER, UNKNOWN, CONTENDED))
     if rest:
         parts.append(f"{rest} skipped or failed on both sides")
     return ", ".join(parts)
+
+
+def headline(c: Comparison) -> str | None:
+    """The line shown on top when cases are undecided: they are neither regressions nor unchanged,
+    and the exit status does not count them (issue 11: said at the top, not only at the bottom)."""
+    counts = c.counts()
+    unknown, contended = counts.get(UNKNOWN, 0), counts.get(CONTENDED, 0)
+    if not unknown and not contended:
+        return None
+    parts = []
+    if contended:
+        parts.append(f"{_plural(contended, 'case')} contended: re-run on a quiet machine")
+    if unknown:
+        parts.append(f"{_plural(unknown, 'case')} unknown: re-measure")
+    status = "exit status 1 for the decided regressions only" if c.exit_code else "exit status 0: no decided regression"
+    return "UNDECIDED: " + "; ".join(parts) + f" ({status}; these are not counted as changes)"
+
+
+def between_text(row: Row) -> str:
+    """Runs behind each side and, with two or more, the spread between them: '1/1', '3/3 ±4.1%'."""
+    if not row.runs_before or not row.runs_after:
+        return "—"  # one side has no result: nothing was compared
+    runs = f"{row.runs_before}/{row.runs_after}"
+    if row.between_spread is None:
+        return runs
+    return f"{runs} ±{row.between_spread / 2:.1%}"
 
 
 def _title(c: Comparison) -> str:
@@ -104,6 +138,7 @@ def _cells(row: Row, show_env: bool) -> list[str]:
         human(row.before, row.unit, row.before_err),
         human(row.after, row.unit, row.after_err),
         ratio_text(row.ratio, row.beyond_factor_only),
+        between_text(row),
         gflops_text(row.gflops_before, row.gflops_after),
         row.name,
     ]
@@ -113,15 +148,15 @@ def _cells(row: Row, show_env: bool) -> list[str]:
 
 
 def _headers(c: Comparison, show_env: bool) -> list[str]:
-    h = ["", f"Before [{c.before.label}]", f"After [{c.after.label}]", "Ratio", "GFLOP/s", "Benchmark (Parameter)"]
+    h = ["", f"Before [{c.before.label}]", f"After [{c.after.label}]", "Ratio", "Runs", "GFLOP/s", "Benchmark (Parameter)"]
     if show_env:
         h.append("Environment")
     return h
 
 
 def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Mark, before, after and ratio columns right-aligned (numbers), the rest left."""
-    return table(headers, [[str(c) for c in r] for r in rows], "lrrr" + "l" * (len(headers) - 4))
+    """Mark, before, after, ratio and runs columns right-aligned (numbers), the rest left."""
+    return table(headers, [[str(c) for c in r] for r in rows], "lrrrr" + "l" * (len(headers) - 5))
 
 
 def _sections(c: Comparison, split: bool) -> list[tuple[str, tuple[Row, ...]]]:
@@ -178,11 +213,23 @@ def _shown(c: Comparison, only_changed: bool) -> Comparison:
     """The rows to display; the summary line is always taken from all of them."""
     if not only_changed:
         return c
-    return replace(c, rows=tuple(r for r in c.rows if r.changed or r.verdict == INCOMPARABLE))
+    return replace(c, rows=tuple(r for r in c.rows if r.changed or r.verdict in (INCOMPARABLE, UNKNOWN, CONTENDED)))
+
+
+def _undecided_lines(c: Comparison) -> list[str]:
+    """The contended cases under "re-run on a quiet machine", the unknown ones under "re-measure"."""
+    out: list[str] = []
+    for verdict, title in ((CONTENDED, "Re-run on a quiet machine (contended)"), (UNKNOWN, "Re-measure (unknown)")):
+        rows = [r for r in c.rows if r.verdict == verdict]
+        if rows:
+            out += ["", f"{title}:"] + [f"  {r.name}" + (f" [{r.env}]" if _show_env(c) else "")
+                                        + (f": {r.reason}" if r.reason else "") for r in rows]
+    return out
 
 
 def render_text(c: Comparison, *, split: bool = False, only_changed: bool = False) -> str:
-    out = [f"torchperf compare: {_title(c)}", summary_line(c)]
+    top = headline(c)
+    out = [f"torchperf compare: {_title(c)}"] + ([top] if top else []) + [summary_line(c)]
     c = _shown(c, only_changed)
     show_env = _show_env(c)
     for w in c.warnings:
@@ -195,6 +242,7 @@ def render_text(c: Comparison, *, split: bool = False, only_changed: bool = Fals
             out.append(_text_table(_headers(c, show_env), [_cells(r, show_env) for r in rows]))
     if not c.rows:
         out += ["", "(no benchmarks to show)"]
+    out += _undecided_lines(c)
     why = _why_lines(c)
     if why:
         out += ["", "Why: environment differences"]
@@ -211,7 +259,9 @@ def render_text(c: Comparison, *, split: bool = False, only_changed: bool = Fals
 def _legend() -> str:
     return (
         "+ slower, - faster (significant by asv's rules and beyond the factor), ! started failing, "
-        "* stopped failing, x benchmark version changed, ~ beyond the factor but not significant"
+        "* stopped failing, x benchmark version changed, ~ beyond the factor but not significant, "
+        "? unknown (one run per side, or not decided between runs): re-measure, c contended: re-run on a quiet "
+        "machine; Runs: separate runs before/after, ± half the largest relative range of a side's run medians"
     )
 
 
@@ -227,7 +277,7 @@ def _md_escape(text: str) -> str:
 
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
     """`align`: one letter per column, l/r/c (default: the comparison table's c r r r l l l)."""
-    align = align or "crrr" + "l" * max(0, len(headers) - 4)
+    align = align or "crrrr" + "l" * max(0, len(headers) - 5)
     head = "| " + " | ".join(_md_escape(h) or " " for h in headers) + " |"
     rule = {"l": "---", "r": "---:", "c": ":-:"}
     align = "|" + "|".join(rule[a] for a in align) + "|"
@@ -236,7 +286,7 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str 
 
 
 def _md_mark(mark: str) -> str:
-    return {"+": "🔴 +", "-": "🟢 -", "!": "🔴 !", "*": "🟢 *", "x": "x"}.get(mark, mark)
+    return {"+": "🔴 +", "-": "🟢 -", "!": "🔴 !", "*": "🟢 *", "x": "x", "?": "🟡 ?", "c": "🟠 c"}.get(mark, mark)
 
 
 def _md_rows(c: Comparison, rows: Sequence[Row], show_env: bool) -> str:
@@ -244,7 +294,7 @@ def _md_rows(c: Comparison, rows: Sequence[Row], show_env: bool) -> str:
     for r in rows:
         row = _cells(r, show_env)
         row[0] = _md_mark(row[0])
-        row[5] = f"`{row[5]}`"
+        row[6] = f"`{row[6]}`"
         cells.append(row)
     return _md_table(_headers(c, show_env), cells)
 
@@ -257,20 +307,20 @@ def render_markdown(c: Comparison, *, split: bool = False, only_changed: bool = 
     summary = summary_line(c)
     c_all, c = c, _shown(c, only_changed)
     show_env = _show_env(c)
-    status = "❌" if c.exit_code else "✅"
+    status = "❌" if c.exit_code else ("⚠️" if c_all.undecided else "✅")
     verdict = (
         f"{_plural(len(c.regressions), 'benchmark')} got significantly slower"
         if c.regressions
         else "no significant regression"
     )
-    out = [
-        f"{status} **torchperf**: {verdict} — {_md_escape(summary)}",
-        "",
-        f"{_md_escape(_title(c))}",
-    ]
+    top = headline(c_all)
+    out = [f"{status} **torchperf**: {verdict} — {_md_escape(summary)}", ""]
+    if top:
+        out += [f"**{_md_escape(top)}**", ""]
+    out.append(f"{_md_escape(_title(c))}")
     for w in c.warnings:
         out += ["", f"> ⚠️ {_md_escape(w)}"]
-    changed = tuple(r for r in c.rows if r.changed or r.verdict == INCOMPARABLE)
+    changed = tuple(r for r in c.rows if r.changed or r.verdict in (INCOMPARABLE, CONTENDED, UNKNOWN))
     if split:
         for title, rows in _sections(c, True):
             table = _md_rows(c, rows, show_env)
@@ -320,7 +370,9 @@ def comparison_to_json(c: Comparison) -> dict[str, Any]:
         "after": side(c.after),
         "factor": c.factor,
         "exit_code": c.exit_code,
+        "headline": headline(c),
         "summary": dict(sorted(c.counts().items())),
+        "undecided": [r.name + (f" [{r.env}]" if _show_env(c) else "") for r in c.undecided],
         "rows": [
             {
                 "benchmark": r.benchmark,
@@ -339,6 +391,12 @@ def comparison_to_json(c: Comparison) -> dict[str, Any]:
                 "mark": r.mark,
                 "gflops_before": _num(r.gflops_before),
                 "gflops_after": _num(r.gflops_after),
+                "runs_before": r.runs_before,
+                "runs_after": r.runs_after,
+                "between_run_spread": _num(r.between_spread),
+                "between_run_ratio": _num(r.between_ratio),
+                "between_run_ci": [_num(r.between_ci[0]), _num(r.between_ci[1])] if r.between_ci else None,
+                "reason": r.reason,
             }
             for r in c.rows
         ],
@@ -379,91 +437,3 @@ def render(c: Comparison, fmt: str, *, split: bool = False, only_changed: bool =
     if fmt == "markdown":
         return render_markdown(c, split=split, only_changed=only_changed)
     return render_json(c, only_changed=only_changed)
-
-
-# --------------------------------------------------------------------------------------------------
-# Version matrix (three or more torch versions)
-
-
-def _matrix_cells(m: VersionMatrix) -> tuple[list[str], list[list[str]]]:
-    show_env = len({r.env for r in m.rows}) > 1
-    headers = ["Benchmark (Parameter)"] + (["Environment"] if show_env else []) + [f"torch {v}" for v in m.versions]
-    rows = []
-    for r in m.rows:
-        cells = [r.name] + ([r.env] if show_env else [])
-        for i, cell in enumerate(r.cells):
-            text = human(cell.value, r.unit)
-            if i > 0 and cell.ratio is not None:
-                text += f" ({cell.ratio:.2f}{(' ' + cell.mark) if cell.mark.strip() else ''})"
-            elif i > 0 and cell.mark.strip():
-                text += f" ({cell.mark})"
-            cells.append(text)
-        rows.append(cells)
-    return headers, rows
-
-
-def _matrix_title(m: VersionMatrix) -> str:
-    return (
-        f"torch {' vs '.join(m.versions)} at commit {m.commit[:8]} (machine {m.machine}, factor {m.factor:g}); "
-        f"cells: median (ratio to torch {m.versions[0]}, mark)"
-    )
-
-
-def render_matrix(m: VersionMatrix, fmt: str) -> str:
-    headers, rows = _matrix_cells(m)
-    if fmt == "json":
-        data = {
-            "format_version": COMPARE_FORMAT_VERSION,
-            "kind": "version_matrix",
-            "commit": m.commit,
-            "machine": m.machine,
-            "versions": list(m.versions),
-            "factor": m.factor,
-            "exit_code": m.exit_code,
-            "rows": [
-                {
-                    "benchmark": r.benchmark,
-                    "params": {k: v for k, v in r.params},
-                    "name": r.name,
-                    "env": r.env,
-                    "unit": r.unit,
-                    "cells": [
-                        {"torch": v, "value": _num(c.value), "err": _num(c.err), "ratio": _num(c.ratio), "verdict": c.verdict}
-                        for v, c in zip(m.versions, r.cells)
-                    ],
-                }
-                for r in m.rows
-            ],
-            "pairwise": [comparison_to_json(c) for c in m.pairwise],
-        }
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    why = []
-    for c in m.pairwise:
-        lines = _why_lines(c)
-        kernels = _kernel_lines(c)
-        if lines or kernels:
-            why.append((f"{c.before.label} → {c.after.label}", lines, kernels))
-    regressions = sum(len(c.regressions) for c in m.pairwise)
-    if fmt == "markdown":
-        status = "❌" if m.exit_code else "✅"
-        out = [
-            f"{status} **torchperf**: {regressions} significant slowdown(s) against torch {m.versions[0]}",
-            "",
-            _md_escape(_matrix_title(m)),
-            "",
-        ]
-        body = _md_table(headers, [[f"`{r[0]}`"] + r[1:] for r in rows], "l" * (len(headers) - len(m.versions)) + "r" * len(m.versions))
-        out.append(_details(f"{_plural(len(rows), 'benchmark')}", body) if len(rows) > _MD_ROWS_UNFOLDED else body)
-        for title, lines, kernels in why:
-            text = "```\n" + "\n".join(lines + kernels) + "\n```"
-            out += ["", _details(f"Why: {_md_escape(title)}", text)]
-        out += ["", f"<sub>{_md_escape(_legend())}</sub>"]
-        return "\n".join(out) + "\n"
-    out = [f"torchperf compare: {_matrix_title(m)}", f"{regressions} significant slowdown(s) against torch {m.versions[0]}", ""]
-    out.append(table(headers, rows, "l" * len(headers)))
-    for title, lines, kernels in why:
-        out += ["", f"Why ({title}):"] + ["  " + x for x in lines]
-        if kernels:
-            out += ["  Kernels of ops that changed:"] + ["    " + k for k in kernels]
-    out += ["", _legend()]
-    return "\n".join(out) + "\n"

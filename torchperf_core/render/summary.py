@@ -36,6 +36,8 @@ class SummaryRowLike(Protocol):
     def verdict(self) -> str | None: ...
     @property
     def reason(self) -> str | None: ...
+    @property
+    def contended(self) -> bool: ...
 
 
 def render_verdict_counts(rows: Sequence[SummaryRowLike]) -> list[str]:
@@ -76,7 +78,7 @@ def render_summary(rows: Sequence[SummaryRowLike], limit: int) -> str:
          r.torch_version + (f" ({r.flavour})" if r.flavour else ""),
          format_time(r.median, missing="—" if r.status == "ok" else r.status),
          format_rate(r.gflops, "GFLOP/s"), "—" if r.ratio is None else f"{r.ratio:.2f}",
-         r.verdict or ""]
+         r.verdict or ("contended" if r.contended else "")]
         for r in rows if (r.benchmark, r.params) in keep
     ]
     text = table(["benchmark (params)", "torch", "median", "GFLOP/s", "vs oldest", "verdict"], body, "llrrrl")

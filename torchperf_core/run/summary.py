@@ -21,7 +21,7 @@ from typing import Iterable
 from torchperf_core.compare import Source, compare_versions
 from torchperf_core.errors import TorchperfError
 from torchperf_core.run.guard import failed_or_skipped
-from torchperf_core.store import flavour_of, release_of, sidecar_for, torch_version_of, version_key
+from torchperf_core.store import case_conditions, flavour_of, release_of, sidecar_for, torch_version_of, version_key
 from torchperf_core.verdict import CONTENDED, DEFAULT_FACTOR, FAILED, FASTER, FIXED, SAME, SLOWER, UNKNOWN
 
 
@@ -39,6 +39,7 @@ class SummaryRow:
     flavour: str | None = None  # the build's local tag ("cpu", "cu130"), shown beside the version
     verdict: str | None = None  # against the oldest version (None: the oldest itself, or no pair)
     reason: str | None = None  # why the verdict is unknown or contended
+    contended: bool = False  # this version's own measurement was disturbed (also the oldest's)
 
 
 # How a case ranks, by its worst verdict over the versions: decided changes first, then the undecided.
@@ -73,6 +74,7 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
     table: dict[tuple[str, str], dict[str, float | None]] = {}
     status: dict[tuple[tuple[str, str], str], str] = {}
     flavours: dict[str, str | None] = {}
+    contended: set[tuple[str, str, str]] = set()
     for path in results_files:
         side = sidecar_for(path, meta_dir)
         data = json.loads(path.read_text())
@@ -83,6 +85,9 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
             flavours[version] = flavour_of(recorded)
         for name, params, median in _results_rows(path):
             table.setdefault((name, params), {})[version] = median
+        for (name, params), condition in case_conditions(path, meta_dir).items():
+            if condition.contended:
+                contended.add((name, params, version))
         for key, state in failed_or_skipped(path).items():
             status[(key, version)] = state
     verdicts = _verdicts(results_files, sorted({v for by in table.values() for v in by}, key=version_key), meta_dir)
@@ -101,7 +106,7 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
             rows.append(SummaryRow(benchmark=name, params=params, torch_version=v, median=med,
                                    gflops=(f / med / 1e9) if (f and med) else None, ratio=ratio,
                                    status=status.get(((name, params), v), "ok"), flavour=flavours.get(v),
-                                   verdict=verdict, reason=reason))
+                                   verdict=verdict, reason=reason, contended=(name, params, v) in contended))
             key = (name, params)
             rank[key] = min(rank.get(key, 4), _RANK.get(verdict or "", 4))
             if verdict in (SLOWER, FAILED, FASTER, FIXED) or key not in worst:

@@ -25,11 +25,13 @@ from typing import Any, Mapping
 from torchperf_core.errors import TorchperfError
 from torchperf_core.machine import Ceilings, load_calibration
 from torchperf_core.store import (
+    CaseCondition,
     ResultsFile,
     ResultsStore,
     Sample,
     Sidecar,
     attribute_for,
+    case_conditions,
     flavour_of,
     resolve_revision,
     sidecar_for,
@@ -172,6 +174,15 @@ class SiteData:
     # machine -> commits oldest first, as the store orders them (commit date, then run time): the
     # order `torchperf compare` uses, so "latest" means one commit everywhere.
     commit_order: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
+    # (machine, results stem) -> {(benchmark, asv param key): contention and run medians} from the
+    # sidecars (issue 11): what `torchperf compare` judges with, so the marks agree with it.
+    conditions: Mapping[tuple[str, str], Mapping[tuple[str, str], CaseCondition]] = field(
+        default_factory=dict, compare=False, hash=False)
+
+    def condition(self, point: "ResultPoint") -> CaseCondition | None:
+        """The point's case condition (None: no record; not known to be contended, one run)."""
+        key = "(" + ", ".join(v for _k, v in point.params) + ")"
+        return self.conditions.get((point.machine, point.results_stem), {}).get((point.benchmark, key))
 
     @property
     def machines(self) -> list[str]:
@@ -244,12 +255,18 @@ def load_site(results_dir: str | Path, meta_dir: str | Path | None = None) -> Si
     problems: list[str] = []
     folders: dict[str, str] = {}  # machine -> its folder name under results/ and meta/
     commit_order: dict[str, tuple[str, ...]] = {}
+    conditions: dict[tuple[str, str], Mapping[tuple[str, str], CaseCondition]] = {}
     for machine in store.machines():
         commit_order[machine] = tuple(store.commits(machine))
         for results_file in store.files(machine):
             folders.setdefault(machine, results_file.path.parent.name)
             env = _environment(results_file, meta, _sidecar(results_file, meta, problems))
             environments.append(env)
+            try:
+                conditions[(machine, results_file.stem)] = case_conditions(results_file.path, meta)
+            except TorchperfError:
+                pass  # an unreadable sidecar is named in problems already
+
             points.extend(_points(results_file, env, benchmarks))
     if not environments:
         raise TorchperfError(f"no asv results files under {str(results_dir)!r}; run `torchperf run` first")
@@ -262,7 +279,8 @@ def load_site(results_dir: str | Path, meta_dir: str | Path | None = None) -> Si
             calibrations[machine] = load_calibration(path)
         except TorchperfError as exc:  # the one reader's words; the file stays as it is
             problems.append(f"{exc} (efficiency not shown for {machine})")
-    return SiteData(tuple(points), tuple(environments), benchmarks, calibrations, tuple(problems), commit_order)
+    return SiteData(tuple(points), tuple(environments), benchmarks, calibrations, tuple(problems), commit_order,
+                    conditions)
 
 
 def _benchmarks(raw: Mapping[str, Any]) -> dict[str, BenchmarkInfo]:

@@ -43,6 +43,8 @@ PAGES = (
     ("environment.html", "Environment"),
     ("regressions.html", "Regressions"),
 )
+# Pages rendered by their own modules (the fleet's machines page: site/machines.py), linked from every page.
+NAV = PAGES + (("machines.html", "Machines"),)
 
 Redact = Callable[[str], str]
 
@@ -124,10 +126,10 @@ def _jinja(redact: Redact) -> jinja2.Environment:
 
 
 def _render(ctx: PageContext, filename: str, machines: Sequence[str] = (), **values: object) -> str:
-    title = dict(PAGES)[filename]
+    title = dict(NAV)[filename]
     template = _jinja(ctx.redact).get_template(filename)
     return template.render(
-        nav=PAGES, current=filename, title=title, project=ctx.project, generated_note=ctx.generated_note,
+        nav=NAV, current=filename, title=title, project=ctx.project, generated_note=ctx.generated_note,
         machines=list(machines), **values,
     )
 
@@ -200,7 +202,10 @@ def _change_cell(change: Change | None) -> _ChangeCell | None:
     mark = change.mark
     ratio = f"×{_ratio(change.ratio)}" if change.ratio is not None else ""
     words = {"slower": "slower", "faster": "faster", "same": "no significant change",
+             "contended": "contended: re-run on a quiet machine",
              "unknown": change.verdict}[mark]  # failed, skipped, only before/after, ...: compare's word
+    if change.verdict == "unknown":  # undecided (one run per side, or between runs): not "unchanged"
+        words = "unknown: re-measure"
     if mark == "faster" and change.ratio:
         words = f"({_ratio(1 / change.ratio)}× faster)"
     return _ChangeCell(mark, f"{ratio} {words}")
@@ -446,6 +451,8 @@ class _RegressionRow:
     after: str
     ratio: str
     fragment: str  # asv's graph for this benchmark, environment and parameters
+    verdict: str = "not judged"  # compare's verdict between the step's two commits (issue 11)
+    mark: str = "unknown"  # the CSS class: slower / faster / same / contended / unknown
 
 
 def _regression_row(r: Regression) -> _RegressionRow:
@@ -453,10 +460,16 @@ def _regression_row(r: Regression) -> _RegressionRow:
     shown = [(k, v) for k, v in r.graph_params.items() if v not in ("None", "null", "", "[none]")]
     env = ", ".join(f"{k}={v}" for k, v in shown) or ", ".join(f"{k}={v}" for k, v in r.env)
     span = f"{(r.commit_before or '')[:8]}..{r.commit_after[:8]}" if r.commit_before else r.commit_after[:8]
+    verdict = r.verdict or "not judged"
+    if r.verdict in ("unknown", "contended"):
+        verdict = f"{r.verdict}: {'re-run on a quiet machine' if r.verdict == 'contended' else 're-measure'}"
+    mark = r.verdict if r.verdict in ("slower", "faster", "same", "contended") else "unknown"
     return _RegressionRow(r.benchmark, _params_label(r.params), env, span, format_value(r.before, r.unit),
-                          format_value(r.after, r.unit), f"×{r.ratio:.3g}" if r.ratio else "", r.asv_hash)
+                          format_value(r.after, r.unit), f"×{r.ratio:.3g}" if r.ratio else "", r.asv_hash,
+                          verdict, mark)
 
 
 def render_regressions(ctx: PageContext, regressions: Sequence[Regression]) -> str:
-    rows = [_regression_row(r) for r in sorted(regressions, key=lambda r: -(r.ratio or 0))]
+    # Decided slowdowns first (issue 11: only those rank as slowdowns), then the rest, each by ratio.
+    rows = [_regression_row(r) for r in sorted(regressions, key=lambda r: (r.verdict != "slower", -(r.ratio or 0)))]
     return _render(ctx, "regressions.html", rows=rows)

@@ -38,7 +38,7 @@ from torchperf_core.store import AsvConfig, ResultsStore, read_config
 from torchperf_core.site.data import load_site, version_key
 from torchperf_core.site.environments import environment_diffs
 from torchperf_core.site.versions import DEFAULT_FACTOR, version_rows
-from torchperf_core.site.regressions import graph_link_for, load_regressions
+from torchperf_core.site.regressions import graph_link_for, judge_regressions, load_regressions
 
 PAGES_DIR = "torchperf"
 VENDOR_DIR = "vendor"
@@ -188,6 +188,7 @@ def publish_site(
     """Run `asv publish` (unless `run_asv` is False) and add torchperf's pages to its html folder."""
     from torchperf_core.site import plots
     from torchperf_core.site import pages as site_pages
+    from torchperf_core.site.machines import render_machines_page
     from torchperf_core.machine import load_condition
 
     paths = read_config(config)
@@ -260,7 +261,8 @@ def publish_site(
         "efficiency.html": site_pages.render_efficiency(ctx, eff_sections, machines),
         "environment.html": site_pages.render_environment(
             ctx, env_sections, machines, conditions),
-        "regressions.html": site_pages.render_regressions(ctx, load_regressions(paths.html_dir)),
+        "regressions.html": site_pages.render_regressions(ctx, judge_regressions(load_regressions(paths.html_dir), data, factor)),
+        "machines.html": render_machines_page(ctx, paths.results_dir, meta, machines, conditions, data.calibrations),
     }
     written = []
     for name, text in pages.items():

@@ -3,6 +3,11 @@
 The same file `torchperf regressions` reads; here it is read tolerantly (a site still publishes when the
 file is odd) and each step gets the fragment of asv's graph page (`index.html#<benchmark>?...`) that
 shows it, built the way asv's own `format_hash_string` (asv.js) builds it.
+
+asv's step detection sees one value per commit; whether a step is a decided change is `torchperf
+compare`'s question (issue 11), so `judge_regressions` gives each step compare's verdict between the
+two commits' results (the versions page's `change_between`, with the sidecars' run medians and
+contention): the page ranks the decided slowdowns first and shows "unknown"/"contended" as such.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
+from torchperf_core.site.data import SiteData
+from torchperf_core.site.versions import change_between
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ class Regression:
     after: float | None = None
     unit: str = ""
     asv_hash: str = ""  # the part after '#' in asv's index.html
+    verdict: str | None = field(default=None, compare=False)  # compare's, from judge_regressions; None: not judged
+    reason: str | None = field(default=None, compare=False)  # why unknown or contended
 
     @property
     def ratio(self) -> float | None:
@@ -94,6 +103,33 @@ def load_regressions(html_dir: str | Path) -> list[Regression]:
                     asv_hash=asv_graph_hash(base, query),
                 )
             )
+    return out
+
+
+def judge_regressions(regressions: Sequence[Regression], data: SiteData, factor: float) -> list[Regression]:
+    """Each step with compare's verdict between its two commits (same machine, torch release and
+    parameters); a step whose results cannot be found, or match several environments, stays None."""
+    out = []
+    for r in regressions:
+        env = dict(r.env)
+        machine = env.get("machine")
+        torch = next((v for k, v in env.items() if k.endswith("torch")), None)
+        commits = data.commits(machine) if machine else []
+        before_commit = r.commit_before
+        if before_commit is None and r.commit_after in commits and commits.index(r.commit_after) > 0:
+            before_commit = commits[commits.index(r.commit_after) - 1]
+
+        def point(commit: str | None) -> Any:
+            found = [p for p in data.points if p.machine == machine and p.commit == commit and p.benchmark == r.benchmark
+                     and p.params == r.params and (torch is None or p.torch_version == torch)]
+            return found[0] if len(found) == 1 else None
+
+        old, new = point(before_commit), point(r.commit_after)
+        if old is None or new is None:
+            out.append(r)
+            continue
+        change = change_between(old, new, factor, (data.condition(old), data.condition(new)))
+        out.append(replace(r, verdict=change.verdict, reason=change.reason) if change else r)
     return out
 
 

@@ -4,7 +4,9 @@ the verdict between consecutive releases.
 The verdict is `verdict.judge` — asv's own `_is_result_better`, the function `torchperf compare`
 asks — fed with everything asv stored (the 99% CI, the quartiles, `repeat`, `number`) and the raw
 samples. So the versions page and `torchperf compare --torch A B` give every benchmark the same
-word, including where asv falls back to the ratio alone (no CI, or one repeat).
+word, including where asv falls back to the ratio alone (no CI, or one repeat). Since issue 11 the
+word is `verdict.judge_separate`'s: the sidecars' run medians and contention records decide
+"unknown" (one run per side, or not decided between runs) and "contended" exactly as in compare.
 """
 
 from __future__ import annotations
@@ -12,11 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from torchperf_core.site.data import ResultPoint, SiteData
-from torchperf_core.verdict import DEFAULT_FACTOR, FASTER, SAME, SLOWER, judge
+from torchperf_core.store import CaseCondition
+from torchperf_core.verdict import (
+    CONTENDED,
+    COUNT_UNIT,
+    DEFAULT_COUNT_TOLERANCE,
+    DEFAULT_FACTOR,
+    FASTER,
+    SAME,
+    SLOWER,
+    judge_counts,
+    judge_separate,
+)
 
-# The marks the pages and plots draw; every other verdict (failed, skipped, only one side, ...) is
-# drawn as "unknown" and named by `Change.verdict`.
-_DRAWN = (SLOWER, FASTER, SAME)
+# The marks the pages and plots draw; every other verdict (failed, skipped, only one side, unknown,
+# ...) is drawn as "unknown" and named by `Change.verdict`.
+_DRAWN = (SLOWER, FASTER, SAME, CONTENDED)
 
 
 @dataclass(frozen=True)
@@ -27,10 +40,13 @@ class Change:
     ratio: float | None  # new / old value; > 1 is slower for times; None unless both sides have one
     factor: float
     beyond_factor_only: bool = False  # SAME, but the ratio alone exceeds the factor
+    runs: tuple[int, int] = (1, 1)  # separate runs behind each side
+    between_spread: float | None = None  # largest relative range of a side's run medians
+    reason: str | None = None  # why unknown or contended
 
     @property
     def mark(self) -> str:
-        """'slower', 'faster', 'same', or 'unknown' for a pair that was not judged on values."""
+        """'slower', 'faster', 'same', 'contended', or 'unknown' (undecided, or not judged on values)."""
         return self.verdict if self.verdict in _DRAWN else "unknown"
 
     @property
@@ -50,14 +66,31 @@ class VersionRow:
     changes: tuple[Change | None, ...]  # changes[i]: versions[i] -> versions[i+1]; None: neither side has it
 
 
-def change_between(old: ResultPoint | None, new: ResultPoint | None, factor: float = DEFAULT_FACTOR) -> Change | None:
-    """The verdict of `torchperf compare` between two results (None when neither exists)."""
+def change_between(
+    old: ResultPoint | None,
+    new: ResultPoint | None,
+    factor: float = DEFAULT_FACTOR,
+    conditions: tuple[CaseCondition | None, CaseCondition | None] = (None, None),
+    count_tolerance: str = DEFAULT_COUNT_TOLERANCE,
+) -> Change | None:
+    """The verdict of `torchperf compare` between two results (None when neither exists);
+    `conditions`: each side's contention and run medians from its sidecar (None: no record).
+    Instruction counts are judged by their tolerance, as compare does (`judge_counts`)."""
     if old is None and new is None:
         return None
-    verdict, loose = judge(old.sample if old else None, new.sample if new else None, factor)
     before, after = (old.value if old else None), (new.value if new else None)
     ratio = after / before if before and after is not None else None
-    return Change(verdict=verdict, ratio=ratio, factor=factor, beyond_factor_only=loose)
+    if (old or new).unit == COUNT_UNIT:  # type: ignore[union-attr]
+        verdict, loose = judge_counts(old.sample if old else None, new.sample if new else None, count_tolerance)
+        return Change(verdict=verdict, ratio=ratio, factor=factor, beyond_factor_only=loose)
+    cb, ca = conditions
+    j = judge_separate(
+        old.sample if old else None, new.sample if new else None, factor,
+        before_runs=cb.run_medians if cb else (), after_runs=ca.run_medians if ca else (),
+        contended=(bool(cb and cb.contended), bool(ca and ca.contended)),
+    )  # fmt: skip
+    return Change(verdict=j.verdict, ratio=ratio, factor=factor, beyond_factor_only=j.beyond_factor_only,
+                  runs=(j.between.runs_before, j.between.runs_after), between_spread=j.between.spread, reason=j.reason)
 
 
 def version_rows(data: SiteData, machine: str, commit: str, factor: float = DEFAULT_FACTOR) -> list[VersionRow]:
@@ -78,6 +111,10 @@ def version_rows(data: SiteData, machine: str, commit: str, factor: float = DEFA
     for key in sorted(grouped):
         by_version = grouped[key]
         points = tuple(by_version.get(v) for v in versions)
-        changes = tuple(change_between(a, b, factor) for a, b in zip(points, points[1:]))
+        conds = [data.condition(p) if p is not None else None for p in points]
+        info = data.benchmarks.get(key[0])
+        tolerance = (info.attributes.get("count_tolerance") if info else None) or DEFAULT_COUNT_TOLERANCE
+        changes = tuple(change_between(a, b, factor, (ca, cb), tolerance)
+                        for a, b, ca, cb in zip(points, points[1:], conds, conds[1:]))
         rows.append(VersionRow(key[0], params_of[key], key[1], tuple(versions), points, changes))
     return rows

@@ -27,13 +27,20 @@ FAILED, FIXED = "failed", "fixed"  # the benchmark started / stopped failing
 BOTH_FAILED, SKIPPED = "both failed", "skipped"  # nothing to compare
 ONLY_BEFORE, ONLY_AFTER = "only before", "only after"  # one side lacks the benchmark/parameters
 INCOMPARABLE = "incomparable"  # the benchmark's `version` changed between the sides
+# Not decided (issue 11): the measurement could not tell. Neither is ever a regression or an
+# improvement, and neither is "unchanged": each names what to do next.
+CONTENDED = "contended"  # a side was measured while the machine was busy: re-run on a quiet machine
+UNKNOWN = "unknown"  # beyond the factor but not decided (or one run per side): re-measure
 MARKS = {
-    SLOWER: "+", FASTER: "-", FAILED: "!", FIXED: "*", INCOMPARABLE: "x",
+    SLOWER: "+", FASTER: "-", FAILED: "!", FIXED: "*", INCOMPARABLE: "x", UNKNOWN: "?", CONTENDED: "c",
     SAME: " ", BOTH_FAILED: " ", SKIPPED: " ", ONLY_BEFORE: " ", ONLY_AFTER: " ",
 }  # fmt: skip
+# What each undecided verdict asks the reader to do.
+NEXT_STEP = {CONTENDED: "re-run on a quiet machine", UNKNOWN: "re-measure"}
 # Verdicts that fail the gate (exit 1): asv continuous counts these two as "worsened".
 REGRESSION_VERDICTS = (SLOWER, FAILED)
 CHANGED_VERDICTS = (SLOWER, FASTER, FAILED, FIXED)
+UNDECIDED_VERDICTS = (UNKNOWN, CONTENDED)
 
 
 class Judgeable(Protocol):

@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""The figures of issue 11, with one command (a benchmark, not a test: take them on a quiet machine).
+
+    python scripts/gate_figures.py                       # every figure, default tier (long)
+    python scripts/gate_figures.py --tier smoke --trials 2 --bench 'MM\\.track_mm'   # minutes
+    python scripts/gate_figures.py --figures separate --load                         # A/A under load
+
+Figures (each row says the machine, the load, the torch version and what was run):
+
+  separate   A/A, separate runs: this commit's cases measured in `--runs` separate runs (fresh
+             processes) for side A, then `--runs` more for side B; judged as `torchperf compare`
+             judges stored history (`verdict.judge_separate`: asv's rule on the last run, the run
+             medians between runs, contention) and, for reference, by asv's rule alone on one run a
+             side (what compare did before issue 11). Target: 0 false regressions.
+             With --load (a second invocation: `--figures separate --load`), the same with one
+             CPU-bound process alive throughout (contended cases must be reported as contended,
+             never as changes).
+  gate-aa    A/A through the gate (`torchperf continuous` HEAD HEAD): `--trials` gate runs (default
+             20); a trial with any decided slower/faster case is a false alarm. Target: 0/20.
+  inject     +5% on one case of >= 1 ms (`--inject-case`, default fp32 mm 1024), injected by scaling
+             the after side's samples (worker hook TORCHPERF_GATE_SCALE: the noise is measured, the
+             shift exact): detected k/`--trials` (default 10) and the time each gate run took.
+             Target: >= 9/10.
+  versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
+             --torch ...`): the gate's verdict per case beside torch.utils.benchmark's ratio,
+             measured in the same two environments; "agree" when both put the ratio on the same
+             side of the factor.
+
+The load process (--load) and every worker are started and stopped by this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIGURES = ("separate", "gate-aa", "inject", "versions")
+DEFAULT_INJECT_CASE = r"MM\.track_mm\(1024, 'float32', 'contiguous'"
+
+# `--json` output history:
+#   1 — first version: machine, torch, tier, figures (one object per figure row).
+GATE_FIGURES_FORMAT_VERSION = 1
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs"
+
+
+def _torch_version(python: str) -> str:
+    proc = subprocess.run([python, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
+    return proc.stdout.strip() or "unknown"
+
+
+class _Load:
+    """One CPU-bound process for the whole figure (`--load`), stopped by us, by its own handle."""
+
+    def __init__(self, on: bool) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if on else None
+
+    def __enter__(self) -> "_Load":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+    @property
+    def label(self) -> str:
+        return "1 CPU-bound process alive" if self.proc is not None else "quiet (no load started)"
+
+
+# ---------------------------------------------------------------------------------------- separate
+
+
+def _plan(args: argparse.Namespace, bench: str | None) -> Any:
+    from torchperf_core.gate import GatePlan
+
+    return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads)
+
+
+def _sample(result: dict[str, Any]) -> Any:
+    from asv_runner.statistics import compute_stats
+
+    from torchperf_core.store import Sample
+
+    if not result.get("ok"):
+        return None
+    value, stats = compute_stats(list(result["samples"]), result["number"])
+    return Sample(value=value, stats=stats, samples=tuple(result["samples"]), version=None)
+
+
+def figure_separate(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
+    from torchperf_core.gate import run_once
+    from torchperf_core.verdict import judge, judge_separate
+
+    started = time.monotonic()
+    plan = _plan(args, args.bench)
+    runs = [[run_once(side, plan, os.environ) for _ in range(args.runs)] for _side in ("A", "B")]
+    counts_new: dict[str, int] = {}
+    counts_old: dict[str, int] = {}
+    for key in sorted(runs[0][-1]):
+        last = [_sample(runs[s][-1].get(key, {})) for s in (0, 1)]
+        if last[0] is None or last[1] is None:
+            continue
+        medians = [tuple(r[key]["median"] for r in runs[s] if r.get(key, {}).get("ok") and not r[key].get("contended"))
+                   for s in (0, 1)]
+        contended = tuple(bool(runs[s][-1][key].get("contended")) for s in (0, 1))
+        old = judge(last[0], last[1], args.factor)[0]
+        new = judge_separate(last[0], last[1], args.factor, before_runs=medians[0], after_runs=medians[1],
+                             contended=contended).verdict
+        counts_old[old] = counts_old.get(old, 0) + 1
+        counts_new[new] = counts_new.get(new, 0) + 1
+    return {"figure": "separate", "load": load.label, "runs_per_side": args.runs, "cases": sum(counts_new.values()),
+            "false_regressions": counts_new.get("slower", 0), "false_improvements": counts_new.get("faster", 0),
+            "verdicts": counts_new, "asv_rule_one_run": counts_old, "seconds": round(time.monotonic() - started)}
+
+
+# ------------------------------------------------------------------------------------------- gate
+
+
+def _gate(before: Any, after: Any, args: argparse.Namespace, bench: str | None) -> Any:
+    from torchperf_core.gate import run_gate
+
+    return run_gate(before, after, _plan(args, bench), base_env=dict(os.environ))
+
+
+def figure_gate_aa(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
+    trials, alarms, times, undecided = args.trials or 20, 0, [], 0
+    for _ in range(trials):
+        report = _gate(side, side, args, args.bench)
+        decided = [c for c in report.cases if c.verdict in ("slower", "faster")]
+        alarms += bool(decided)
+        undecided += sum(c.verdict in ("unknown", "contended") for c in report.cases)
+        times.append(report.seconds)
+    return {"figure": "gate-aa", "load": load.label, "trials": trials, "false_alarm_trials": alarms,
+            "undecided_cases_total": undecided, "median_seconds": round(statistics.median(times))}
+
+
+def figure_inject(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
+    from torchperf_core.gate import GateSide
+
+    slowed = GateSide(side.label + "+5%", side.python, side.benchmark_dir, env={"TORCHPERF_GATE_SCALE": f"{args.inject_case}=1.05"})
+    trials, detected, times, before = args.trials or 10, 0, [], None
+    for _ in range(trials):
+        report = _gate(side, slowed, args, args.inject_case)  # only that case: the hook and --bench alike
+        case = next((c for c in report.cases), None)
+        if case is None:
+            raise SystemExit(f"--inject-case {args.inject_case!r} matches no case of tier {args.tier}")
+        before = case.before
+        detected += case.verdict == "slower"
+        times.append(report.seconds)
+    return {"figure": "inject", "load": load.label, "case": args.inject_case, "case_seconds": before,
+            "trials": trials, "detected": detected, "median_seconds": round(statistics.median(times)),
+            "max_seconds": round(max(times))}
+
+
+# --------------------------------------------------------------------------------------- versions
+
+_TUB = r"""
+import ast, importlib, json, sys
+import torch
+from torch.utils.benchmark import Timer
+from torchperf_core.device import parse_device
+from torchperf_core.measure import prepare
+for name, key in json.loads(sys.argv[1]):
+    module, cls, _method = name.split(".")
+    klass = getattr(importlib.import_module("benchmarks." + module), cls)
+    values = ast.literal_eval(key)
+    values = values if isinstance(values, tuple) else (values,)
+    p = dict(zip(klass.param_names, values))
+    case = prepare(klass.op, int(p["size"]), str(p.get("dtype", "float32")), parse_device(str(p.get("device", "cpu"))),
+                   layout=str(p.get("layout", "contiguous")))
+    fn = case.callables()[0]
+    m = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads()).blocked_autorange(min_run_time=1.0)
+    print(json.dumps([name, key, m.median]), flush=True)
+"""
+
+
+def _tub(python: str, tree: Path, cases: list[tuple[str, str]], env: dict[str, str]) -> dict[tuple[str, str], float]:
+    proc = subprocess.run([python, "-c", _TUB, json.dumps(cases)], cwd=tree, capture_output=True, text=True,
+                          env={**env, "PYTHONPATH": str(tree)}, check=True)
+    return {(n, k): m for n, k, m in (json.loads(line) for line in proc.stdout.splitlines())}
+
+
+def figure_versions(args: argparse.Namespace, load: _Load) -> list[dict[str, Any]]:
+    from torchperf_core.gate import torch_pythons, version_sides
+    from torchperf_core.store import read_config
+
+    conf = read_config(args.config)
+    pythons = torch_pythons(conf.env_dir)
+    bench_dir = os.path.relpath(conf.benchmark_dir, conf.project_root)
+    out = []
+    for pair in args.pairs:
+        a, b = pair.split(":")
+        before, after = version_sides(conf.repo_dir or ROOT, "HEAD", bench_dir, pythons, [a, b])
+        report = _gate(before, after, args, args.bench)
+        cases = [(c.benchmark, c.key) for c in report.cases if c.before is not None]
+        env = {**os.environ, "TORCHPERF_TIER": args.tier}
+        ta, tb = _tub(before.python, before.benchmark_dir.parent, cases, env), _tub(after.python, after.benchmark_dir.parent, cases, env)
+        rows, agree = [], 0
+        for c in report.cases:
+            if (c.benchmark, c.key) not in ta or c.judgement is None:
+                continue
+            r = tb[(c.benchmark, c.key)] / ta[(c.benchmark, c.key)]
+            tub_side = "slower" if r > args.factor else "faster" if r < 1 / args.factor else "same"
+            ok = c.verdict == tub_side or c.verdict in ("unknown", "contended")
+            agree += ok
+            rows.append({"case": c.name, "gate": c.verdict, "gate_ratio": c.judgement.ratio, "tub_ratio": r, "agree": ok})
+        out.append({"figure": "versions", "load": load.label, "pair": pair, "cases": len(rows), "agree": agree,
+                    "rows": rows, "seconds": round(report.seconds)})
+    return out
+
+
+# ------------------------------------------------------------------------------------------- main
+
+
+def _print(row: dict[str, Any]) -> None:
+    fig = row["figure"]
+    if fig == "separate":
+        print(f"A/A separate runs ({row['runs_per_side']} a side), {row['load']}: {row['false_regressions']} false "
+              f"regressions, {row['false_improvements']} false improvements of {row['cases']} cases; verdicts "
+              f"{row['verdicts']}; asv's rule on one run a side: {row['asv_rule_one_run']} ({row['seconds']} s)")
+    elif fig == "gate-aa":
+        print(f"A/A gate, {row['load']}: {row['false_alarm_trials']}/{row['trials']} trials with a false alarm; "
+              f"{row['undecided_cases_total']} undecided case-verdicts in all; median {row['median_seconds']} s a trial")
+    elif fig == "inject":
+        print(f"+5% on {row['case']} ({row['case_seconds'] or 0:.4g} s a call), {row['load']}: detected "
+              f"{row['detected']}/{row['trials']}; median {row['median_seconds']} s a gate run (max {row['max_seconds']} s)")
+    else:
+        print(f"versions {row['pair']}, {row['load']}: gate and torch.utils.benchmark agree on {row['agree']}/{row['cases']}")
+        for r in row["rows"]:
+            print(f"    {r['gate']:>9} x{r['gate_ratio']:.3f}  tub x{r['tub_ratio']:.3f}  {'ok' if r['agree'] else 'DISAGREE'}  {r['case']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from torchperf_core.verdict import DEFAULT_FACTOR
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES))
+    parser.add_argument("--tier", choices=("smoke", "default", "full"), default="default")
+    parser.add_argument("--trials", type=int, default=None, help="gate runs per figure (default: 20 for A/A, 10 for inject)")
+    parser.add_argument("--runs", type=int, default=3, help="separate runs per side in the 'separate' figure (default 3)")
+    parser.add_argument("--bench", default=None, help="only cases whose 'benchmark(parameters)' matches this regex")
+    parser.add_argument("--inject-case", default=DEFAULT_INJECT_CASE, help="regex on 'benchmark(parameters)' of the case slowed by 5%%")
+    parser.add_argument("--pairs", nargs="+", default=["2.13.0:2.14.1"], help="torch version pairs A:B for 'versions'")
+    parser.add_argument("--factor", type=float, default=DEFAULT_FACTOR)
+    parser.add_argument("--budget", type=float, default=600.0, help="--budget of each gate run, seconds (default 600)")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--load", action="store_true", help="start one CPU-bound process for the whole run")
+    parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    from torchperf_core.gate import commit_sides
+    from torchperf_core.store import read_config
+
+    conf = read_config(args.config)
+    bench_dir = os.path.relpath(conf.benchmark_dir, conf.project_root)
+    side, _ = commit_sides(conf.repo_dir or ROOT, "HEAD", "HEAD", bench_dir)
+    os.environ["TORCHPERF_TIER"] = args.tier
+    print(f"gate figures: {_machine()}; torch {_torch_version(side.python)}; tier {args.tier}; commit "
+          f"{side.label}; factor {args.factor:g}", flush=True)
+    rows: list[dict[str, Any]] = []
+    with _Load(args.load) as load:
+        for figure in args.figures:
+            if figure == "separate":
+                rows.append(figure_separate(args, side, load))
+                _print(rows[-1])
+            elif figure == "gate-aa":
+                rows.append(figure_gate_aa(args, side, load))
+                _print(rows[-1])
+            elif figure == "inject":
+                rows.append(figure_inject(args, side, load))
+                _print(rows[-1])
+            else:
+                for row in figure_versions(args, load):
+                    rows.append(row)
+                    _print(row)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"format_version": GATE_FIGURES_FORMAT_VERSION, "machine": _machine(),
+                                               "torch": _torch_version(side.python), "tier": args.tier,
+                                               "figures": rows}, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,462 @@
+"""`torchperf bisect`: a real search over a toy package index built here.
+
+`toyslow` 1.0 … 1.9 are real wheels (zip files with metadata and RECORD, installed by real pip into
+real environments); from 1.6 on, `toyslow.work` does 3× the work. The search runs real workers and
+real timing; what the fixture decides (the culprit pair, the skipped release, the exit codes, what
+a resumed run re-uses) is asserted exactly. The decision threshold is `--factor 1.5` for a 3× step,
+so a loaded 2-core machine does not turn noise into a verdict; no timing figure is asserted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from torchperf_core import bisect
+from torchperf_core.bisect.search import decide_endpoints, decide_mid
+from torchperf_core.bisect.state import BisectState
+from torchperf_core.cli import main
+from torchperf_core.errors import TorchperfError
+from torchperf_core.render import render_bisect_report
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+RELEASES = [f"1.{i}" for i in range(10)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The toy index
+
+
+def _record(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest},{len(data)}"
+
+
+def write_wheel(folder: Path, version: str, loops: int) -> Path:
+    """A real pure-Python wheel of `toyslow`: `work()` runs a Python loop of `loops` steps."""
+    files = {
+        "toyslow/__init__.py": (f"__version__ = {version!r}\n\n\ndef work():\n"
+                                f"    return sum(i * i for i in range({loops}))\n").encode(),
+        f"toyslow-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: toyslow\nVersion: {version}\n".encode(),
+        f"toyslow-{version}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = f"toyslow-{version}.dist-info/RECORD"
+    path = folder / f"toyslow-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+        z.writestr(record, "".join(f"{n},{_record(d)}\n" for n, d in files.items()) + f"{record},,\n")
+    return path
+
+
+def toy_index(folder: Path, *, broken: tuple[str, ...] = ()) -> Path:
+    """1.0 … 1.9; 1.6 introduces a 3× slowdown of `work` (~1-2 ms before it on this machine kind)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for version in RELEASES:
+        path = write_wheel(folder, version, 30000 if version < "1.6" else 90000)
+        if version in broken:
+            path.write_bytes(b"not a zip file")  # listed by the index, refused by pip
+    return folder
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return toy_index(tmp_path_factory.mktemp("toy-index"))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shared by the slow searches: the base virtualenv is built once (release folders are keyed by
+    index, so the broken index never reuses a good one)."""
+    return tmp_path_factory.mktemp("bisect-cache")
+
+
+def toy_args(index: Path, cache: Path, good: str = "1.0", bad: str = "1.9", *extra: str) -> list[str]:
+    return ["bisect", "toyslow:work", "--package", "toyslow", "--good", good, "--bad", bad,
+            "--find-links", str(index), "--no-index", "--cache", str(cache), "--factor", "1.5", *extra]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def report_of(out: str) -> dict:
+    line = next(x for x in out.splitlines() if x.startswith("report: "))
+    return bisect.load_report(Path(line[len("report: "):]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and bad input (no environments)
+
+
+def test_case_spellings_parse_to_their_kind() -> None:
+    assert bisect.parse_case("toyslow:work") == bisect.CaseSpec("callable", "toyslow:work", target="toyslow:work")
+    op = bisect.parse_case("mm --size 512 --dtype float16")
+    assert (op.kind, op.op, op.size, op.dtype, op.layout, op.kernel_hint) == ("op", "mm", "512", "float16",
+                                                                            "contiguous", ("mm", "float16"))
+    suite = bisect.parse_case("bench_matmul.MM.track_mm(1024, 'float32', 'contiguous')",
+                              benchmark_dir=ROOT / "benchmarks")
+    assert (suite.kind, suite.module, suite.cls, suite.method, suite.params) == (
+        "suite", "bench_matmul", "MM", "track_mm", (1024, "float32", "contiguous"))
+    assert bisect.CaseSpec.from_json(json.loads(json.dumps(suite.to_json()))) == suite
+
+
+@pytest.mark.parametrize("text, message", [
+    ("bench_matmul.Nope.track_mm(1024)", "unknown suite case 'bench_matmul.Nope.track_mm(1024)'; bench_matmul has: "),
+    ("bench_nothing.MM.track_mm(1)", "unknown suite case 'bench_nothing.MM.track_mm(1)': no benchmark module "
+                                     "'bench_nothing' in "),
+    ("bench_matmul.MM.track_mm(1024, float32)", "malformed parameters in case 'bench_matmul.MM.track_mm(1024, "
+                                                "float32)'; expected Python literals"),
+    ("mm --size 1024 --dtype float17", "float17"),
+    ("mm --sise 1024", "malformed op spec: unrecognized arguments: --sise 1024"),
+    ("", "missing CASE"),
+])  # fmt: skip
+def test_bad_case_is_one_line_error(text: str, message: str) -> None:
+    with pytest.raises(TorchperfError) as info:
+        bisect.parse_case(text, benchmark_dir=ROOT / "benchmarks")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_releases_between_keeps_plain_releases_and_included_ones() -> None:
+    served = ["1.0", "1.1", "1.2rc1", "1.2", "1.2.post1", "1.3.dev0", "1.4"]
+    assert bisect.releases_between(served, "1.0", "1.4", "toyslow") == ["1.0", "1.1", "1.2", "1.4"]
+    assert bisect.releases_between(served, "1.0", "1.4", "toyslow", ["1.2rc1"]) == ["1.0", "1.1", "1.2rc1", "1.2", "1.4"]
+
+
+@pytest.mark.parametrize("good, bad, include, message", [
+    ("1.4", "1.0", (), "--good 1.4 must be older than --bad 1.0"),
+    ("1.0", "1.0", (), "--good 1.0 must be older than --bad 1.0"),
+    ("1.0", "2.0", (), "--bad toyslow 2.0 is not on the package index (newest served: 1.0, 1.1, 1.2, 1.4)"),
+    ("1.0", "1.4", ("1.3",), "--include toyslow 1.3 is not on the package index (newest served: 1.0, 1.1, 1.2, 1.4)"),
+    ("1.1", "1.2", (), "no toyslow release between 1.1 and 1.2 on the index: the pair is the answer already "
+                      "(compare them with `torchperf compare --torch`)"),
+])  # fmt: skip
+def test_releases_between_refuses(good: str, bad: str, include: tuple[str, ...], message: str) -> None:
+    with pytest.raises(TorchperfError) as info:
+        bisect.releases_between(["1.0", "1.1", "1.2", "1.4"], good, bad, "toyslow", include)
+    assert str(info.value) == message
+
+
+def test_torch_release_needs_numpy_1_before_2_3() -> None:
+    matrix = {"pip+torch": ["2.12.0"], "numpy": [""], "packaging": [""], "pip+asv_runner": ["==0.3.2"]}
+    assert bisect.torch_requirements("2.2.2", matrix) == ["torch==2.2.2", "numpy<2", "packaging", "asv_runner==0.3.2"]
+    assert bisect.torch_requirements("2.3.0", matrix) == ["torch==2.3.0", "numpy", "packaging", "asv_runner==0.3.2"]
+    assert bisect.torch_requirements("1.13.0", {}) == ["torch==1.13.0", "numpy<2"]
+
+
+def test_download_size_is_read_from_pip_output() -> None:
+    from torchperf_core.bisect.envs import download_of
+
+    line = "  Downloading torch-2.12.0-cp311-cp311-manylinux_2_28_x86_64.whl (887.1 MB)\n"
+    assert download_of(line) == ("torch-2.12.0-cp311-cp311-manylinux_2_28_x86_64.whl", "887.1 MB")
+    assert download_of("Processing ./wheels/toyslow-1.0-py3-none-any.whl") is None
+
+
+def test_progress_lines() -> None:
+    from torchperf_core.render import render_bisect_progress
+
+    assert render_bisect_progress("download", {"version": "2.12.0", "file": "torch-2.12.0.whl", "size": "887.1 MB"}) \
+        == "  downloading torch-2.12.0.whl (887.1 MB)"
+    assert render_bisect_progress("step", {"step": 2, "total": 3, "version": "1.7", "lo": "1.5", "hi": "1.9"}) \
+        == "step 2 of ~3: 1.7 (between 1.5 and 1.9)"
+    assert render_bisect_progress("install", {"version": "2.12.0", "python": "3.11"}) == "installing 2.12.0 (Python 3.11)"
+    assert render_bisect_progress("no such event", {}) is None
+
+
+def test_worker_environment_puts_the_release_first(tmp_path: Path) -> None:
+    from torchperf_core.bisect.envs import SITE_ENV, Environment
+
+    env = Environment("1.0", "python", PY, tmp_path / "site", tmp_path / "lib")
+    got = env.environ({"PYTHONPATH": "/elsewhere", "PYTHONHOME": "/x", "HOME": "/root"})
+    assert got["PYTHONPATH"] == f"{tmp_path / 'site'}{os.pathsep}{tmp_path / 'lib'}"
+    assert "PYTHONHOME" not in got and got["HOME"] == "/root" and got[SITE_ENV] == str(tmp_path / "site")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--good", "2.x", "--bad", "2.14.1"], "torch version '2.x' is not a PEP 440 version; expected a release like 2.13.0"),
+    (["--good", "2.14.1", "--bad", "2.12"], "--good 2.14.1 must be older than --bad 2.12.0"),
+    (["--good", "2.12", "--bad", "2.14.1", "--factor", "0.9"], "malformed factor '0.9'; give a number > 1, e.g. 1.1"),
+    (["--good", "2.12", "--bad", "2.14.1", "--rounds", "0"], "--rounds '0' is not a positive integer"),
+    (["--good", "2.12", "--bad", "2.14.1", "--rounds", "4", "--max-rounds", "3"],
+     "rounds 4..3: need 3 <= min <= max (fewer than 3 rounds cannot estimate their spread)"),
+    (["--good", "2.12", "--bad", "2.14.1", "--rounds", "2"],
+     "rounds 2..8: need 3 <= min <= max (fewer than 3 rounds cannot estimate their spread)"),
+    (["--good", "2.12", "--bad", "2.14.1", "--report", "r.txt"], "--report 'r.txt' must end in .json"),
+])  # fmt: skip
+def test_cli_bad_input_exits_2_before_any_install(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                  argv: list[str], message: str) -> None:
+    code, out, err = run_cli(capsys, ["bisect", "mm --size 256", "--cache", str(tmp_path), *argv])
+    assert (code, out, err) == (2, "", f"torchperf: error: {message}\n")
+    assert not (tmp_path / "envs").exists()
+
+
+def test_cli_versions_checked_against_the_index(capsys: pytest.CaptureFixture[str], index: Path, tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, toy_args(index, tmp_path, "1.0", "1.10"))
+    assert (code, err) == (2, "torchperf: error: --bad toyslow 1.10 is not on the package index "
+                              "(newest served: 1.5, 1.6, 1.7, 1.8, 1.9)\n")
+    code, _, err = run_cli(capsys, toy_args(index, tmp_path, "1.4", "1.5"))
+    assert (code, err) == (2, "torchperf: error: no toyslow release between 1.4 and 1.5 on the index: the pair is "
+                              "the answer already (compare them with `torchperf compare --torch`)\n")
+    assert not (tmp_path / "envs").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions (the verdict room's paired-rounds rule on fixed samples)
+
+
+def rounds_of(**medians: tuple[float, ...]) -> list[dict[str, list[float]]]:
+    """Rounds whose per-version median is the given value (three samples around it)."""
+    n = len(next(iter(medians.values())))
+    return [{v: [m[i] * 0.99, m[i], m[i] * 1.01] for v, m in medians.items()} for i in range(n)]
+
+
+A = (1.00, 1.05, 0.97, 1.02)
+ALPHA = 0.01
+
+
+def test_endpoint_decision_is_judged_on_paired_rounds() -> None:
+    three_x = tuple(3 * x * (1 + d) for x, d in zip(A, (0.01, -0.02, 0.03, 0.0)))
+    assert decide_endpoints(rounds_of(a=A[:3], b=three_x[:3]), "a", "b", 1.5, ALPHA)[0] == "slower"
+    same = tuple(x * (1 + d) for x, d in zip(A, (0.01, -0.01, 0.02, 0.0)))
+    outcome, (c,) = decide_endpoints(rounds_of(a=A[:3], b=same[:3]), "a", "b", 1.5, ALPHA)
+    assert (outcome, c["verdict"], c["rounds"]) == ("not reproduced", "same", 3)
+    # two rounds cannot estimate their spread; rounds that disagree (3x, 0.9x, 2x) decide nothing:
+    # both are undecided -> another round, never a guess
+    assert decide_endpoints(rounds_of(a=A[:2], b=three_x[:2]), "a", "b", 1.5, ALPHA)[0] is None
+    outcome, (c,) = decide_endpoints(rounds_of(a=A[:3], b=(3.0, 0.945, 1.94)), "a", "b", 1.5, ALPHA)
+    assert (outcome, c["verdict"], c["undecided"]) == (None, "unknown", True)
+
+
+def test_midpoint_goes_to_the_side_it_matches() -> None:
+    fast = A
+    slow = tuple(3 * x * (1 + d) for x, d in zip(A, (0.01, -0.02, 0.03, 0.0)))
+    slow2 = tuple(3 * x * (1 + d) for x, d in zip(A, (-0.01, 0.01, 0.0, 0.02)))
+    fast2 = tuple(x * (1 + d) for x, d in zip(A, (0.01, -0.01, 0.02, 0.0)))
+    assert decide_mid(rounds_of(lo=fast, mid=slow, hi=slow2), "lo", "mid", "hi", 1.5, ALPHA)[0] == "bad"
+    assert decide_mid(rounds_of(lo=fast, mid=fast2, hi=slow), "lo", "mid", "hi", 1.5, ALPHA)[0] == "good"
+    # 2x then 1.5x: both steps significant at factor 1.2; the larger one holds the culprit
+    two_x = tuple(2 * x * (1 + d) for x, d in zip(A, (0.0, 0.01, -0.01, 0.02)))
+    outcome, (left, right) = decide_mid(rounds_of(lo=fast, mid=two_x, hi=slow), "lo", "mid", "hi", 1.2, ALPHA)
+    assert (outcome, left["verdict"], right["verdict"]) == ("bad", "slower", "slower")
+    # one side significantly slower is enough to follow it, even while the other is undecided
+    outcome, (left, right) = decide_mid(rounds_of(lo=fast, mid=(1.2, 1.6, 1.0, 1.5), hi=slow), "lo", "mid",
+                                        "hi", 1.5, ALPHA)
+    assert (outcome, left["verdict"], right["verdict"]) == ("good", "unknown", "slower")
+    # neither side significantly slower and one undecided: another round
+    outcome, (left, right) = decide_mid(rounds_of(lo=fast[:3], mid=(3.0, 0.945, 1.94), hi=(3.1, 3.0, 2.9)),
+                                        "lo", "mid", "hi", 1.5, ALPHA)
+    assert (outcome, left["verdict"], right["verdict"]) == (None, "unknown", "unknown")
+
+
+def test_search_alpha_shares_five_percent_over_comparisons_and_looks() -> None:
+    from torchperf_core.bisect.search import search_alpha
+
+    # 8 releases between: 4 steps -> 1 + 2*4 = 9 comparisons; rounds 3..8 -> 6 looks
+    assert search_alpha(8, bisect.Rounds()) == pytest.approx(0.05 / (9 * 6))
+
+
+def test_state_resumes_an_unfinished_session_only_for_the_same_step(tmp_path: Path) -> None:
+    question = {"package": "toyslow", "case": "toyslow:work", "good": "1.0", "bad": "1.9", "index": "x",
+                "factor": 1.5, "include": []}
+    state = BisectState.open(tmp_path, question, RELEASES)
+    session = state.open_session(1, ["1.0", "1.5", "1.9"])
+    session["rounds"].append({"1.0": [1.0], "1.5": [1.0], "1.9": [3.0]})
+    state.save()
+    again = BisectState.open(tmp_path, question, [])
+    assert again.resumed and again.releases == RELEASES
+    assert again.open_session(1, ["1.0", "1.5", "1.9"])["rounds"] == [{"1.0": [1.0], "1.5": [1.0], "1.9": [3.0]}]
+    assert again.open_session(2, ["1.5", "1.7", "1.9"])["rounds"] == []
+    assert [s["step"] for s in again.sessions] == [2]
+
+
+# ---------------------------------------------------------------------------------------------
+# The report format
+
+
+def test_report_v1_fixture_loads_and_renders() -> None:
+    report = bisect.load_report(FIXTURES / "bisect_report_v1.json")
+    text = render_bisect_report(report)
+    first = text.splitlines()[0]
+    c = report["culprit"]
+    lo, hi = c["ratio_ci"]
+    assert first == (f"culprit: toyslow 1.5 -> 1.6: {c['ratio']:.2f}x (90% interval {lo:.2f}x-{hi:.2f}x, "
+                     f"p={c['p']:.1e}, {c['rounds']} paired rounds, slower)")
+    assert "skipped 1.7: " in text and [r["version"] for r in report["versions"]] == ["1.0", "1.5", "1.6", "1.8", "1.9"]
+
+
+def test_report_renders_the_why_at_the_culprit() -> None:
+    report = bisect.load_report(FIXTURES / "bisect_report_v1.json")
+    report["package"] = "torch"
+    report["why"] = {
+        "fields": [{"field": "torch.version", "before": "2.12.0", "after": "2.13.0", "key": False},
+                   {"field": "torch.onednn_version", "before": "3.12.0", "after": "3.12.3", "key": True}],
+        "kernels": [{"kernel": "mm/float16", "before": ["onednn:matmul:brg_matmul:avx512_core_fp16"],
+                     "after": ["onednn:matmul:ref:any"], "before_reference": False, "after_reference": True}],
+        "kernels_unchanged": [],
+    }
+    lines = render_bisect_report(report).splitlines()
+    start = lines.index("why: fingerprint differences")
+    assert lines[start + 1:start + 4] == [
+        "    torch.version: 2.12.0 -> 2.13.0",
+        "  ! torch.onednn_version: 3.12.0 -> 3.12.3",
+        "  kernel mm/float16: onednn:matmul:brg_matmul:avx512_core_fp16 -> onednn:matmul:ref:any (reference kernel!)",
+    ]
+
+
+def test_why_flags_key_fields_and_a_kernel_change() -> None:
+    """The diff of the culprit pair's fingerprints and kernels (the fingerprint fixture, edited as a
+    oneDNN bump that falls back to the reference kernel, pytorch#193951)."""
+    from torchperf_core.bisect.why import explain
+
+    before = json.loads((FIXTURES / "fingerprint_v1.json").read_text())
+    after = json.loads(json.dumps(before))
+    after["torch"]["version"] = "2.14.1"
+    after["torch"]["onednn_version"] = "3.12.3 (0123456789ab)"
+
+    def kernels(backend: str) -> dict:
+        return {"mm/float16": {"op": "mm", "dtype": "float16", "device": "cpu", "backends": [backend]}}
+
+    case = bisect.parse_case("mm --size 1024 --dtype float16")
+    got = explain({"fingerprint": before, "kernels": kernels("onednn:matmul:brg_matmul:avx512_core_fp16")},
+                  {"fingerprint": after, "kernels": kernels("onednn:matmul:ref:any")}, case, ("mm", "float16"))
+    assert got["fields"] == [
+        {"field": "torch.version", "before": "2.13.0+cpu", "after": "2.14.1", "key": False},
+        {"field": "torch.onednn_version", "before": "3.12.0 (80afa71049cd)", "after": "3.12.3 (0123456789ab)",
+         "key": True},
+    ]
+    assert got["kernels"] == [{"kernel": "mm/float16", "before": ["onednn:matmul:brg_matmul:avx512_core_fp16"],
+                               "after": ["onednn:matmul:ref:any"], "before_reference": False,
+                               "after_reference": True}]
+    assert got["kernels_unchanged"] == []
+
+
+def test_report_of_a_newer_format_is_refused(tmp_path: Path) -> None:
+    data = json.loads((FIXTURES / "bisect_report_v1.json").read_text())
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({**data, "format_version": 99}))
+    with pytest.raises(TorchperfError) as info:
+        bisect.load_report(path)
+    assert str(info.value) == (f"{path}: bisect report format_version 99 not supported (this torchperf reads 1); "
+                               "re-run `torchperf bisect` to rewrite it")
+
+
+# ---------------------------------------------------------------------------------------------
+# Real searches (real pip, real environments, real timing)
+
+
+@pytest.mark.slow
+def test_bisect_names_1_5_to_1_6(capsys: pytest.CaptureFixture[str], index: Path, cache: Path) -> None:
+    code, out, _ = run_cli(capsys, toy_args(index, cache))
+    assert code == 0, out
+    report = report_of(out)
+    assert report["status"] == "culprit"
+    assert (report["culprit"]["good"], report["culprit"]["bad"], report["culprit"]["verdict"]) == ("1.5", "1.6", "slower")
+    assert report["culprit"]["ratio_ci"][0] > 1.0  # the interval excludes "no change"
+    steps = [s for s in report["steps"] if s["step"] > 0]
+    assert 1 <= len(steps) <= 4 and report["steps"][0]["versions"] == ["1.0", "1.9"]
+    assert all(s["rounds"] >= 3 for s in report["steps"])  # never decided on fewer than 3 rounds
+    assert "culprit: toyslow 1.5 -> 1.6: " in out and "step 1 of ~4: " in out
+    assert Path(report["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_bisect_refuses_when_endpoints_do_not_differ(capsys: pytest.CaptureFixture[str], index: Path,
+                                                    cache: Path) -> None:
+    code, out, err = run_cli(capsys, [*toy_args(index, cache, "1.0", "1.4"), "--json"])
+    assert code == 3, out + err
+    report = json.loads(out)  # --json: the report on stdout, progress on stderr
+    assert report["status"] == "not reproduced" and [s["step"] for s in report["steps"]] == [0]
+    assert "measuring the endpoints 1.0 vs 1.4, interleaved" in err and "step 1" not in err
+    (line,) = [x for x in render_bisect_report(report).splitlines() if x.startswith("not reproduced: ")]
+    assert line.startswith("not reproduced: toyslow 1.4 is not slower than 1.0 beyond x1.5 (ratio ")
+    assert line.endswith("); nothing to bisect")
+
+
+@pytest.mark.slow
+def test_release_that_fails_to_install_is_skipped(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 cache: Path) -> None:
+    broken = toy_index(tmp_path / "index", broken=("1.7",))
+    code, out, _ = run_cli(capsys, toy_args(broken, cache))
+    assert code == 0, out
+    report = report_of(out)
+    wheel = broken / "toyslow-1.7-py3-none-any.whl"
+    assert report["skipped"] == {"1.7": f"Python {PY}: Wheel 'toyslow' located at {wheel} is invalid."}
+    assert (report["culprit"]["good"], report["culprit"]["bad"]) == ("1.5", "1.6")
+    assert f"skipping 1.7: Python {PY}: Wheel 'toyslow'" in out
+
+
+@pytest.mark.slow
+def test_interrupted_search_resumes_from_the_cache(capsys: pytest.CaptureFixture[str], index: Path,
+                                                  tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "torchperf_core", *toy_args(index, cache)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("step 1 of"):
+            proc.send_signal(signal.SIGINT)  # as Ctrl-C: the endpoints are measured, step 1 starts
+            break
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(seen) + rest + err
+    assert "measurements kept in " in err
+    (state_file,) = (cache / "runs").glob("*.json")
+    assert json.loads(state_file.read_text())["sessions"][0]["outcome"] == "slower"
+
+    code, out, _ = run_cli(capsys, [*toy_args(index, cache), "--max-steps", "1"])
+    assert code == 4, out
+    assert out.startswith("bisecting toyslow 1.0 -> 1.9")
+    assert f"resuming from {state_file}" in out
+    assert "reusing the 1.0 environment" in out and "installing 1.0" not in out and "installing 1.9" not in out
+    assert "measuring the endpoints" not in out and "paused: the slowdown is between toyslow " in out
+
+    code, out, _ = run_cli(capsys, toy_args(index, cache))
+    assert code == 0, out
+    report = report_of(out)
+    assert (report["culprit"]["good"], report["culprit"]["bad"]) == ("1.5", "1.6")
+    assert [s["step"] for s in report["steps"]].count(0) == 1  # the endpoints were measured once
+
+
+@pytest.mark.slow
+def test_worker_times_an_op_spec_and_explains_with_torch(tmp_path: Path) -> None:
+    """The torch side of a worker (op spec, fingerprint, kernels), run in this interpreter's torch:
+    another release is a multi-GB download, so the two "sides" of the why are the same build here."""
+    from torchperf_core.bisect.envs import Environment
+    from torchperf_core.bisect.pool import Pool
+    from torchperf_core.bisect.why import explain
+
+    pytest.importorskip("torch")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "torchperf_core").symlink_to(ROOT / "torchperf_core", target_is_directory=True)
+    case = bisect.parse_case("mm --size 64 --dtype float32")
+    pool = Pool(case, "torch", tmp_path / "logs")
+    try:
+        worker = pool.start(Environment("2.13.0", sys.executable, PY, tmp_path / "site", lib))
+        assert worker.kernel == ("mm", "float32")
+        samples = pool.round(["2.13.0"], 3, blocks=2)["2.13.0"]
+        # 3 samples a block at least (the engine may retake samples a neighbour disturbed)
+        assert len(samples) >= 6 and all(x > 0 for x in samples)
+        why = pool.why("2.13.0")
+    finally:
+        pool.close()
+    assert list(why["kernels"]) == ["mm/float32"]
+    explained = explain(why, why, case, ("mm", "float32"))
+    assert explained["fields"] == [] and explained["kernels"] == []
+    assert [k for k, _ in explained["kernels_unchanged"]] == ["mm/float32"]

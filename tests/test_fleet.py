@@ -1,0 +1,359 @@
+"""`torchperf fleet run`: the hosts file, what is sent to a host, and real runs over real OpenSSH.
+
+The real part starts two OpenSSH servers (`/usr/sbin/sshd -D`, Debian's openssh-server, installed
+by `make test` like Chromium) on 127.0.0.1 at free ports, each with its own host key and for its own
+local user with its own home, so each host is a distinct asv machine. The client key, the
+known_hosts file and an OpenSSH client config (Host alias -> HostName, Port, User, IdentityFile,
+UserKnownHostsFile) are generated here; the fleet reads them through `--ssh-config`, as it would
+read ~/.ssh/config. Skipped, saying why, when not root or sshd is missing.
+
+One scenario, shared by the slow tests (each host installs torch 2.13.0 once): host B's server is
+stopped, the fleet runs -> A's results come back, B fails in one line, exit 1; B's server comes
+back, `--resume` -> A is left alone (already merged), B runs -> both machines' results are here.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from torchperf_core.errors import TorchperfError
+from torchperf_core.fleet import FleetPlan, Host, forwarded_environment, parse_hosts, work_folder
+from torchperf_core.fleet.hosts import check_unique_machines
+
+ROOT = Path(__file__).resolve().parents[1]
+SSHD = "/usr/sbin/sshd"
+USERS = ("tpfleet-a", "tpfleet-b")
+MACHINES = ("box-a", "box-b")
+
+
+# ------------------------------------------------------------------------------------------------
+# The hosts file
+
+
+def test_hosts_file_forms() -> None:
+    text = "# fleet\nalice@gpu1:2222 gpu-box\n\nbox2   # plain, as the seed's hosts.txt\n[::1]:2200 v6\n"
+    assert parse_hosts(text) == [
+        Host("gpu1", "alice", 2222, "gpu-box", 2), Host("box2", None, None, None, 4), Host("::1", None, 2200, "v6", 5)]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("ok\nbad host name x y\n", "hosts file line 2: 'bad host name x y' not understood; expected lines of the form "
+                                "[user@]host[:port] [machine-name]"),
+    ("h:99999\n", "hosts file line 1: 'h:99999' not understood"),
+    ("h a/b\n", "hosts file line 1: machine name 'a/b' not accepted"),
+    ("-oProxyCommand=x\n", "hosts file line 1: '-oProxyCommand=x' not understood"),
+    ("# nothing\n\n", "hosts file names no host"),
+    ("h1\nh1\n", "hosts file line 2: 'h1' is already on line 1"),
+    ("h1 box\nh2 box\n", "h1 (line 1) and h2 (line 2) would both record as machine 'box'"),
+])
+def test_bad_hosts_lines_name_line_and_text(text: str, message: str) -> None:
+    with pytest.raises(TorchperfError) as info:
+        parse_hosts(text)
+    assert str(info.value).startswith(message), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_resolved_host_names_colliding_are_refused() -> None:
+    a, b = Host("h1", line=1), Host("h2", "u", None, "h1-name", line=2)
+    check_unique_machines([a, b], {a: "other"})  # distinct: fine
+    with pytest.raises(TorchperfError, match=r"h1 \(line 1\) and u@h2 \(line 2\) would both record as machine 'h1-name'"):
+        check_unique_machines([a, b], {a: "h1-name"})
+
+
+def test_only_whitelisted_variables_are_sent() -> None:
+    environ = {"OMP_NUM_THREADS": "4", "PIP_FIND_LINKS": "/opt/wheels", "GITHUB_TOKEN": "ghp_secret",
+               "PIP_INDEX_URL": "https://user:tok@example.invalid/simple", "LD_PRELOAD": "/home/me/libjemalloc.so",
+               "AWS_SECRET_ACCESS_KEY": "x", "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple", "HOME": "/root"}
+    assert forwarded_environment(environ) == {
+        "OMP_NUM_THREADS": "4", "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple", "PIP_FIND_LINKS": "/opt/wheels"}
+
+
+def test_remote_run_never_publishes_and_passes_the_options() -> None:
+    plan = FleetPlan((Host("h"),), ("2.13.0",), "smoke", "Sum", ("cpu",), quick=True, machine_checks=False, resume=True)
+    assert plan.run_args("box") == ["--machine", "box", "--torch", "2.13.0", "--tier", "smoke", "--no-publish",
+                                    "--bench", "Sum", "--device", "cpu", "--quick", "--no-machine-checks", "--resume"]
+    assert work_folder("torch perf/../x") == ".torchperf-fleet/torch_perf_.._x"
+
+
+def test_progress_plain_lines_and_live_table() -> None:
+    import io
+
+    from torchperf_core.fleet import Progress
+
+    now = [100.0]
+    plain = io.StringIO()
+    p = Progress(["a", "bb"], plain, live=False, clock=lambda: now[0])
+    p.stage("a", "connecting")
+    now[0] = 165.0
+    p.cases("a", 3, 8)  # plain: counts are not a stage change, no line
+    p.finish("a", "done")
+    assert plain.getvalue() == "fleet: a: connecting (0s)\nfleet: a: done (3/8 cases, 1m05s)\n"
+    live = io.StringIO()
+    p = Progress(["a", "bb"], live, live=True, clock=lambda: now[0])
+    p.stage("bb", "running (tier smoke)")
+    p.cases("bb", 3, 8)
+    frames = live.getvalue().split("\x1b[2F")
+    assert len(frames) == 2  # the second table was drawn over the first
+    assert frames[1].splitlines()[1].split() == ["bb", "running", "(tier", "smoke)", "3/8", "cases", "0s\x1b[K"]
+
+
+def test_case_counter_reads_asv_progress_across_torch_versions() -> None:
+    from torchperf_core.fleet.remote import CaseCounter
+
+    c = CaseCounter()
+    lines = ["torchperf: tier smoke: benchmarking torch 2.13.0, 2.14.1", "· Creating environments",
+             "· Running 4 total benchmarks (1 commits * 1 environments * 4 benchmarks)",
+             "[ 0.00%] · For torchperf commit b5a02daa <main>:", "[25.00%] ··· bench_memory.Sum.track_sum   ok",
+             "[50.00%] ··· bench_matmul.MM.track_mm       ok", "               ====== =====",
+             "· Running 4 total benchmarks (1 commits * 1 environments * 4 benchmarks)",
+             "[75.00%] --- bench_x.Y.time_z   ok"]  # the second asv run (next torch version), ASCII console
+    seen = [c.feed(line) for line in lines]
+    assert seen == [(None, None), (None, None), (0, 4), (0, 4), (1, 4), (2, 4), (2, 4), (4, 8), (7, 8)]
+
+
+def test_cli_bad_hosts_file_exit_2(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("good\nuser@@bad\n")
+    proc = subprocess.run([sys.executable, "-m", "torchperf_core", "fleet", "run", "--hosts", str(hosts)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"torchperf: error: hosts file {str(hosts)!r} line 2: 'user@@bad' not understood; "
+                                   "expected lines of the form [user@]host[:port] [machine-name]")
+
+
+# ------------------------------------------------------------------------------------------------
+# Real OpenSSH servers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One sshd for one user, on 127.0.0.1, with its own host key; stop() and start() keep both."""
+
+    def __init__(self, folder: Path, user: str, client_pub: str) -> None:
+        self.folder, self.user, self.port = folder, user, _free_port()
+        folder.mkdir(mode=0o755)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "host_key")], check=True)
+        (folder / "authorized_keys").write_text(client_pub)
+        (folder / "authorized_keys").chmod(0o644)
+        (folder / "sshd_config").write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'pid'}\n"
+            f"AuthorizedKeysFile {folder / 'authorized_keys'}\nAllowUsers {user}\nPasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\nStrictModes no\n"
+            "Subsystem sftp internal-sftp\n")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def public_key(self) -> str:
+        return " ".join((self.folder / "host_key.pub").read_text().split()[:2])
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.folder / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.folder / "sshd.log", "a"))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"sshd did not start: {(self.folder / 'sshd.log').read_text()[-500:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+            self.proc = None
+
+
+def _ensure_user(name: str) -> Path:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True)
+    # useradd leaves the account locked ("!"), which sshd refuses even for a key: "*" is no password.
+    subprocess.run(["usermod", "-p", "*", name], check=True)
+    return Path(pwd.getpwnam(name).pw_dir)
+
+
+@pytest.fixture(scope="session")
+def ssh_pair():
+    """Two running servers (A, B), a client config naming them fleet-a/fleet-b, and its files."""
+    if os.geteuid() != 0:
+        pytest.skip("the fleet's SSH tests create local users and start sshd: run them as root")
+    if not os.access(SSHD, os.X_OK) or shutil.which("ssh-keygen") is None:
+        pytest.skip("openssh-server is not installed (`make test` installs it: apt-get install openssh-server)")
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="tp-fleet-"))
+    folder.chmod(0o755)  # sshd reads authorized_keys as the user
+    key = folder / "client_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    homes = [_ensure_user(u) for u in USERS]
+    for home in homes:  # a fresh work folder per session
+        shutil.rmtree(home / ".torchperf-fleet", ignore_errors=True)
+    servers = [Server(folder / f"sshd-{i}", u, (folder / "client_key.pub").read_text()) for i, u in enumerate(USERS)]
+    known = folder / "known_hosts"
+    known.write_text("".join(f"[127.0.0.1]:{s.port} {s.public_key}\n" for s in servers))
+    config = folder / "ssh_config"
+    config.write_text("".join(
+        f"Host fleet-{x}\n  HostName 127.0.0.1\n  Port {s.port}\n  User {s.user}\n  IdentityFile {key}\n"
+        f"  UserKnownHostsFile {known}\n" for x, s in zip("ab", servers)))
+    for s in servers:
+        s.start()
+    yield {"servers": servers, "config": config, "known_hosts": known, "folder": folder, "homes": homes}
+    for s in servers:
+        s.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+    for home in homes:  # each holds a virtualenv and an asv environment with torch (GBs)
+        shutil.rmtree(home / ".torchperf-fleet", ignore_errors=True)
+
+
+def _fleet(project: Path, *args: str, env: dict | None = None, timeout: int = 1500) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "torchperf_core", "fleet", "run", *args], cwd=project,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="session")
+def fleet_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from scripts._snapshot import snapshot_checkout
+
+    project = snapshot_checkout(tmp_path_factory.mktemp("fleet-project"))
+    (project / "hosts.txt").write_text("fleet-a box-a\nfleet-b box-b  # the second box\n")
+    return project
+
+
+def _pip_env() -> dict[str, str]:
+    """The test process's environment plus this machine's pip index as variables: the remote
+    users have no pip config of their own, and the fleet forwards only pip's variables."""
+    env = dict(os.environ)
+    for key, var in (("global.extra-index-url", "PIP_EXTRA_INDEX_URL"), ("global.find-links", "PIP_FIND_LINKS")):
+        proc = subprocess.run([sys.executable, "-m", "pip", "config", "get", key], capture_output=True, text=True)
+        if proc.returncode == 0 and proc.stdout.strip() and var not in env:
+            env[var] = proc.stdout.strip()
+    return env
+
+
+@pytest.mark.slow  # starts sshd, snapshots the project
+def test_unknown_host_key_is_refused_in_one_line(ssh_pair, fleet_project: Path, tmp_path: Path) -> None:
+    only_a = tmp_path / "known_hosts"
+    only_a.write_text(ssh_pair["known_hosts"].read_text().splitlines()[0] + "\n")
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("fleet-b box-b\n")
+    proc = _fleet(fleet_project, "--hosts", str(hosts), "--ssh-config", str(ssh_pair["config"]),
+                  "--known-hosts", str(only_a), "--torch", "2.13.0", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    port = ssh_pair["servers"][1].port
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("fleet: FAILED")]
+    assert failed == [f"fleet: FAILED host fleet-b: unknown host key; trust it with `ssh-keyscan -p {port} 127.0.0.1 >> "
+                      "~/.ssh/known_hosts` after checking its fingerprint"], proc.stderr
+    assert not (ssh_pair["homes"][1] / ".torchperf-fleet").exists()  # nothing was sent
+
+
+@pytest.mark.slow  # starts sshd, snapshots the project
+def test_two_hosts_under_one_resolved_name_run_nothing(ssh_pair, fleet_project: Path, tmp_path: Path) -> None:
+    """Both servers run on this machine: unnamed, both would record as its host name."""
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("fleet-a\nfleet-b\n")
+    proc = _fleet(fleet_project, "--hosts", str(hosts), "--ssh-config", str(ssh_pair["config"]), "--torch", "2.13.0",
+                  timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    name = socket.gethostname()
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"torchperf: error: fleet-a (line 1) and fleet-b (line 2) would both record as machine {name!r}; give each a "
+        "distinct machine name after the host in the hosts file")
+    assert not any((h / ".torchperf-fleet").exists() for h in ssh_pair["homes"])
+
+
+@pytest.fixture(scope="session")
+def fleet_runs(ssh_pair, fleet_project: Path):
+    """B down: A comes back, B fails alone. B up again, --resume: only B runs."""
+    common = ("--hosts", "hosts.txt", "--ssh-config", str(ssh_pair["config"]), "--torch", "2.13.0", "--tier", "smoke",
+              "--bench", "Sum", "--quick", "--no-machine-checks", "--no-publish")
+    env = _pip_env()
+    server_b = ssh_pair["servers"][1]
+    server_b.stop()
+    try:
+        first = _fleet(fleet_project, *common, env=env)
+    finally:
+        server_b.start()
+    a_files = {p.name: p.stat().st_mtime_ns for p in (fleet_project / "results" / "box-a").glob("*.json")}
+    second = _fleet(fleet_project, *common, "--resume", env=env)
+    return first, second, a_files
+
+
+@pytest.mark.slow
+def test_stopped_server_fails_alone(fleet_runs, fleet_project: Path, ssh_pair) -> None:
+    first, _second, a_files = fleet_runs
+    assert first.returncode == 1, first.stderr[-3000:]
+    failed = [line for line in first.stderr.splitlines() if line.startswith("fleet: FAILED")]
+    assert len(failed) == 1 and failed[0].startswith("fleet: FAILED host fleet-b: cannot connect ("), first.stderr[-3000:]
+    assert "fleet: 1 of 2 host(s) failed" in first.stderr
+    # asv's progress was followed: every benchmark announced was counted done before the pull-back.
+    assert re.search(r"^fleet: fleet-a: bringing results back \((\d+)/\1 cases, ", first.stderr, re.M), first.stderr
+    assert any(n.endswith("torch2.13.0-setuptools-threadpoolctl.json") for n in a_files), a_files
+    assert "machine.json" in a_files
+
+
+@pytest.mark.slow
+def test_resume_runs_only_the_missing_host_and_both_machines_are_here(fleet_runs, fleet_project: Path,
+                                                                        ssh_pair) -> None:
+    from torchperf_core.store import ResultsStore
+
+    _first, second, a_files = fleet_runs
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "fleet: fleet-a (box-a): results for this commit already merged" in second.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in (fleet_project / "results" / "box-a").glob("*.json")}
+    assert after == a_files  # A was not run again, nothing of it rewritten
+    store = ResultsStore(fleet_project / "results")
+    assert store.machines() == ["box-a", "box-b"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=fleet_project, capture_output=True, text=True).stdout.strip()
+    for machine in MACHINES:
+        files = store.files(machine)
+        assert [f.commit for f in files] == [head] and files[0].torch_version.startswith("2.13.0")
+        assert any(k[0].endswith("track_sum") or "Sum" in k[0] for k in files[0].entries)
+        assert (fleet_project / "meta" / machine / f"{files[0].stem}.json").is_file()  # its sidecar came along
+    # Everything the hosts wrote stayed in their work folder.
+    for home in ssh_pair["homes"]:
+        assert sorted(p.name for p in home.iterdir() if not p.name.startswith(".bash") and p.name != ".profile") == \
+            [".torchperf-fleet"]
+
+
+@pytest.mark.slow
+def test_compare_machines_renders_fleet_results(fleet_runs, fleet_project: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "torchperf_core", "compare", "--machines", *MACHINES],
+                          cwd=fleet_project, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "box-a" in proc.stdout and "box-b" in proc.stdout and "Sum" in proc.stdout
+
+
+def test_matrix_workflow_uploads_per_machine_and_merges_before_publishing() -> None:
+    import yaml
+
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "fleet-matrix.yml").read_text())
+    bench, merge = wf["jobs"]["benchmark"], wf["jobs"]["merge"]
+    assert bench["strategy"]["fail-fast"] is False
+    machines = [m["machine"] for m in bench["strategy"]["matrix"]["include"]]
+    assert len(machines) == len(set(machines)) >= 2  # one machine name per runner label
+    run = next(s["run"] for s in bench["steps"] if "torchperf run" in s.get("run", ""))
+    assert '--machine "${{ matrix.machine }}"' in run and "--no-publish" in run
+    upload = next(s for s in bench["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "always()" and "meta/${{ matrix.machine }}/" in upload["with"]["path"]
+    assert merge["needs"] == "benchmark" and merge["if"] == "always()"
+    runs = [s.get("run", "") for s in merge["steps"]]
+    assert runs.index("torchperf merge artifacts/*") < runs.index("torchperf publish")
+    for step in bench["steps"] + merge["steps"]:
+        assert ("uses" in step) != ("run" in step) and ("@v" in step["uses"] if "uses" in step else True)

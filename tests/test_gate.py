@@ -1,0 +1,251 @@
+"""`torchperf continuous`, the PR gate (issue 11, part 4): rounds of fresh worker processes, the two
+sides interleaved in alternating order, undecided cases re-measured, exact verdicts and exit codes.
+
+The round logic runs real worker processes on two throwaway code trees whose benchmark is pure
+Python and deterministic (its "timings" are computed, not measured), so each verdict is decided by
+the fixture: a 1.5x slowdown, an unchanged case, a case that alternates 0.7x/1.3x (never decided), a
+case contended in every round, one skipped in setup and one failing at head. One slow test runs the
+real command on this repository's suite (HEAD against HEAD, one tiny case).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.compare_helpers import ROOT, run_cli
+from torchperf_core.gate import GatePlan, GateSide, commit_sides, extract_tree, first_side, render_gate, run_gate
+from torchperf_core.verdict import per_case_alpha
+
+BENCH = '''
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+SIDE = "{side}"
+
+
+class Fake:
+    params = [["steady", "slow", "noisy", "busy", "skip", "broken"]]
+    param_names = ["kind"]
+
+    def setup(self, kind):
+        if kind == "skip":
+            raise NotImplementedError("not on this machine")
+
+    def track_fake(self, kind):
+        log = Path(os.environ["GATE_TEST_LOG"])
+        counter = log.parent / f"count-{{SIDE}}-{{kind}}"
+        k = int(counter.read_text()) if counter.exists() else 0
+        counter.write_text(str(k + 1))
+        with log.open("a") as f:
+            f.write(f"{{SIDE}} {{kind}}\\n")
+        base = 1e-3
+        if kind == "slow" and SIDE == "after":
+            base *= 1.5
+        if kind == "noisy" and SIDE == "after":
+            base *= 1.3 if k % 2 else 0.7
+        if kind == "broken" and SIDE == "after":
+            raise RuntimeError("boom")
+        if kind == "busy":
+            self.last_timing = SimpleNamespace(contention=SimpleNamespace(contended=True, cause="run-queue wait 50%"))
+        return {{"samples": [base] * 6, "number": 1}}
+'''
+
+
+def _tree(root: Path, side: str) -> Path:
+    bench = root / side / "benchmarks"
+    bench.mkdir(parents=True)
+    (bench / "__init__.py").write_text("")
+    (bench / "bench_fake.py").write_text(BENCH.format(side=side))
+    return bench
+
+
+@pytest.fixture()
+def sides(tmp_path: Path) -> tuple[GateSide, GateSide]:
+    return (GateSide("before", sys.executable, _tree(tmp_path, "before")),
+            GateSide("after", sys.executable, _tree(tmp_path, "after")))
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "GATE_TEST_LOG": str(tmp_path / "calls.log")}
+
+
+def test_first_side_alternates_by_round_and_case():
+    """ABBA across rounds: each case has each side first in consecutive rounds, and neighbouring
+    cases start differently. Bug caught: the before side always first (a position effect)."""
+    assert [first_side(0, i) for i in range(4)] == [0, 1, 0, 1]
+    assert [first_side(1, i) for i in range(4)] == [1, 0, 1, 0]
+    for i in range(5):
+        assert Counter(first_side(r, i) for r in range(10)) == {0: 5, 1: 5}
+
+
+def test_the_gate_decides_remeasures_and_reports_exactly(tmp_path, sides):
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=7)
+    lines: list[str] = []
+    report = run_gate(*sides, plan, base_env=_env(tmp_path), progress=lines.append)
+    got = {c.key: c.verdict for c in report.cases}
+    assert got == {"('steady')": "same", "('slow')": "slower", "('noisy')": "unknown", "('busy')": "contended",
+                   "('skip')": "skipped", "('broken')": "failed"}
+    assert report.exit_code == 1 and report.rounds == 7 and not report.budget_spent
+    assert plan.looks == 3 and report.alpha == per_case_alpha(6, 3)  # Bonferroni over 6 cases x 3 looks
+    by = {c.key: c for c in report.cases}
+    assert (by["('slow')"].rounds, by["('slow')"].judgement.ratio) == (3, pytest.approx(1.5))
+    assert (by["('noisy')"].rounds, by["('busy')"].rounds, by["('busy')"].contended_rounds) == (7, 0, 7)
+    assert by["('busy')"].reason == "7 round(s) disturbed (run-queue wait 50%): re-run on a quiet machine"
+    assert by["('noisy')"].reason == "undecided after 7 clean round(s): re-measure (more rounds or --budget)"
+    # Only the undecided cases were re-measured after the first 3 rounds; the skipped one never ran.
+    calls = Counter((tmp_path / "calls.log").read_text().split("\n")[:-1])
+    assert calls == {f"{s} {k}": n for s in ("before", "after")
+                     for k, n in (("steady", 3), ("slow", 3), ("noisy", 7), ("busy", 7), ("broken", 1))}
+    assert lines[0] == f"6 case(s); per-case alpha {per_case_alpha(6, 3):.2g} (family-wise 5% over 6 cases x 3 looks)"
+    assert lines[-1] == "round 7: re-measuring 2 undecided case(s)"
+
+
+def test_both_orders_are_used_within_each_case(tmp_path, sides):
+    """The log is the order the worker processes actually ran in: every case saw both sides first."""
+    run_gate(*sides, GatePlan(factor=1.07, rounds_min=4, batch=2, max_rounds=4), base_env=_env(tmp_path))
+    firsts: dict[str, Counter] = {}
+    lines = (tmp_path / "calls.log").read_text().split("\n")[:-1]
+    for one, two in zip(lines[::2], lines[1::2]):
+        side, kind = one.split()
+        assert two.split()[1] == kind and two.split()[0] != side  # the pair ran back to back
+        firsts.setdefault(kind, Counter())[side] += 1
+    assert firsts["steady"] == firsts["slow"] == firsts["noisy"] == Counter({"before": 2, "after": 2})
+
+
+def test_the_budget_stops_re_measuring_and_leaves_unknown(tmp_path, sides):
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=1e-9)
+    report = run_gate(*sides, plan, base_env=_env(tmp_path))
+    assert report.budget_spent and report.rounds == 3
+    assert {c.key: c.verdict for c in report.cases}["('noisy')"] == "unknown"
+    text = render_gate(report, "text")
+    assert text.splitlines()[0] == ("torchperf continuous: REGRESSION: 1 slower, 1 newly failing; 1 unknown "
+                                    "(re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged")
+    data = json.loads(render_gate(report, "json"))
+    assert data["exit_code"] == 1 and data["budget_spent"] is True and data["format_version"] == 1
+    slow = next(c for c in data["cases"] if c["key"] == "('slow')")
+    assert (slow["verdict"], slow["rounds"], slow["between_round_spread"]) == ("slower", 3, 0.0)
+
+
+def test_only_undecided_changes_exit_zero(tmp_path):
+    """A comparison whose only changes are unknown/contended exits 0, and says so on its first line."""
+    root = tmp_path / "t"
+    before, after = _tree(root, "before"), _tree(root, "before2")
+    kinds = 'params = [["steady", "slow", "noisy", "busy", "skip", "broken"]]'
+    for tree, side in ((before, "before"), (after, "after")):
+        (tree / "bench_fake.py").write_text(BENCH.format(side=side).replace(kinds, 'params = [["steady", "noisy", "busy"]]'))
+    report = run_gate(GateSide("b", sys.executable, before), GateSide("a", sys.executable, after),
+                      GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=3), base_env=_env(tmp_path))
+    assert report.exit_code == 0
+    assert render_gate(report, "text").splitlines()[0] == (
+        "torchperf continuous: no decided regression; 1 unknown (re-measure) and 1 contended "
+        "(re-run on a quiet machine): not counted as unchanged")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    cmd = ["git", "-c", "user.email=gate@test.invalid", "-c", "user.name=gate", "-c", "commit.gpgsign=false", *args]
+    return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_commit_sides_extract_each_commits_tree(tmp_path):
+    repo = tmp_path / "repo"
+    _tree(repo, "x")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "one")
+    first = _git(repo, "rev-parse", "HEAD")
+    (repo / "x" / "benchmarks" / "bench_fake.py").write_text("# changed\n")
+    _git(repo, "commit", "-q", "-am", "two")
+    before, after = commit_sides(repo, "HEAD~1", "HEAD", "x/benchmarks")
+    assert before.commit == first and before.label == first[:8] and before.python == sys.executable
+    assert before.benchmark_dir == repo / ".asv" / "gate" / first / "x" / "benchmarks"
+    assert "SIDE" in (before.benchmark_dir / "bench_fake.py").read_text()
+    assert (after.benchmark_dir / "bench_fake.py").read_text() == "# changed\n"
+    (before.benchmark_dir / "marker").write_text("kept")
+    assert extract_tree(repo, first, repo / ".asv" / "gate") == repo / ".asv" / "gate" / first  # reused
+    assert (before.benchmark_dir / "marker").read_text() == "kept"
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["HEAD"], "give two revisions (BASE HEAD) or --torch A B; got 1 revision(s)"),
+    (["HEAD", "HEAD", "--rounds-min", "2"], "--rounds-min '2' is below 3; give 3 or more"),
+    (["HEAD", "HEAD", "--budget", "soon"], "--budget 'soon' is not a number of seconds; give e.g. 600"),
+    (["HEAD", "HEAD", "--bench", "("], "--bench '(' is not a regular expression"),
+    (["HEAD", "HEAD", "--factor", "0.9"], "malformed factor '0.9'"),
+    (["--torch", "2.13.0", "2.13"], "--torch names 2.13.0 twice"),
+    (["HEAD", "nosuchrev-xyz"], "unknown revision 'nosuchrev-xyz'"),
+])  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, argv, needle):
+    monkeypatch.chdir(ROOT)
+    code, out, err = run_cli(capsys, "continuous", *argv)
+    assert code == 2 and out == "" and needle in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_real_gate_on_this_repository_head_against_head(tmp_path):
+    """The real command, this repository's suite and the tool's own interpreter (torch), one tiny
+    case: HEAD against HEAD cannot be a decided regression beyond a factor of 3."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "torchperf_core", "continuous", "HEAD", "HEAD", "--bench",
+         r"MM\.track_mm\(256, 'float32'", "--rounds-min", "3", "--max-rounds", "3", "--factor", "3",
+         "--threads", "1", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    (case,) = data["cases"]
+    assert case["benchmark"] == "bench_matmul.MM.track_mm" and case["key"].startswith("(256, 'float32'")
+    assert case["verdict"] in ("same", "unknown", "contended") and data["rounds"] == 3
+    assert "round 3/3: 1 case(s)" in proc.stderr
+
+
+def test_the_figures_hook_scales_only_the_matching_cases_of_its_side(tmp_path, sides):
+    """scripts/gate_figures.py injects its +5% this way; the other side and cases stay as measured."""
+    before, after = sides
+    after = GateSide(after.label, after.python, after.benchmark_dir, env={"TORCHPERF_GATE_SCALE": r"\('steady'\)=1.05"})
+    report = run_gate(before, after, GatePlan(factor=1.03, rounds_min=3, batch=2, max_rounds=3, bench="steady|slow"),
+                      base_env=_env(tmp_path))
+    by = {c.key: c for c in report.cases}
+    assert (by["('steady')"].verdict, by["('steady')"].judgement.ratio) == ("slower", pytest.approx(1.05))
+    assert by["('slow')"].judgement.ratio == pytest.approx(1.5)
+
+
+def _figures():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gate_figures", ROOT / "scripts" / "gate_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gate_figures_help_names_every_figure():
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0
+    for word in ("separate", "gate-aa", "inject", "versions", "--tier", "--trials", "--load"):
+        assert word in proc.stdout
+
+
+def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatch, sides):
+    """The A/A separate-runs figure's bookkeeping, on the deterministic fake cases: identical sides
+    give no false regression, the always-contended case is counted as contended, not as a change."""
+    import argparse
+
+    monkeypatch.setenv("GATE_TEST_LOG", str(tmp_path / "calls.log"))
+    figures = _figures()
+    args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.07, budget=None, tier="smoke", threads=None)
+    with figures._Load(False) as load:
+        row = figures.figure_separate(args, sides[0], load)
+    assert row["cases"] == 2 and row["false_regressions"] == 0 and row["false_improvements"] == 0
+    assert row["verdicts"] == {"same": 1, "contended": 1} and row["asv_rule_one_run"] == {"same": 2}
+    assert row["load"] == "quiet (no load started)"

@@ -1,0 +1,203 @@
+"""The replicate rules (issue 11): between separate runs (`judge_separate`) and between paired gate
+rounds (`judge_paired`), with exact verdicts from constructed inputs.
+
+Each test names the one-line bug it catches: the single-run rule switched off, MIN_RUNS lowered to
+2, the contended sides swapped or one ignored, multiplicity control dropped, the equivalence rule
+replaced by "not significant means same", a wrong t quantile.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+
+from torchperf_core import verdict as v
+from torchperf_core.verdict.tdist import t_ppf, t_two_sided_p
+
+TIGHT = [2e-3 * (1 + 1e-4 * i) for i in range(10)]  # asv's rule calls any shift above 0.1% significant
+
+
+@dataclass(frozen=True)
+class _Side:
+    value: float | None
+    stats: dict | None
+    samples: tuple[float, ...] | None
+    version: str | None = "1"
+    is_missing: bool = False
+
+
+def _side(scale: float) -> _Side:
+    from asv_runner.statistics import compute_stats
+
+    samples = [scale * x for x in TIGHT]
+    value, st = compute_stats(samples, 1)
+    return _Side(value, st, tuple(samples))
+
+
+def _runs(center: float, spread: float = 0.01) -> tuple[float, ...]:
+    return (center * (1 - spread), center * (1 + spread), center)
+
+
+# ------------------------------------------------------------------------------------ t quantiles
+
+
+def test_t_distribution_matches_the_tables():
+    assert t_ppf(0.995, 4) == pytest.approx(4.604, abs=1e-3)
+    assert t_ppf(0.975, 10) == pytest.approx(2.228, abs=1e-3)
+    assert t_ppf(0.95, 5) == pytest.approx(2.015, abs=1e-3)
+    assert t_ppf(0.995, 2) == pytest.approx(9.925, abs=1e-3)
+    assert t_two_sided_p(2.228, 10) == pytest.approx(0.05, abs=1e-4)
+    assert t_ppf(0.025, 10) == pytest.approx(-2.228, abs=1e-3)
+
+
+# ------------------------------------------------------------------------------ between runs
+
+
+def test_between_runs_ratio_ci_and_spread():
+    b = between = v.between_runs(_runs(1.0), _runs(1.1))
+    assert (b.runs_before, b.runs_after, b.replicated) == (3, 3, True)
+    assert between.spread == pytest.approx(0.02)  # (1.01 - 0.99) / 1.0
+    assert b.ratio == pytest.approx(1.1, rel=1e-4) and b.p == pytest.approx(3.08e-4, rel=1e-2)  # Welch, ~4 df
+    assert b.ci == pytest.approx((1.0594, 1.1421), abs=1e-4)  # 99%
+    one = v.between_runs((1.0,), (1.1,))
+    assert (one.spread, one.ratio, one.ci, one.p, one.replicated) == (None, None, None, None, False)
+
+
+def test_one_run_per_side_is_unknown_never_slower():
+    """Bug caught: the single-run rule switched off (asv's SLOWER passed through)."""
+    j = v.judge_separate(_side(1.0), _side(1.5), 1.07)
+    assert (j.verdict, j.reason) == (v.UNKNOWN, "one run per side (need 3): re-measure")
+    j = v.judge_separate(_side(1.5), _side(1.0), 1.07)
+    assert j.verdict == v.UNKNOWN
+    assert v.judge_separate(_side(1.0), _side(1.02), 1.07).verdict == v.SAME  # within the factor: same
+
+
+def test_beyond_the_factor_but_not_significant_is_unknown_not_same():
+    """asv's "~" used to read as unchanged; with one run it is unknown (re-measure)."""
+    wide = _Side(2e-3, None, None)  # no statistics, ratio only: asv decides by the ratio...
+    noisy_b = _Side(1.0, {"ci_99_a": 0.5, "ci_99_b": 2.0, "q_25": 0.8, "q_75": 1.3, "number": 1, "repeat": 10},
+                    tuple(0.5 + 0.15 * i for i in range(11)))
+    noisy_a = _Side(1.2, {"ci_99_a": 0.6, "ci_99_b": 2.4, "q_25": 1.0, "q_75": 1.5, "number": 1, "repeat": 10},
+                    tuple(0.6 + 0.18 * i for i in range(11)))
+    assert v.judge(noisy_b, noisy_a, 1.07) == (v.SAME, True)
+    j = v.judge_separate(noisy_b, noisy_a, 1.07)
+    assert (j.verdict, j.beyond_factor_only) == (v.UNKNOWN, True)
+    assert v.judge_separate(wide, wide, 1.07).verdict == v.SAME
+
+
+def test_two_runs_a_side_are_not_enough():
+    """Bug caught: MIN_RUNS lowered to 2."""
+    j = v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=(0.99, 1.0), after_runs=(1.49, 1.5))
+    assert (j.verdict, j.reason) == (v.UNKNOWN, "2 runs per side (need 3): re-measure")
+    assert v.MIN_RUNS == 3
+
+
+def test_three_agreeing_runs_decide():
+    j = v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=_runs(1.0), after_runs=_runs(1.5))
+    assert (j.verdict, j.reason, j.between.runs_before, j.between.runs_after) == (v.SLOWER, None, 3, 3)
+    j = v.judge_separate(_side(1.5), _side(1.0), 1.07, before_runs=_runs(1.5), after_runs=_runs(1.0))
+    assert j.verdict == v.FASTER
+
+
+def test_drift_between_runs_is_not_a_change():
+    """The last runs differ by 50% (asv: slower) but the runs scatter as widely: not decided."""
+    j = v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=(1.4, 0.7, 1.0), after_runs=(0.9, 1.2, 1.5))
+    assert (j.verdict, j.reason) == (v.UNKNOWN, "×1.182 between runs, not significant (p=0.54, needs < 0.01): re-measure")
+
+
+def test_a_last_run_outlier_within_the_runs_average_is_same():
+    """asv says slower on the last run; across three runs a side the ratio is inside the factor."""
+    j = v.judge_separate(_side(1.0), _side(1.1), 1.07, before_runs=(1.05, 1.04, 1.0), after_runs=(1.0, 1.01, 1.1))
+    assert j.between.ratio == pytest.approx(1.0065, abs=1e-3) and j.verdict == v.SAME
+
+
+def test_runs_agreeing_but_the_last_run_not_significant_is_unknown():
+    """Both tests must agree: between runs decided, asv's within-run rule not: unknown."""
+    noisy = _Side(1.0, {"ci_99_a": 0.5, "ci_99_b": 2.0, "q_25": 0.8, "q_75": 1.3, "number": 1, "repeat": 10},
+                  tuple(0.5 + 0.15 * i for i in range(11)))
+    shifted = _Side(1.2, {"ci_99_a": 0.6, "ci_99_b": 2.4, "q_25": 1.0, "q_75": 1.5, "number": 1, "repeat": 10},
+                    tuple(0.6 + 0.18 * i for i in range(11)))
+    j = v.judge_separate(noisy, shifted, 1.07, before_runs=_runs(1.0), after_runs=_runs(1.2))
+    assert j.verdict == v.UNKNOWN and "but not significant within the last run" in j.reason
+
+
+@pytest.mark.parametrize("contended,where", [((True, False), "before"), ((False, True), "after"),
+                                             ((True, True), "both sides")])
+def test_contended_on_either_side_is_contended(contended, where):
+    """Bugs caught: one side's contention ignored, or the sides swapped in the reason."""
+    j = v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=_runs(1.0), after_runs=_runs(1.5),
+                         contended=contended)
+    assert (j.verdict, j.reason) == (v.CONTENDED, f"contended {where}: re-run on a quiet machine")
+    same = v.judge_separate(_side(1.0), _side(1.0), 1.07, contended=contended)
+    assert same.verdict == v.CONTENDED  # not known to be unchanged either
+
+
+def test_bookkeeping_verdicts_survive_contention():
+    failed = _Side(None, None, None)
+    assert v.judge_separate(_side(1.0), failed, 1.07, contended=(True, True)).verdict == v.FAILED
+    assert v.judge_separate(None, _side(1.0), 1.07).verdict == v.ONLY_AFTER
+
+
+def test_undecided_verdicts_never_fail_the_gate():
+    assert v.UNKNOWN not in v.REGRESSION_VERDICTS and v.CONTENDED not in v.REGRESSION_VERDICTS
+    assert v.UNKNOWN not in v.CHANGED_VERDICTS and v.CONTENDED not in v.CHANGED_VERDICTS
+    assert (v.MARKS[v.UNKNOWN], v.MARKS[v.CONTENDED]) == ("?", "c")
+    assert v.NEXT_STEP == {v.CONTENDED: "re-run on a quiet machine", v.UNKNOWN: "re-measure"}
+
+
+# ------------------------------------------------------------------------------- paired rounds
+
+
+def _rounds(ratio: float, sd: float, n: int) -> tuple[list[float], list[float]]:
+    """Before all 1.0; after with per-round log ratios of mean log(ratio) and sample sd exactly `sd`."""
+    z = [i - (n - 1) / 2 for i in range(n)]
+    scale = math.sqrt(sum(x * x for x in z) / (n - 1))
+    after = [math.exp(math.log(ratio) + sd * x / scale) for x in z]
+    return [1.0] * n, after
+
+
+def test_per_case_alpha_is_bonferroni_over_cases_and_looks():
+    assert v.per_case_alpha(150, 7) == pytest.approx(0.05 / 1050)
+    assert v.FAMILY_ALPHA == 0.05
+
+
+def test_multiplicity_control_decides_the_verdict():
+    """t = 8 at 5 df: p ~ 5e-4, significant per case at asv's 0.002 but not at 0.05/(150*7).
+    Bug caught: the gate testing each case at a fixed per-case threshold."""
+    before, after = _rounds(1.10, math.log(1.10) * math.sqrt(6) / 8, 6)
+    loose = v.judge_paired(before, after, 1.07, 0.002)
+    strict = v.judge_paired(before, after, 1.07, v.per_case_alpha(150, 7))
+    assert 4.8e-5 < loose.p < 0.002
+    assert (loose.verdict, strict.verdict) == (v.SLOWER, v.UNKNOWN)
+    assert loose.ratio == pytest.approx(1.10)
+
+
+def test_a_clear_slowdown_is_decided_under_the_strict_threshold():
+    before, after = _rounds(1.10, 0.01, 10)
+    j = v.judge_paired(before, after, 1.07, v.per_case_alpha(150, 7))
+    assert (j.verdict, j.rounds) == (v.SLOWER, 10) and j.spread == pytest.approx(0.01)
+    j = v.judge_paired(after, before, 1.07, v.per_case_alpha(150, 7))
+    assert j.verdict == v.FASTER
+
+
+def test_same_needs_the_interval_inside_the_factor():
+    """Bug caught: "not significant" read as same. A noisy A/A pair is unknown, a tight one same."""
+    tight = v.judge_paired(*_rounds(1.0, 0.01, 6), 1.07, 1e-4)
+    assert tight.verdict == v.SAME and 1 / 1.07 < tight.ci[0] < 1 < tight.ci[1] < 1.07
+    noisy = v.judge_paired(*_rounds(1.0, 0.10, 6), 1.07, 1e-4)
+    assert noisy.verdict == v.UNKNOWN and noisy.p == pytest.approx(1.0)
+
+
+def test_a_significant_change_inside_the_factor_is_same_only_when_its_interval_is():
+    j = v.judge_paired(*_rounds(1.03, 0.002, 8), 1.07, 1e-4)
+    assert j.p < 1e-4 and j.verdict == v.SAME  # decided: 3% is inside the factor
+    j = v.judge_paired(*_rounds(1.06, 0.03, 4), 1.07, 1e-4)
+    assert j.verdict == v.UNKNOWN and j.ci[1] > 1.07  # could still be beyond the factor
+
+
+def test_too_few_rounds_are_unknown_and_rounds_are_paired():
+    assert v.judge_paired([1.0, 1.0], [2.0, 2.0], 1.07, 0.05).verdict == v.UNKNOWN
+    with pytest.raises(ValueError):
+        v.judge_paired([1.0, 1.0, 1.0], [1.0, 1.0], 1.07, 0.05)

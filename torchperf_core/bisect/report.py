@@ -1,0 +1,119 @@
+"""The outcome of a search as a versioned JSON report, and the plot.
+
+The report is built from the state file alone (so a finished search reports again without measuring):
+per version the pooled samples' median and quartiles (for the plot and the table: pooled across
+sessions, so drift between sessions is in them), and for the culprit pair `judge_paired`'s ratio,
+its 90% interval (the equivalence interval: the ratio lies above its lower end with 95%
+confidence), p-value and verdict, from the last session that measured both sides interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from torchperf_core.bisect.search import CULPRIT, compare_pair, pooled
+from torchperf_core.engine import stats
+from torchperf_core.bisect.state import BisectState
+from torchperf_core.formats import check_format_version
+from torchperf_core.store import version_key, write_json
+
+# Report history:
+#   1 — first version: question, status, culprit (ratio, 90% interval, p, verdict), per-version
+#       medians, steps, skipped releases, why (fingerprint and kernel differences), plot file.
+BISECT_REPORT_FORMAT_VERSION = 1
+
+def _version_stats(state: BisectState) -> list[dict[str, Any]]:
+    rows = []
+    measured = sorted({v for s in state.sessions for v in s["versions"] if pooled(s["rounds"], v)}, key=version_key)
+    for version in measured:
+        samples = [x for s in state.sessions for x in pooled(s["rounds"], version)]
+        rows.append({"version": version, "median": stats.median(samples), "q_25": stats.quantile(samples, 0.25),
+                     "q_75": stats.quantile(samples, 0.75), "samples": len(samples)})
+    return rows
+
+
+def _culprit(state: BisectState) -> dict[str, Any] | None:
+    """The final pair as the last session that measured both judged it (paired rounds)."""
+    lo, hi = state.lo, state.hi
+    session = next((s for s in reversed(state.sessions) if lo in s["versions"] and hi in s["versions"]
+                    and s["rounds"]), None)
+    if session is None:
+        return None
+    alpha = next((c["alpha"] for c in session["comparisons"] if "alpha" in c), 0.01)
+    c = compare_pair(session["rounds"], lo, hi, state.factor, alpha)
+    between = [v for v in state.releases if state.index(lo) < state.index(v) < state.index(hi)]
+    return {"good": lo, "bad": hi, "ratio": c["ratio"], "ratio_ci": c["ci"], "p": c["p"], "alpha": alpha,
+            "rounds": c["rounds"], "verdict": c["verdict"], "step": session["step"], "skipped_between": between}
+
+
+def build_report(state: BisectState, plot: str | None = None) -> dict[str, Any]:
+    q = state.question
+    return {
+        "format_version": BISECT_REPORT_FORMAT_VERSION,
+        "package": q["package"],
+        "case": q["case"],
+        "good": state.good,
+        "bad": state.bad,
+        "factor": state.factor,
+        "status": state.status,
+        "note": state.note,
+        "culprit": _culprit(state),
+        "releases": state.releases,
+        "skipped": state.skipped,
+        "versions": _version_stats(state),
+        "steps": [{"step": s["step"], "versions": s["versions"], "rounds": len(s["rounds"]),
+                   "outcome": s["outcome"], "comparisons": s["comparisons"]} for s in state.sessions],
+        "why": state.why,
+        "plot": plot,
+        "state_file": str(state.path),
+    }
+
+
+def save_report(report: Mapping[str, Any], path: Path) -> Path:
+    return write_json(path, dict(report))
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A saved bisect report, its format checked by the one `format_version` check."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        from torchperf_core.errors import TorchperfError
+
+        raise TorchperfError(f"cannot read bisect report {str(path)!r}: {exc}") from None
+    check_format_version(data, "bisect report", BISECT_REPORT_FORMAT_VERSION, source=str(path),
+                         fix="re-run `torchperf bisect` to rewrite it")
+    return data
+
+
+def plot_report(report: Mapping[str, Any], path: Path) -> Path:
+    """The case's median (IQR bars) at every measured version, the culprit step marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["versions"]
+    xs = list(range(len(rows)))
+    med = [r["median"] * 1e3 for r in rows]
+    low = [(r["median"] - (r["q_25"] if r["q_25"] is not None else r["median"])) * 1e3 for r in rows]
+    high = [((r["q_75"] if r["q_75"] is not None else r["median"]) - r["median"]) * 1e3 for r in rows]
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(rows) + 2), 3.6))
+    ax.errorbar(xs, med, yerr=[low, high], fmt="o-", capsize=3)
+    culprit = report.get("culprit") if report.get("status") == CULPRIT else None
+    names = [r["version"] for r in rows]
+    if culprit and culprit["good"] in names and culprit["bad"] in names:
+        ax.axvspan(names.index(culprit["good"]), names.index(culprit["bad"]), color="tab:red", alpha=0.15,
+                   label=f"culprit {culprit['good']} -> {culprit['bad']}")
+        ax.legend(loc="best")
+    ax.set_xticks(xs, names, rotation=45, ha="right")
+    ax.set_ylabel("median time per call (ms)")
+    ax.set_xlabel(f"{report['package']} release")
+    ax.set_title(str(report["case"])[:80], fontsize=9)
+    ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

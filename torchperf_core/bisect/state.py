@@ -1,0 +1,139 @@
+"""The state file of one bisect question: what was measured and decided, for resuming.
+
+One JSON file per question (package, case, good, bad, index, factor) under `<cache>/runs/`. It is
+rewritten atomically after every round, so Ctrl-C loses at most the round in progress, and a re-run
+of the same question continues where the last one stopped (a finished one just reports again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from torchperf_core.formats import check_format_version
+from torchperf_core.store import write_json
+
+# State file history:
+#   1 — first version: question, releases, skipped, sessions (rounds of samples), lo/hi, status.
+BISECT_STATE_FORMAT_VERSION = 1
+
+
+def question_key(question: Mapping[str, Any]) -> str:
+    """The state file's name: readable endpoints plus a hash of the whole question."""
+    digest = hashlib.sha256(json.dumps(question, sort_keys=True).encode()).hexdigest()[:10]
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in str(question["package"]))
+    return f"{safe}-{question['good']}-{question['bad']}-{digest}"
+
+
+class BisectState:
+    """The mutable record of a search; `save()` writes it, `load()` reads it back."""
+
+    def __init__(self, path: Path, question: Mapping[str, Any], releases: Sequence[str]) -> None:
+        self.path = path
+        self.question = dict(question)
+        self.releases = list(releases)
+        self.skipped: dict[str, str] = {}
+        self.sessions: list[dict[str, Any]] = []
+        self.lo: str = releases[0]
+        self.hi: str = releases[-1]
+        self.status = "running"
+        self.note = ""
+        self.why: dict[str, Any] | None = None
+        self.resumed = False
+
+    # -- the question ------------------------------------------------------------------------
+
+    @property
+    def good(self) -> str:
+        return str(self.question["good"])
+
+    @property
+    def bad(self) -> str:
+        return str(self.question["bad"])
+
+    @property
+    def factor(self) -> float:
+        return float(self.question["factor"])
+
+    def index(self, version: str) -> int:
+        return self.releases.index(version)
+
+    @property
+    def endpoints_measured(self) -> bool:
+        return any(s["step"] == 0 and s["outcome"] is not None for s in self.sessions)
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def skip(self, version: str, reason: str) -> None:
+        self.skipped[version] = reason
+        self.save()
+
+    def open_session(self, step: int, versions: Sequence[str]) -> dict[str, Any]:
+        """The unfinished session for this step and these versions (resumed), or a new one."""
+        last = self.sessions[-1] if self.sessions else None
+        if last is not None and last["outcome"] is None and last["step"] == step and last["versions"] == list(versions):
+            return last
+        if last is not None and last["outcome"] is None:
+            self.sessions.pop()  # a session for another step: its bounds changed, its rounds do not apply
+        session = {"step": step, "versions": list(versions), "rounds": [], "outcome": None, "comparisons": []}
+        self.sessions.append(session)
+        return session
+
+    def close_session(self, session: dict[str, Any], outcome: str, comparisons: list[dict[str, Any]]) -> None:
+        session["outcome"] = outcome
+        session["comparisons"] = comparisons
+        self.save()
+
+    def finish(self, status: str, lo: str, hi: str, note: str = "") -> None:
+        self.status, self.lo, self.hi, self.note = status, lo, hi, note
+        self.save()
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": BISECT_STATE_FORMAT_VERSION,
+            "question": self.question,
+            "releases": self.releases,
+            "skipped": self.skipped,
+            "sessions": self.sessions,
+            "lo": self.lo,
+            "hi": self.hi,
+            "status": self.status,
+            "note": self.note,
+            "why": self.why,
+        }
+
+    def save(self) -> None:
+        write_json(self.path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> "BisectState":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        check_format_version(data, "bisect state", BISECT_STATE_FORMAT_VERSION, source=str(path),
+                             fix="delete it (or pass --fresh) to start the search again")
+        state = cls(path, data["question"], data["releases"])
+        state.skipped = dict(data.get("skipped") or {})
+        state.sessions = list(data.get("sessions") or [])
+        state.lo, state.hi = data["lo"], data["hi"]
+        state.status = data.get("status", "running")
+        state.note = data.get("note", "")
+        state.why = data.get("why")
+        state.resumed = True
+        return state
+
+    @classmethod
+    def open(cls, folder: Path, question: Mapping[str, Any], releases: Sequence[str], *, fresh: bool = False) -> "BisectState":
+        """The question's state: resumed from its file unless `fresh`; a paused search runs on."""
+        path = folder / f"{question_key(question)}.json"
+        if path.exists() and not fresh:
+            state = cls.load(path)
+            if state.status == "paused":
+                state.status = "running"
+            return state
+        folder.mkdir(parents=True, exist_ok=True)
+        state = cls(path, question, releases)
+        state.save()
+        return state

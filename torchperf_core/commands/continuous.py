@@ -1,0 +1,111 @@
+"""`torchperf continuous BASE HEAD`: the pull-request gate, decide or re-measure (docs/GATE.md).
+
+Base and head run interleaved in rounds of fresh processes, each case judged on its per-round
+medians with the one significance module (`verdict.judge_paired`) at a stated family-wise
+false-alarm rate; undecided cases get more rounds until decided or --budget is spent.
+
+Exit status: 1 only for decided regressions (slower beyond --factor, or newly failing); 0 when
+nothing regressed, also when some cases stay unknown or contended (the first line says so: they are
+not evidence of a regression, and failing a PR on them would make the gate cry wolf); 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from torchperf_core.errors import TorchperfError
+
+NAME = "continuous"
+HELP = "the PR gate: BASE HEAD (or --torch A B) interleaved in rounds until decided; exit 1 on a decided regression"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from torchperf_core.verdict import DEFAULT_FACTOR
+
+    parser.add_argument("revisions", nargs="*", metavar="REV", help="BASE HEAD: two commits, branches or tags")
+    parser.add_argument("--torch", nargs=2, metavar="VERSION", help="two torch versions at one commit (--commit)")
+    parser.add_argument("--commit", default="HEAD", help="with --torch: the commit whose code runs (default HEAD)")
+    parser.add_argument("--bench", help="only cases whose 'benchmark(parameters)' matches this regex")
+    parser.add_argument("--factor", default=str(DEFAULT_FACTOR), help=f"a change must exceed this ratio (default {DEFAULT_FACTOR})")
+    parser.add_argument("--rounds-min", default="6", help="rounds every case gets before the first verdict (default 6, >= 3)")
+    parser.add_argument("--max-rounds", default="30", help="most rounds for an undecided case (default 30)")
+    parser.add_argument("--batch", default="4", help="rounds added to the undecided cases at a time (default 4)")
+    parser.add_argument("--budget", default=None, help="seconds for the rounds added after the first ones (default: no limit)")
+    parser.add_argument("--threads", default=None, help="intra-op threads in both sides (default: torch's default)")
+    parser.add_argument("--tier", default="smoke", help="suite tier: smoke, default or full (default smoke)")
+    parser.add_argument("--python", default=None, help="interpreter with torch for both commits (default: this one)")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    parser.add_argument("--json", dest="json_output", metavar="FILE", help="also write the JSON report to this file")
+    parser.add_argument("--config", default=None, help="asv config (default asv.conf.json): the benchmark folder and env dir")
+    parser.add_argument("--output", "-o", help="also write the output to this file")
+
+
+def _budget(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise TorchperfError(f"--budget {text!r} is not a number of seconds; give e.g. 600") from None
+    if not value > 0 or value == float("inf"):
+        raise TorchperfError(f"--budget {text!r} must be a positive number of seconds, e.g. 600")
+    return value
+
+
+def _bench(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise TorchperfError(f"--bench {text!r} is not a regular expression ({exc})") from None
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    from torchperf_core.commands._common import emit, positive_int
+    from torchperf_core.gate import GatePlan, commit_sides, render_gate, run_gate, torch_pythons, version_sides
+    from torchperf_core.run import parse_tier
+    from torchperf_core.store import CONFIG_NAME, parse_torch_version, read_config
+    from torchperf_core.verdict import MIN_ROUNDS, parse_factor
+
+    rounds_min = positive_int(args.rounds_min, "--rounds-min")
+    assert rounds_min is not None
+    if rounds_min < MIN_ROUNDS:
+        raise TorchperfError(f"--rounds-min {args.rounds_min!r} is below {MIN_ROUNDS}; give {MIN_ROUNDS} or more")
+    max_rounds = positive_int(args.max_rounds, "--max-rounds")
+    assert max_rounds is not None
+    if max_rounds < rounds_min:
+        raise TorchperfError(f"--max-rounds {args.max_rounds!r} is below --rounds-min {rounds_min}")
+    plan = GatePlan(
+        factor=parse_factor(args.factor), rounds_min=rounds_min, batch=positive_int(args.batch, "--batch") or 4,
+        max_rounds=max_rounds, budget=_budget(args.budget), threads=positive_int(args.threads, "--threads"),
+        bench=_bench(args.bench), tier=parse_tier(args.tier),
+    )  # fmt: skip
+    conf = read_config(args.config or CONFIG_NAME)
+    repo = conf.repo_dir or Path(".").resolve()
+    bench_dir = os.path.relpath(conf.benchmark_dir, conf.project_root)
+    if args.torch:
+        if args.revisions:
+            raise TorchperfError(f"give either BASE HEAD or --torch A B, not both (got {' '.join(args.revisions)})")
+        versions = [parse_torch_version(v) for v in args.torch]
+        if versions[0] == versions[1]:
+            raise TorchperfError(f"--torch names {versions[0]} twice; give two different versions")
+        before, after = version_sides(repo, args.commit, bench_dir, torch_pythons(conf.env_dir), versions)
+    else:
+        if len(args.revisions) != 2:
+            raise TorchperfError(f"give two revisions (BASE HEAD) or --torch A B; got {len(args.revisions)} revision(s)")
+        before, after = commit_sides(repo, args.revisions[0], args.revisions[1], bench_dir, python=args.python)
+
+    def progress(line: str) -> None:
+        print(f"[continuous] {line}", file=sys.stderr, flush=True)
+
+    report = run_gate(before, after, plan, base_env=os.environ, progress=progress)
+    emit(render_gate(report, args.format), args.output)
+    if args.json_output:
+        Path(args.json_output).write_text(render_gate(report, "json"), encoding="utf-8")
+    return report.exit_code

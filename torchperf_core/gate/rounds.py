@@ -1,0 +1,314 @@
+"""Decide or re-measure: base and head interleaved in rounds of fresh processes (issue 11, part 4).
+
+    cases = the suite's cases present on both sides (filtered by --bench)
+    for round r in 0 .. rounds_min-1 (then only the undecided cases, `batch` rounds at a time):
+        start one fresh worker per side (python + that side's code tree)
+        for case i: time it on both sides, the first side alternating with (r + i) % 2 (ABBA
+            across rounds, so neither side always runs first, cancelling position effects)
+        a round in which either side was disturbed is set aside (retaken by the next rounds)
+    after the first rounds and after each batch ("a look"): judge_paired on the clean rounds at
+        alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks)
+    stop when every case is decided, the rounds reach max_rounds, or --budget seconds are spent;
+    undecided -> UNKNOWN ("re-measure"), never unchanged; no clean round at all but disturbed
+    ones -> CONTENDED ("re-run on a quiet machine").
+
+The first `rounds_min` rounds always run; the budget bounds the rounds added after them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from torchperf_core.errors import TorchperfError
+from torchperf_core.gate.sides import GateSide
+from torchperf_core.verdict import (
+    BOTH_FAILED,
+    CONTENDED,
+    FAILED,
+    FAMILY_ALPHA,
+    FASTER,
+    FIXED,
+    MIN_ROUNDS,
+    ONLY_AFTER,
+    ONLY_BEFORE,
+    REGRESSION_VERDICTS,
+    SAME,
+    SKIPPED,
+    SLOWER,
+    UNKNOWN,
+    PairedJudgement,
+    judge_paired,
+    per_case_alpha,
+)
+
+WORKER = Path(__file__).with_name("worker.py")
+DECIDED = (SLOWER, FASTER, SAME)
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    """The gate's options, validated at the edge (`commands/continuous`)."""
+
+    factor: float
+    rounds_min: int = 6
+    batch: int = 4
+    max_rounds: int = 30
+    budget: float | None = None  # seconds for the rounds after the first rounds_min
+    threads: int | None = None
+    bench: str | None = None  # regex on "benchmark(key)"
+    tier: str = "default"
+
+    @property
+    def looks(self) -> int:
+        """The most times a case is judged: after the first rounds, then after every batch."""
+        return 1 + math.ceil(max(0, self.max_rounds - self.rounds_min) / self.batch)
+
+
+def first_side(round_index: int, case_index: int) -> int:
+    """0: before runs first, 1: after runs first; alternates by round and by case (ABBA)."""
+    return (round_index + case_index) % 2
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    benchmark: str
+    key: str
+    verdict: str
+    judgement: PairedJudgement | None
+    before: float | None  # median of the clean rounds' medians
+    after: float | None
+    rounds: int  # clean rounds judged
+    contended_rounds: int
+    reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.benchmark}{self.key}" if self.key != "()" else self.benchmark
+
+
+@dataclass(frozen=True)
+class GateReport:
+    before: GateSide
+    after: GateSide
+    plan: GatePlan
+    alpha: float
+    cases: tuple[CaseOutcome, ...]
+    rounds: int  # rounds run in all
+    seconds: float
+    budget_spent: bool
+    worker_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        """1 only for decided regressions (slower, or newly failing); unknown/contended exit 0."""
+        return 1 if any(c.verdict in REGRESSION_VERDICTS for c in self.cases) else 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.cases:
+            out[c.verdict] = out.get(c.verdict, 0) + 1
+        return out
+
+
+class _Worker:
+    """One fresh worker process for one side and one round."""
+
+    def __init__(self, side: GateSide, env: Mapping[str, str], threads: int | None) -> None:
+        self.side = side
+        self._err = tempfile.TemporaryFile(mode="w+")
+        cmd = [side.python, str(WORKER), "--benchmark-dir", str(side.benchmark_dir)]
+        if threads:
+            cmd += ["--threads", str(threads)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+                                     text=True, env=dict(env), cwd=str(side.benchmark_dir.parent))
+        self._read()  # {"ready": true}
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            self._err.seek(0)
+            tail = " | ".join(self._err.read().strip().splitlines()[-3:])
+            raise TorchperfError(f"the gate's worker for {self.side.label} ({self.side.python}) stopped: {tail or 'no output'}")
+        return json.loads(line)
+
+    def ask(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None and self.proc.stdin is not None:
+                self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self._err.close()
+
+
+def worker_env(side: GateSide, base: Mapping[str, str], plan: GatePlan) -> dict[str, str]:
+    env = {k: v for k, v in base.items() if k not in ("PYTHONPATH", "TORCHPERF_CASE_LOG")}  # not a `run`: log nothing
+    env.update(side.env)
+    env["PYTHONPATH"] = str(side.benchmark_dir.parent)  # the side's own torchperf_core and benchmarks
+    env["TORCHPERF_TIER"] = plan.tier
+    if plan.threads:
+        env["OMP_NUM_THREADS"] = str(plan.threads)
+    return env
+
+
+@dataclass
+class _Case:
+    benchmark: str
+    key: str
+    index: int  # its place among all cases: the order alternates by it, whatever else dropped out
+    pairs: list[tuple[float, float]] = field(default_factory=list)
+    contended: int = 0
+    causes: list[str] = field(default_factory=list)
+    final: str | None = None  # a verdict reached without judging (skip, failure)
+    reason: str | None = None
+    judgement: PairedJudgement | None = None
+
+
+def _one_side_verdict(b: Mapping[str, Any], a: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """The bookkeeping verdict when a side skipped or failed (asv compare's table), else None."""
+    if b.get("ok") and a.get("ok"):
+        return None
+    if "skip" in b or "skip" in a:
+        return SKIPPED, b.get("skip") or a.get("skip")
+    if not b.get("ok") and not a.get("ok"):
+        return BOTH_FAILED, f"{b.get('error')} / {a.get('error')}"
+    if b.get("ok"):
+        return FAILED, a.get("error")
+    return FIXED, b.get("error")
+
+
+def _list_cases(workers: Sequence[_Worker], bench: str | None) -> tuple[list[_Case], list[CaseOutcome]]:
+    pattern = re.compile(bench) if bench else None
+    listed = [{(c["benchmark"], c["key"]) for c in w.ask({"op": "list"})["cases"]} for w in workers]
+    keep = lambda k: pattern is None or pattern.search(f"{k[0]}{k[1]}") is not None  # noqa: E731
+    both = sorted(k for k in listed[0] & listed[1] if keep(k))
+    one_side = [CaseOutcome(n, k, ONLY_BEFORE, None, None, None, 0, 0) for n, k in sorted(listed[0] - listed[1]) if keep((n, k))]
+    one_side += [CaseOutcome(n, k, ONLY_AFTER, None, None, None, 0, 0) for n, k in sorted(listed[1] - listed[0]) if keep((n, k))]
+    return [_Case(n, k, i) for i, (n, k) in enumerate(both)], one_side
+
+
+def run_once(side: GateSide, plan: GatePlan, base_env: Mapping[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """One separate run of one side: a fresh worker measures every case (matching plan.bench) once.
+    (benchmark, key) -> the worker's answer. For figures that need runs taken apart, not interleaved."""
+    worker = _Worker(side, worker_env(side, base_env, plan), plan.threads)
+    try:
+        pattern = re.compile(plan.bench) if plan.bench else None
+        out = {}
+        for c in worker.ask({"op": "list"})["cases"]:
+            if pattern is None or pattern.search(f"{c['benchmark']}{c['key']}"):
+                out[(c["benchmark"], c["key"])] = worker.ask({"op": "run", "benchmark": c["benchmark"], "key": c["key"]})
+        return out
+    finally:
+        worker.close()
+
+
+def _judge(case: _Case, factor: float, alpha: float) -> None:
+    before = [b for b, _ in case.pairs]
+    after = [a for _, a in case.pairs]
+    case.judgement = judge_paired(before, after, factor, alpha)
+
+
+def run_gate(
+    before: GateSide,
+    after: GateSide,
+    plan: GatePlan,
+    *,
+    base_env: Mapping[str, str],
+    progress: Callable[[str], None] = lambda line: None,
+    clock: Callable[[], float] = time.monotonic,
+) -> GateReport:
+    """Run the rounds and judge every case (see the module docstring)."""
+    start = clock()
+    envs = [worker_env(before, base_env, plan), worker_env(after, base_env, plan)]
+    cases: list[_Case] = []
+    finished: list[CaseOutcome] = []
+    alpha = 1.0
+    active: list[_Case] = []
+    rounds = judged = 0
+    budget_spent = False
+    while True:
+        if rounds >= plan.rounds_min:
+            active = [c for c in cases if c.final is None and (c.judgement is None or c.judgement.verdict not in DECIDED)]
+            if not active or rounds >= plan.max_rounds:
+                break
+            if plan.budget is not None and clock() - start >= plan.budget:
+                budget_spent = True
+                break
+            progress(f"round {rounds + 1}: re-measuring {len(active)} undecided case(s)")
+        workers = [_Worker(before, envs[0], plan.threads), _Worker(after, envs[1], plan.threads)]
+        try:
+            if rounds == 0:
+                cases, finished = _list_cases(workers, plan.bench)
+                if not cases:
+                    raise TorchperfError(f"no benchmark case on both sides matches --bench {plan.bench!r}" if plan.bench
+                                         else "no benchmark case found on both sides")
+                alpha = per_case_alpha(len(cases), plan.looks)
+                progress(f"{len(cases)} case(s); per-case alpha {alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over "
+                         f"{len(cases)} cases x {plan.looks} looks)")
+            if rounds < plan.rounds_min:
+                active = [c for c in cases if c.final is None]
+                progress(f"round {rounds + 1}/{plan.rounds_min}: {len(active)} case(s)")
+            for case in active:
+                order = (0, 1) if first_side(rounds, case.index) == 0 else (1, 0)
+                out: list[dict[str, Any]] = [{}, {}]
+                for s in order:
+                    out[s] = workers[s].ask({"op": "run", "benchmark": case.benchmark, "key": case.key})
+                bookkeeping = _one_side_verdict(out[0], out[1])
+                if bookkeeping is not None:
+                    case.final, case.reason = bookkeeping
+                elif out[0].get("contended") or out[1].get("contended"):
+                    case.contended += 1
+                    case.causes += [str(o["cause"]) for o in out if o.get("contended") and o.get("cause")]
+                else:
+                    case.pairs.append((float(out[0]["median"]), float(out[1]["median"])))
+        finally:
+            for w in workers:
+                w.close()
+        rounds += 1
+        if rounds >= plan.rounds_min and (rounds - plan.rounds_min) % plan.batch == 0:
+            judged = rounds
+            for c in cases:
+                if c.final is None:
+                    _judge(c, plan.factor, alpha)
+    if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
+        for c in cases:
+            if c.final is None:
+                _judge(c, plan.factor, alpha)
+    outcomes = [_outcome(c) for c in cases] + finished
+    return GateReport(before, after, plan, alpha, tuple(outcomes), rounds, clock() - start, budget_spent, envs[1])
+
+
+def _outcome(c: _Case) -> CaseOutcome:
+    b = statistics.median([x for x, _ in c.pairs]) if c.pairs else None
+    a = statistics.median([y for _, y in c.pairs]) if c.pairs else None
+    if c.final is not None:
+        return CaseOutcome(c.benchmark, c.key, c.final, None, b, a, len(c.pairs), c.contended, c.reason)
+    j = c.judgement
+    verdict = j.verdict if j is not None else UNKNOWN
+    reason = None
+    if verdict == UNKNOWN and len(c.pairs) < MIN_ROUNDS and c.contended:
+        verdict = CONTENDED
+        cause = c.causes[-1] if c.causes else "the machine was busy"
+        reason = f"{c.contended} round(s) disturbed ({cause}): re-run on a quiet machine"
+    elif verdict == UNKNOWN:
+        reason = f"undecided after {len(c.pairs)} clean round(s): re-measure (more rounds or --budget)"
+    return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason)

@@ -1,0 +1,99 @@
+"""`torchperf bisect` text: one progress line per event, and the report's summary.
+
+Strings only. Progress events are (kind, fields) as the search emits them; the summary reads the
+bisect report's JSON (see torchperf_core.bisect.report), so a saved report renders the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from torchperf_core.render.text import format_time, table
+
+
+def render_bisect_progress(kind: str, fields: Mapping[str, Any]) -> str | None:
+    """One line for a progress event, or None for an event not shown."""
+    f = fields
+    if kind == "install":
+        return f"installing {f['version']} (Python {f['python']})"
+    if kind == "download":
+        return f"  downloading {f['file']} ({f['size']})"
+    if kind == "reuse":
+        return f"reusing the {f['version']} environment (Python {f['python']})"
+    if kind == "skip":
+        return f"skipping {f['version']}: {f['reason']}"
+    if kind == "endpoint":
+        return f"endpoint {f['version']}"
+    if kind == "measure endpoints":
+        return f"measuring the endpoints {' vs '.join(f['versions'])}, interleaved"
+    if kind == "step":
+        return f"step {f['step']} of ~{f['total']}: {f['version']} (between {f['lo']} and {f['hi']})"
+    if kind == "round":
+        return f"  round {f['round']}: {', '.join(f['versions'])}"
+    if kind == "why":
+        return f"collecting fingerprints and kernels of {f['lo']} and {f['hi']}"
+    if kind == "resume":
+        return f"resuming from {f['path']} ({f['sessions']} sessions measured)"
+    return None
+
+
+def _ratio(culprit: Mapping[str, Any]) -> str:
+    if culprit.get("ratio") is None:
+        return f"no ratio ({culprit['verdict']})"
+    interval = ""
+    if culprit.get("ratio_ci"):
+        a, b = culprit["ratio_ci"]
+        interval = f"90% interval {a:.2f}x-{b:.2f}x, "
+    p = f"p={culprit['p']:.1e}, " if culprit.get("p") is not None else ""
+    return f"{culprit['ratio']:.2f}x ({interval}{p}{culprit['rounds']} paired rounds, {culprit['verdict']})"
+
+
+def render_bisect_report(report: Mapping[str, Any]) -> str:
+    """The summary: status line, culprit pair and ratio, the why, the versions measured."""
+    lines = []
+    pkg = report["package"]
+    status = report["status"]
+    culprit = report.get("culprit")
+    if status == "not reproduced":
+        c = culprit or {}
+        ratio = f" (ratio {c['ratio']:.2f}x, {c['verdict']})" if c.get("ratio") is not None else ""
+        lines.append(f"not reproduced: {pkg} {report['bad']} is not slower than {report['good']} "
+                     f"beyond x{report['factor']:g}{ratio}; nothing to bisect")
+    elif status == "culprit" and culprit:
+        lines.append(f"culprit: {pkg} {culprit['good']} -> {culprit['bad']}: {_ratio(culprit)}")
+        if culprit["skipped_between"]:
+            lines.append(f"  not measured between them (skipped): {', '.join(culprit['skipped_between'])}")
+    elif status == "range":
+        lines.append(f"undecided: the slowdown is between {pkg} {culprit['good'] if culprit else '?'} and "
+                     f"{culprit['bad'] if culprit else '?'}; {report['note']}")
+    elif status == "paused":
+        lines.append(f"paused: the slowdown is between {pkg} {culprit['good'] if culprit else '?'} and "
+                     f"{culprit['bad'] if culprit else '?'}; re-run the same command to continue")
+    else:
+        lines.append(f"status: {status}")
+    if report.get("note") and status != "range":
+        lines.append(f"note: {report['note']}")
+    why = report.get("why")
+    if why:
+        if why.get("error"):
+            lines.append(f"why: not collected ({why['error']})")
+        else:
+            fields = why.get("fields") or []
+            lines.append("why: fingerprint differences" if fields else "why: no fingerprint difference")
+            for d in fields:
+                lines.append(f"  {'!' if d['key'] else ' '} {d['field']}: {d['before']} -> {d['after']}")
+            for k in why.get("kernels") or []:
+                ref = " (reference kernel!)" if k["after_reference"] else ""
+                lines.append(f"  kernel {k['kernel']}: {', '.join(k['before']) or '?'} -> {', '.join(k['after']) or '?'}{ref}")
+            for key, backends in why.get("kernels_unchanged") or []:
+                lines.append(f"  kernel {key}: {backends} on both sides")
+    if report.get("skipped"):
+        for version, reason in report["skipped"].items():
+            lines.append(f"skipped {version}: {reason}")
+    rows = [[r["version"], format_time(r["median"]), f"{format_time(r['q_25'])}..{format_time(r['q_75'])}",
+             str(r["samples"])] for r in report.get("versions") or []]
+    if rows:
+        lines.append(table(["version", "median", "IQR", "samples"], rows, "lrrr"))
+    if report.get("plot"):
+        lines.append(f"plot: {report['plot']}")
+    return "\n".join(lines) + "\n"
