@@ -233,6 +233,8 @@ def log_case(klass: type, method: str, key: str, timing: Any, threads: int) -> N
     path = os.environ.get(CASE_LOG_ENV)
     if not path:
         return
+    import time
+
     from torchperf_core.engine import stats
 
     name = ".".join(klass.__module__.split(".", 1)[1:] + [klass.__name__, method])  # asv's naming
@@ -240,7 +242,7 @@ def log_case(klass: type, method: str, key: str, timing: Any, threads: int) -> N
     line = {
         "benchmark": name, "params": key, "env_name": os.environ.get("ASV_ENV_NAME"),
         "commit": os.environ.get("ASV_COMMIT"), "python": sys.executable, "threads": threads,
-        "median": stats.median(timing.samples),
+        "median": stats.median(timing.samples), "time": time.time(),
         "contention": contention.to_json() if contention is not None else None,
     }  # fmt: skip
     with open(path, "a", encoding="utf-8") as f:

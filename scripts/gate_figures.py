@@ -115,22 +115,33 @@ def figure_separate(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
 
     started = time.monotonic()
     plan = _plan(args, args.bench)
-    runs = [[run_once(side, plan, os.environ) for _ in range(args.runs)] for _side in ("A", "B")]
+    # Side A's runs, then side B's ("blocked": stored history, one commit measured after the other),
+    # or alternating A B B A ... ("alternating": `torchperf run --rounds` over both sides).
+    order = [0] * args.runs + [1] * args.runs if args.order == "blocked" else \
+        [s for r in range(args.runs) for s in ((0, 1) if r % 2 == 0 else (1, 0))]
+    runs: list[list[dict[str, Any]]] = [[], []]
+    stamps: list[list[float]] = [[], []]
+    for s in order:
+        runs[s].append(run_once(side, plan, os.environ))
+        stamps[s].append(time.time())
     counts_new: dict[str, int] = {}
     counts_old: dict[str, int] = {}
     for key in sorted(runs[0][-1]):
         last = [_sample(runs[s][-1].get(key, {})) for s in (0, 1)]
         if last[0] is None or last[1] is None:
             continue
-        medians = [tuple(r[key]["median"] for r in runs[s] if r.get(key, {}).get("ok") and not r[key].get("contended"))
-                   for s in (0, 1)]
+        clean = [[i for i, r in enumerate(runs[s]) if r.get(key, {}).get("ok") and not r[key].get("contended")]
+                 for s in (0, 1)]
+        medians = [tuple(runs[s][i][key]["median"] for i in clean[s]) for s in (0, 1)]
+        times = [tuple(stamps[s][i] for i in clean[s]) for s in (0, 1)]
         contended = tuple(bool(runs[s][-1][key].get("contended")) for s in (0, 1))
         old = judge(last[0], last[1], args.factor)[0]
         new = judge_separate(last[0], last[1], args.factor, before_runs=medians[0], after_runs=medians[1],
-                             contended=contended).verdict
+                             contended=contended, before_times=times[0], after_times=times[1]).verdict
         counts_old[old] = counts_old.get(old, 0) + 1
         counts_new[new] = counts_new.get(new, 0) + 1
-    return {"figure": "separate", "load": load.label, "runs_per_side": args.runs, "cases": sum(counts_new.values()),
+    return {"figure": "separate", "load": load.label, "runs_per_side": args.runs, "order": args.order,
+            "cases": sum(counts_new.values()),
             "false_regressions": counts_new.get("slower", 0), "false_improvements": counts_new.get("faster", 0),
             "verdicts": counts_new, "asv_rule_one_run": counts_old, "seconds": round(time.monotonic() - started)}
 
@@ -237,7 +248,7 @@ def figure_versions(args: argparse.Namespace, load: _Load) -> list[dict[str, Any
 def _print(row: dict[str, Any]) -> None:
     fig = row["figure"]
     if fig == "separate":
-        print(f"A/A separate runs ({row['runs_per_side']} a side), {row['load']}: {row['false_regressions']} false "
+        print(f"A/A separate runs ({row['runs_per_side']} a side, {row['order']}), {row['load']}: {row['false_regressions']} false "
               f"regressions, {row['false_improvements']} false improvements of {row['cases']} cases; verdicts "
               f"{row['verdicts']}; asv's rule on one run a side: {row['asv_rule_one_run']} ({row['seconds']} s)")
     elif fig == "gate-aa":
@@ -260,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES))
     parser.add_argument("--tier", choices=("smoke", "default", "full"), default="default")
     parser.add_argument("--trials", type=int, default=None, help="gate runs per figure (default: 20 for A/A, 10 for inject)")
+    parser.add_argument("--order", choices=("blocked", "alternating"), default="blocked",
+                        help="'separate': side A's runs then B's (stored history), or alternating")
     parser.add_argument("--runs", type=int, default=3, help="separate runs per side in the 'separate' figure (default 3)")
     parser.add_argument("--bench", default=None, help="only cases whose 'benchmark(parameters)' matches this regex")
     parser.add_argument("--inject-case", default=DEFAULT_INJECT_CASE, help="regex on 'benchmark(parameters)' of the case slowed by 5%%")

@@ -25,9 +25,10 @@ CLEAN = {"attempts": 15, "disturbed": 2, "contended": False, "cause": "2 of 15 s
 BUSY = {**CLEAN, "disturbed": 40, "attempts": 45, "contended": True, "cause": "other processes kept 1.0 of 2 CPUs busy"}
 
 
-def line(env: str, median: float, contention: dict | None, *, commit: str | None = COMMIT, key: str = KEY) -> dict:
+def line(env: str, median: float, contention: dict | None, *, commit: str | None = COMMIT, key: str = KEY,
+         when: float | None = 1000.0) -> dict:
     return {"benchmark": MM, "params": key, "env_name": env, "commit": commit, "python": "/x/bin/python",
-            "threads": 2, "median": median, "contention": contention}
+            "threads": 2, "median": median, "contention": contention, "time": when}
 
 
 def fake_fingerprint(python: str):
@@ -57,7 +58,8 @@ def test_each_line_goes_to_its_environment_and_reruns_add_replicates(results: Pa
     a = case_conditions(results / f"abcd1234-{ENV_A}.json")
     b = case_conditions(results / f"abcd1234-{ENV_B}.json")
     assert a[(MM, KEY)] == CaseCondition(clean=13, attempts=15, disturbed_fraction=2 / 15, contended=False,
-                                         cause="2 of 15 samples waited for a CPU", threads=2, run_medians=(1.0e-3,))
+                                         cause="2 of 15 samples waited for a CPU", threads=2, run_medians=(1.0e-3,),
+                                         run_times=(1000.0,))
     # A contended run's median is no replicate: it is flagged, not averaged in.
     assert b[(MM, KEY)].contended is True and b[(MM, KEY)].run_medians == ()
     assert load_sidecar(_side(results, ENV_B)).cases[MM][KEY]["contended_runs"] == 1
@@ -66,6 +68,7 @@ def test_each_line_goes_to_its_environment_and_reruns_add_replicates(results: Pa
     assert case_conditions(results / f"abcd1234-{ENV_A}.json")[(MM, KEY)].run_medians == (1.0e-3, 1.1e-3)
     b2 = case_conditions(results / f"abcd1234-{ENV_B}.json")[(MM, KEY)]
     assert (b2.contended, b2.run_medians) == (False, (2.1e-3,))
+    assert case_conditions(results / f"abcd1234-{ENV_A}.json")[(MM, KEY)].run_times == (1000.0, 1000.0)
     # A run that did not measure the case (--bench elsewhere) keeps what was there.
     _write(results, [])
     assert case_conditions(results / f"abcd1234-{ENV_A}.json")[(MM, KEY)].run_medians == (1.0e-3, 1.1e-3)
@@ -83,6 +86,15 @@ def test_a_sidecar_of_format_1_has_no_case_records(tmp_path: Path) -> None:
     assert case_conditions(results, fixture / "meta") == {}
 
 
+def test_run_times_pair_with_the_medians_or_are_dropped() -> None:
+    after = merge_case_records({}, [line(ENV_A, 1.0, CLEAN, when=10.0), line(ENV_A, 2.0, CLEAN, when=20.0)])
+    assert (after[MM][KEY]["run_medians"], after[MM][KEY]["run_times"]) == ([1.0, 2.0], [10.0, 20.0])
+    # A line without a time (an older benchmarks/common.py): the times no longer pair, so they go.
+    later = merge_case_records(after, [line(ENV_A, 3.0, CLEAN, when=None)])
+    assert later[MM][KEY]["run_medians"] == [1.0, 2.0, 3.0] and "run_times" not in later[MM][KEY]
+    assert CaseCondition.from_record(later[MM][KEY]).run_times == ()
+
+
 def test_merge_keeps_previous_records_and_copies() -> None:
     before = {MM: {KEY: {"contention": CLEAN, "threads": 2, "run_medians": [1.0]}}}
     after = merge_case_records(before, [line(ENV_A, 2.0, CLEAN)])
@@ -94,6 +106,7 @@ def test_merge_keeps_previous_records_and_copies() -> None:
     ({"run_medians": [1.0, -2.0]}, "run_medians must be a list of positive numbers"),
     ({"run_medians": "1.0"}, "run_medians must be a list of positive numbers"),
     ({"threads": 0}, "threads must be a positive integer"),
+    ({"run_medians": [1.0, 2.0], "run_times": [1.0]}, "run_times must be a list of numbers, one per run median"),
     ({"contention": {"attempts": 2, "disturbed": 3}}, "contention record has bad attempts/disturbed: 2/3"),
 ])  # fmt: skip
 def test_malformed_case_records_are_refused_in_one_line(tmp_path: Path, record: dict, message: str) -> None:

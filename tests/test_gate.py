@@ -243,9 +243,11 @@ def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatc
 
     monkeypatch.setenv("GATE_TEST_LOG", str(tmp_path / "calls.log"))
     figures = _figures()
-    args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.07, budget=None, tier="smoke", threads=None)
-    with figures._Load(False) as load:
-        row = figures.figure_separate(args, sides[0], load)
-    assert row["cases"] == 2 and row["false_regressions"] == 0 and row["false_improvements"] == 0
-    assert row["verdicts"] == {"same": 1, "contended": 1} and row["asv_rule_one_run"] == {"same": 2}
-    assert row["load"] == "quiet (no load started)"
+    for order in ("blocked", "alternating"):
+        args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.07, budget=None, tier="smoke", threads=None,
+                                  order=order)
+        with figures._Load(False) as load:
+            row = figures.figure_separate(args, sides[0], load)
+        assert row["cases"] == 2 and row["false_regressions"] == 0 and row["false_improvements"] == 0
+        assert row["verdicts"] == {"same": 1, "contended": 1} and row["asv_rule_one_run"] == {"same": 2}
+        assert row["load"] == "quiet (no load started)" and row["order"] == order

@@ -101,6 +101,27 @@ def test_three_agreeing_runs_decide():
     assert j.verdict == v.FASTER
 
 
+def test_a_change_between_sides_measured_one_after_the_other_is_unknown():
+    """Every run of 'after' taken after every run of 'before': drift over time and a change look the
+    same (the A/A that flagged 5 of 17 cases on the quiet VM); alternated runs decide."""
+    blocked = v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=_runs(1.0), after_runs=_runs(1.5),
+                               before_times=(1.0, 2.0, 3.0), after_times=(4.0, 5.0, 6.0))
+    assert blocked.verdict == v.UNKNOWN
+    assert blocked.reason.startswith("×1.500, but every run of one side came before the other's")
+    # ... the other way round too (after measured first, e.g. a re-run of the base commit)
+    assert v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=_runs(1.0), after_runs=_runs(1.5),
+                            before_times=(7.0, 8.0, 9.0), after_times=(4.0, 5.0, 6.0)).verdict == v.UNKNOWN
+    alternated = v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=_runs(1.0), after_runs=_runs(1.5),
+                                  before_times=(1.0, 4.0, 5.0), after_times=(2.0, 3.0, 6.0))
+    assert (alternated.verdict, alternated.reason) == (v.SLOWER, None)
+    # Times not recorded for every run (hand-written records): taken as interleaved.
+    assert v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=_runs(1.0), after_runs=_runs(1.5),
+                            before_times=(1.0, 2.0), after_times=(4.0, 5.0, 6.0)).verdict == v.SLOWER
+    # A blocked pair within the factor is still "same": the rule guards decided changes only.
+    assert v.judge_separate(_side(1.0), _side(1.0), 1.07, before_runs=_runs(1.0), after_runs=_runs(1.01),
+                            before_times=(1.0, 2.0, 3.0), after_times=(4.0, 5.0, 6.0)).verdict == v.SAME
+
+
 def test_drift_between_runs_is_not_a_change():
     """The last runs differ by 50% (asv: slower) but the runs scatter as widely: not decided."""
     j = v.judge_separate(_side(1.0), _side(1.5), 1.07, before_runs=(1.4, 0.7, 1.0), after_runs=(0.9, 1.2, 1.5))

@@ -252,6 +252,7 @@ def pair_rows(
                 b, a, factor,
                 before_runs=cb.run_medians if cb else (), after_runs=ca.run_medians if ca else (),
                 contended=(bool(cb and cb.contended), bool(ca and ca.contended)),
+                before_times=cb.run_times if cb else (), after_times=ca.run_times if ca else (),
             )  # fmt: skip
             verdict, loose, between, reason = j.verdict, j.beyond_factor_only, j.between, j.reason
             if verdict == CONTENDED:

@@ -88,6 +88,7 @@ def change_between(
         old.sample if old else None, new.sample if new else None, factor,
         before_runs=cb.run_medians if cb else (), after_runs=ca.run_medians if ca else (),
         contended=(bool(cb and cb.contended), bool(ca and ca.contended)),
+        before_times=cb.run_times if cb else (), after_times=ca.run_times if ca else (),
     )  # fmt: skip
     return Change(verdict=j.verdict, ratio=ratio, factor=factor, beyond_factor_only=j.beyond_factor_only,
                   runs=(j.between.runs_before, j.between.runs_after), between_spread=j.between.spread, reason=j.reason)

@@ -29,7 +29,7 @@ from torchperf_core.formats import check_format_version
 # Sidecar format history:
 #   1  format_version, results_file, machine, commit_hash, env_name, torch_version, fingerprint,
 #      kernels, fingerprint_error
-#   2  + cases: {benchmark: {param key: {threads, contention, run_medians, contended_runs}}} — what asv cannot
+#   2  + cases: {benchmark: {param key: {threads, contention, run_medians, run_times, contended_runs}}} — what asv cannot
 #      store per case: how disturbed its latest measurement was, and the median of every clean
 #      `torchperf run` of this commit and environment (the between-run replicates)
 SIDECAR_FORMAT_VERSION = 2
@@ -163,6 +163,7 @@ class CaseCondition:
     cause: str | None
     threads: int | None
     run_medians: tuple[float, ...]  # one per clean run, oldest first; asv's result is the last run
+    run_times: tuple[float, ...] = ()  # when each of those runs measured the case (epoch seconds)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> "CaseCondition":
@@ -174,6 +175,10 @@ class CaseCondition:
         if not isinstance(medians, list) or not all(
                 isinstance(m, (int, float)) and not isinstance(m, bool) and m > 0 for m in medians):
             raise ValueError(f"run_medians must be a list of positive numbers, not {medians!r}")
+        times = record.get("run_times") or []
+        if not isinstance(times, list) or len(times) not in (0, len(medians)) or not all(
+                isinstance(t, (int, float)) and not isinstance(t, bool) for t in times):
+            raise ValueError(f"run_times must be a list of numbers, one per run median, not {times!r}")
         threads = record.get("threads")
         if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
             raise ValueError(f"threads must be a positive integer, not {threads!r}")
@@ -185,6 +190,7 @@ class CaseCondition:
             cause=contention.cause if contention else None,
             threads=threads,
             run_medians=tuple(float(m) for m in medians),
+            run_times=tuple(float(t) for t in times),
         )
 
 
@@ -213,7 +219,14 @@ def merge_case_records(previous: Mapping[str, Mapping[str, Mapping[str, Any]]],
         median = line.get("median")
         contended = bool(contention and contention.get("contended"))
         if not contended and isinstance(median, (int, float)) and median > 0 and math.isfinite(median):
-            record["run_medians"] = list(record.get("run_medians") or []) + [float(median)]
+            medians = list(record.get("run_medians") or [])
+            times = list(record.get("run_times") or [])
+            when = line.get("time")
+            if isinstance(when, (int, float)) and len(times) == len(medians):
+                record["run_times"] = times + [float(when)]
+            elif times:  # a run without a time: the times no longer pair with the medians
+                record.pop("run_times", None)
+            record["run_medians"] = medians + [float(median)]
         elif contended:
             record["contended_runs"] = int(record.get("contended_runs") or 0) + 1
     return cases

@@ -37,7 +37,15 @@ from torchperf_core.verdict.paired import (
     judge_paired,
     per_case_alpha,
 )
-from torchperf_core.verdict.replicates import MIN_RUNS, P_BETWEEN, BetweenRuns, Judgement, between_runs, judge_separate
+from torchperf_core.verdict.replicates import (
+    MIN_RUNS,
+    P_BETWEEN,
+    BetweenRuns,
+    Judgement,
+    between_runs,
+    interleaved,
+    judge_separate,
+)
 from torchperf_core.verdict.counts import COUNT_UNIT, DEFAULT_COUNT_TOLERANCE, CountTolerance, judge_counts, parse_tolerance
 
 __all__ = [
@@ -45,7 +53,7 @@ __all__ = [
     "MARKS", "ONLY_AFTER", "ONLY_BEFORE", "P_THRESHOLD", "REGRESSION_VERDICTS", "SAME", "SKIPPED", "SLOWER",
     "judge", "parse_factor",
     "CONTENDED", "UNKNOWN", "UNDECIDED_VERDICTS", "NEXT_STEP",
-    "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "judge_separate",
+    "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
     "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "MIN_ROUNDS", "PairedJudgement", "judge_paired", "per_case_alpha",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip

@@ -12,7 +12,9 @@ observations, and a change is declared only when both agree:
     if both sides have >= MIN_RUNS run medians:
         r = geometric-mean ratio of the run medians; p = Welch t-test on their logs
         r inside [1/factor, factor]            -> SAME
-        r beyond the factor, p < P_BETWEEN and asv's verdict points the same way -> SLOWER/FASTER
+        r beyond the factor, p < P_BETWEEN and asv's verdict points the same way
+            and the two sides' runs interleave in time                          -> SLOWER/FASTER
+            ... but one side's runs all came before the other's                 -> UNKNOWN
         otherwise                              -> UNKNOWN   (re-measure: more runs)
     else (one or two runs per side):
         asv says SAME within the factor        -> SAME
@@ -103,6 +105,18 @@ def between_runs(before_runs: Sequence[float], after_runs: Sequence[float]) -> B
     return BetweenRuns(len(b), len(a), spread, math.exp(diff), ci, t_two_sided_p(diff / se, df))
 
 
+def interleaved(before_times: Sequence[float], after_times: Sequence[float], between: BetweenRuns) -> bool:
+    """Whether the two sides' runs overlap in time (neither side entirely before the other).
+
+    Times that were not recorded for every run (hand-written records) are taken as interleaved:
+    every record `torchperf run` writes carries them."""
+    if len(before_times) != between.runs_before or len(after_times) != between.runs_after:
+        return True
+    if not before_times or not after_times:
+        return True
+    return not (max(before_times) < min(after_times) or max(after_times) < min(before_times))
+
+
 def _runs_or_value(runs: Sequence[float], side: Judgeable | None) -> tuple[float, ...]:
     """The side's run medians; a side without them is the one run asv stored."""
     if runs:
@@ -119,11 +133,18 @@ def judge_separate(
     before_runs: Sequence[float] = (),
     after_runs: Sequence[float] = (),
     contended: tuple[bool, bool] = (False, False),
+    before_times: Sequence[float] = (),
+    after_times: Sequence[float] = (),
 ) -> Judgement:
     """The verdict between two separately measured sides (see the module docstring for the table).
 
     `before_runs`/`after_runs`: each side's run medians, oldest first (empty: asv's one result).
     `contended`: whether each side's measurement was disturbed (the run's contention sidecar).
+    `before_times`/`after_times`: when each of those runs was taken (epoch seconds; empty: not
+    recorded). Runs of one side all taken before any of the other's confound the change with the
+    machine's drift over time, which replicates within a side cannot measure: such a change is
+    *unknown* (an A/A of 3 runs a side, one side after the other, on the quiet 2-core VM: 5 of 17
+    cases "slower" by that drift, 0 once the sides' runs were required to interleave).
     """
     verdict, loose = judge(before, after, factor)
     between = between_runs(_runs_or_value(before_runs, before), _runs_or_value(after_runs, after))
@@ -143,6 +164,11 @@ def judge_separate(
     if 1.0 / factor <= ratio <= factor:
         return Judgement(SAME, loose, between)
     direction = SLOWER if ratio > factor else FASTER
+    if p < P_BETWEEN and verdict == direction and not interleaved(before_times, after_times, between):
+        return Judgement(UNKNOWN, loose, between,
+                         f"×{ratio:.3f}, but every run of one side came before the other's: the machine's drift "
+                         "over time cannot be told from a change; decide it with `torchperf continuous` (or "
+                         "`torchperf run --rounds 3` over both sides, which alternates them)")
     if p < P_BETWEEN and verdict == direction:
         return Judgement(direction, loose, between)
     if p < P_BETWEEN:
