@@ -175,6 +175,10 @@ def test_doctor_and_run_summary_render_exactly():
         "… 1 more cases (--limit 0 shows all)"
     )
     assert render_summary(rows, 0).splitlines()[-1] == "Sum.time_sum(64,)            2.13.0  2.5 µs              —          —  contended"
+    skipped = rows + (SummaryRow("bench_i.I.track_instructions", "('add',)", "2.13.0", None, None, None, "skipped"),)
+    assert render_summary(skipped, 0).splitlines()[-1] == (
+        "(1 case(s) skipped in every version are not listed: see the skip reasons)")
+    assert "track_instructions" not in render_summary(skipped, 0)
     assert render_verdict_counts(rows) == [
         "torch 2.14.1 vs oldest: 1 failed, 1 unknown",
         "unknown: beyond the factor in one run, but the drift between separate runs is not measured; "

@@ -30,3 +30,13 @@ def test_static_reasons_come_from_the_suite_and_runtime_ones_say_so():
 def test_without_a_suite_every_reason_is_the_runtime_note(tmp_path):
     reasons = skip_reasons(tmp_path, {}, [("b.C.track_x", "(1, 'float32')")], "smoke")
     assert reasons == {("b.C.track_x", "(1, 'float32')"): RUNTIME}
+
+
+def test_an_instruction_count_case_says_whether_counts_were_requested(monkeypatch):
+    benchmarks = {"bench_instructions.Instructions.track_instructions": {"unit": "instructions"}}
+    case = [("bench_instructions.Instructions.track_instructions", "('add 1024 float32',)")]
+    monkeypatch.delenv("TORCHPERF_METRICS", raising=False)
+    assert skip_reasons(ROOT, benchmarks, case, "smoke")[case[0]] == (
+        "instruction counts not requested: set TORCHPERF_METRICS=instructions")
+    monkeypatch.setenv("TORCHPERF_METRICS", "time,instructions")
+    assert skip_reasons(ROOT, benchmarks, case, "smoke")[case[0]].startswith("instruction counts need valgrind")

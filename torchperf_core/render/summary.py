@@ -67,10 +67,15 @@ def render_summary(rows: Sequence[SummaryRowLike], limit: int) -> str:
     """The table, in the rows' order (the run room ranks decided slowdowns first, then the undecided,
     then the unchanged), cut after `limit` cases (0: all) with a line saying how many were left out."""
     cases: list[tuple[str, str]] = []
+    statuses: dict[tuple[str, str], set[str]] = {}
     for row in rows:
         key = (row.benchmark, row.params)
+        statuses.setdefault(key, set()).add(row.status)
         if key not in cases:
             cases.append(key)
+    # A case skipped in every version has nothing to show: the skip lines below the table list it.
+    everywhere = [k for k in cases if statuses[k] == {"skipped"}]
+    cases = [k for k in cases if statuses[k] != {"skipped"}]
     shown = cases if limit <= 0 else cases[:limit]
     keep = set(shown)
     body = [
@@ -84,4 +89,6 @@ def render_summary(rows: Sequence[SummaryRowLike], limit: int) -> str:
     text = table(["benchmark (params)", "torch", "median", "GFLOP/s", "vs oldest", "verdict"], body, "llrrrl")
     if len(shown) < len(cases):
         text += f"\n… {len(cases) - len(shown)} more cases (--limit 0 shows all)"
+    if everywhere:
+        text += f"\n({len(everywhere)} case(s) skipped in every version are not listed: see the skip reasons)"
     return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -58,5 +59,9 @@ def skip_reasons(root: Path, benchmarks: Mapping[str, Any], cases: list[tuple[st
                                    tier)
             except Exception:  # noqa: BLE001 - an unknown op or param shape: fall back to the runtime note
                 reason = None
+        if reason is None and info.get("unit") == "instructions":
+            requested = "instructions" in os.environ.get("TORCHPERF_METRICS", "").split(",")
+            reason = ("instruction counts not requested: set TORCHPERF_METRICS=instructions" if not requested
+                      else "instruction counts need valgrind (apt-get install valgrind); asv's output says why")
         out[(name, params)] = reason or RUNTIME
     return out
