@@ -11,30 +11,28 @@ from typing import Any, Mapping
 from torchperf_core.render.text import format_time, table
 
 
+# One template per progress event; list-valued fields are joined by the template's own words.
+_PROGRESS = {
+    "install": "installing {version} (Python {python})",
+    "download": "  downloading {file} ({size})",
+    "reuse": "reusing the {version} environment (Python {python})",
+    "skip": "skipping {version}: {reason}",
+    "endpoint": "endpoint {version}",
+    "measure endpoints": "measuring the endpoints {versions_vs}, interleaved",
+    "step": "step {step} of ~{total}: {version} (between {lo} and {hi})",
+    "round": "  round {round}: {versions_list}",
+    "why": "collecting fingerprints and kernels of {lo} and {hi}",
+    "resume": "resuming from {path} ({sessions} sessions measured)",
+}
+
+
 def render_bisect_progress(kind: str, fields: Mapping[str, Any]) -> str | None:
     """One line for a progress event, or None for an event not shown."""
-    f = fields
-    if kind == "install":
-        return f"installing {f['version']} (Python {f['python']})"
-    if kind == "download":
-        return f"  downloading {f['file']} ({f['size']})"
-    if kind == "reuse":
-        return f"reusing the {f['version']} environment (Python {f['python']})"
-    if kind == "skip":
-        return f"skipping {f['version']}: {f['reason']}"
-    if kind == "endpoint":
-        return f"endpoint {f['version']}"
-    if kind == "measure endpoints":
-        return f"measuring the endpoints {' vs '.join(f['versions'])}, interleaved"
-    if kind == "step":
-        return f"step {f['step']} of ~{f['total']}: {f['version']} (between {f['lo']} and {f['hi']})"
-    if kind == "round":
-        return f"  round {f['round']}: {', '.join(f['versions'])}"
-    if kind == "why":
-        return f"collecting fingerprints and kernels of {f['lo']} and {f['hi']}"
-    if kind == "resume":
-        return f"resuming from {f['path']} ({f['sessions']} sessions measured)"
-    return None
+    template = _PROGRESS.get(kind)
+    if template is None:
+        return None
+    versions = [str(v) for v in fields.get("versions", ())]
+    return template.format(**fields, versions_vs=" vs ".join(versions), versions_list=", ".join(versions))
 
 
 def _ratio(culprit: Mapping[str, Any]) -> str:

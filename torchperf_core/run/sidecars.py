@@ -100,7 +100,7 @@ def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
         if python not in cache:
             cache[python] = fingerprint(python)
         fp, kernels, version, error = cache[python]
-        previous = sidecar_for(path, meta_dir) if sidecar_path(path, meta_dir).exists() else None
+        previous = sidecar_for(path, meta_dir)  # None when there is none yet
         earlier = previous.cases if previous is not None and previous.commit_hash == str(data.get("commit_hash", "")) \
             and previous.env_name == env_name else {}
         sidecar = Sidecar(

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from torchperf_core.verdict import COUNT_UNIT
+
 RUNTIME = "skipped in setup at run time: a kernel this torch lacks or a size that did not fit (asv's output says which)"
 
 
@@ -59,7 +61,7 @@ def skip_reasons(root: Path, benchmarks: Mapping[str, Any], cases: list[tuple[st
                                    tier)
             except Exception:  # noqa: BLE001 - an unknown op or param shape: fall back to the runtime note
                 reason = None
-        if reason is None and info.get("unit") == "instructions":
+        if reason is None and info.get("unit") == COUNT_UNIT:
             requested = "instructions" in os.environ.get("TORCHPERF_METRICS", "").split(",")
             reason = ("instruction counts not requested: set TORCHPERF_METRICS=instructions" if not requested
                       else "instruction counts need valgrind (apt-get install valgrind); asv's output says why")

@@ -16,12 +16,12 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from torchperf_core.compare import Source, compare_versions
 from torchperf_core.errors import TorchperfError
 from torchperf_core.run.guard import failed_or_skipped
-from torchperf_core.store import case_conditions, flavour_of, release_of, sidecar_for, torch_version_of, version_key
+from torchperf_core.store import CaseCondition, flavour_of, release_of, sidecar_for, torch_version_of, version_key
 from torchperf_core.verdict import CONTENDED, DEFAULT_FACTOR, FAILED, FASTER, FIXED, SAME, SLOWER, UNKNOWN
 
 
@@ -75,9 +75,12 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
     status: dict[tuple[tuple[str, str], str], str] = {}
     flavours: dict[str, str | None] = {}
     contended: set[tuple[str, str, str]] = set()
-    for path in results_files:
+    files = list(results_files)  # read twice below: a generator must not run dry
+    commit = ""
+    for path in files:
         side = sidecar_for(path, meta_dir)
         data = json.loads(path.read_text())
+        commit = commit or str(data.get("commit_hash", ""))
         recorded = (side.torch_version if side else None) or torch_version_of(
             data.get("requirements") or {}, data.get("params") or {})
         version = release_of(recorded) or "?"  # the one torch-version rule: 2.13.0+cpu is 2.13.0
@@ -85,12 +88,12 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
             flavours[version] = flavour_of(recorded)
         for name, params, median in _results_rows(path):
             table.setdefault((name, params), {})[version] = median
-        for (name, params), condition in case_conditions(path, meta_dir).items():
-            if condition.contended:
-                contended.add((name, params, version))
+        for name, by_key in (side.cases if side else {}).items():  # the sidecar read above, not again
+            contended.update((name, params, version) for params, record in by_key.items()
+                             if CaseCondition.from_record(record).contended)
         for key, state in failed_or_skipped(path).items():
             status[(key, version)] = state
-    verdicts = _verdicts(results_files, sorted({v for by in table.values() for v in by}, key=version_key), meta_dir)
+    verdicts = _verdicts(files, commit, sorted({v for by in table.values() for v in by}, key=version_key), meta_dir)
     rows: list[SummaryRow] = []
     worst: dict[tuple[str, str], float] = {}
     rank: dict[tuple[str, str], int] = {}
@@ -116,20 +119,18 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
     return rows
 
 
-def _verdicts(results_files: Iterable[Path], versions: list[str],
+def _verdicts(files: Sequence[Path], commit: str, versions: list[str],
               meta_dir: Path | None) -> dict[tuple[str, str, str], tuple[str, str | None]]:
     """(benchmark, params, version) -> (verdict, reason) of each later version against the oldest,
     from the compare room; nothing when the files hold one version or cannot be compared."""
-    files = list(results_files)
     if len(versions) < 2 or not files:
         return {}
-    data = json.loads(files[0].read_text())
     results_dir, machine = files[0].parent.parent, files[0].parent.name
     source = Source(results_dir, meta_dir=meta_dir)
     out: dict[tuple[str, str, str], tuple[str, str | None]] = {}
     for version in versions[1:]:
         try:
-            comparison = compare_versions(source, [versions[0], version], commit=str(data.get("commit_hash", "")),
+            comparison = compare_versions(source, [versions[0], version], commit=commit,
                                           factor=DEFAULT_FACTOR, machine=machine)
         except TorchperfError:
             continue  # e.g. the environments do not pair: the table still shows the ratios
