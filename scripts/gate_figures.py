@@ -135,8 +135,8 @@ def figure_separate(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
         medians = [tuple(runs[s][i][key]["median"] for i in clean[s]) for s in (0, 1)]
         times = [tuple(stamps[s][i] for i in clean[s]) for s in (0, 1)]
         contended = tuple(bool(runs[s][-1][key].get("contended")) for s in (0, 1))
-        old = judge(last[0], last[1], args.factor)[0]
-        new = judge_separate(last[0], last[1], args.factor, before_runs=medians[0], after_runs=medians[1],
+        old = judge(last[0], last[1], args.separate_factor)[0]
+        new = judge_separate(last[0], last[1], args.separate_factor, before_runs=medians[0], after_runs=medians[1],
                              contended=contended, before_times=times[0], after_times=times[1]).verdict
         counts_old[old] = counts_old.get(old, 0) + 1
         counts_new[new] = counts_new.get(new, 0) + 1
@@ -264,7 +264,7 @@ def _print(row: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from torchperf_core.verdict import DEFAULT_FACTOR
+    from torchperf_core.verdict import DEFAULT_FACTOR, GATE_FACTOR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[2:]))
@@ -277,13 +277,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench", default=None, help="only cases whose 'benchmark(parameters)' matches this regex")
     parser.add_argument("--inject-case", default=DEFAULT_INJECT_CASE, help="regex on 'benchmark(parameters)' of the case slowed by 5%%")
     parser.add_argument("--pairs", nargs="+", default=["2.13.0:2.14.1"], help="torch version pairs A:B for 'versions'")
-    parser.add_argument("--factor", type=float, default=DEFAULT_FACTOR)
+    parser.add_argument("--factor", type=float, default=None,
+                        help=f"default: compare's {DEFAULT_FACTOR} for 'separate', the gate's {GATE_FACTOR} for the others")
     parser.add_argument("--budget", type=float, default=600.0, help="--budget of each gate run, seconds (default 600)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--load", action="store_true", help="start one CPU-bound process for the whole run")
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.
+    args.separate_factor = args.factor or DEFAULT_FACTOR
+    args.factor = args.factor or GATE_FACTOR
 
     from torchperf_core.gate import commit_sides
     from torchperf_core.store import read_config
@@ -293,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     side, _ = commit_sides(conf.repo_dir or ROOT, "HEAD", "HEAD", bench_dir)
     os.environ["TORCHPERF_TIER"] = args.tier
     print(f"gate figures: {_machine()}; torch {_torch_version(side.python)}; tier {args.tier}; commit "
-          f"{side.label}; factor {args.factor:g}", flush=True)
+          f"{side.label}; factor {args.separate_factor:g} (separate), {args.factor:g} (gate)", flush=True)
     rows: list[dict[str, Any]] = []
     with _Load(args.load) as load:
         for figure in args.figures:

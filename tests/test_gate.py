@@ -244,7 +244,7 @@ def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatc
     monkeypatch.setenv("GATE_TEST_LOG", str(tmp_path / "calls.log"))
     figures = _figures()
     for order in ("blocked", "alternating"):
-        args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.07, budget=None, tier="smoke", threads=None,
+        args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.03, separate_factor=1.07, budget=None, tier="smoke", threads=None,
                                   order=order)
         with figures._Load(False) as load:
             row = figures.figure_separate(args, sides[0], load)

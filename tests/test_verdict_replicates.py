@@ -222,3 +222,21 @@ def test_too_few_rounds_are_unknown_and_rounds_are_paired():
     assert v.judge_paired([1.0, 1.0], [2.0, 2.0], 1.07, 0.05).verdict == v.UNKNOWN
     with pytest.raises(ValueError):
         v.judge_paired([1.0, 1.0, 1.0], [1.0, 1.0], 1.07, 0.05)
+
+
+def test_the_gate_default_factor_decides_a_five_percent_slowdown_that_compare_factor_cannot():
+    """+5% with 1% spread over 10 paired rounds, one case of a 17-case gate with 7 looks: slower at the
+    gate's factor, same at compare's (5% is inside 1.07). `continuous` defaults to the gate's factor.
+    Bugs caught: the gate defaulting to DEFAULT_FACTOR again; GATE_FACTOR raised to >= 1.05."""
+    import argparse
+
+    from torchperf_core.commands import continuous
+
+    alpha = v.per_case_alpha(17, 7)
+    rounds = _rounds(1.05, 0.01, 10)
+    assert v.judge_paired(*rounds, v.GATE_FACTOR, alpha).verdict == v.SLOWER
+    assert v.judge_paired(*rounds, v.DEFAULT_FACTOR, alpha).verdict == v.SAME
+    assert v.GATE_FACTOR == 1.03 and v.DEFAULT_FACTOR == 1.07
+    parser = argparse.ArgumentParser()
+    continuous.add_arguments(parser)
+    assert parser.parse_args(["HEAD", "HEAD"]).factor == "1.03"

@@ -24,13 +24,15 @@ HELP = "the PR gate: BASE HEAD (or --torch A B) interleaved in rounds until deci
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from torchperf_core.verdict import DEFAULT_FACTOR
+    from torchperf_core.verdict import GATE_FACTOR
 
     parser.add_argument("revisions", nargs="*", metavar="REV", help="BASE HEAD: two commits, branches or tags")
     parser.add_argument("--torch", nargs=2, metavar="VERSION", help="two torch versions at one commit (--commit)")
     parser.add_argument("--commit", default="HEAD", help="with --torch: the commit whose code runs (default HEAD)")
     parser.add_argument("--bench", help="only cases whose 'benchmark(parameters)' matches this regex")
-    parser.add_argument("--factor", default=str(DEFAULT_FACTOR), help=f"a change must exceed this ratio (default {DEFAULT_FACTOR})")
+    parser.add_argument("--factor", default=str(GATE_FACTOR),
+                        help=f"a change must exceed this ratio (default {GATE_FACTOR}: paired rounds cancel the drift "
+                             "that makes compare need 1.07)")
     parser.add_argument("--rounds-min", default="6", help="rounds every case gets before the first verdict (default 6, >= 3)")
     parser.add_argument("--max-rounds", default="30", help="most rounds for an undecided case (default 30)")
     parser.add_argument("--batch", default="4", help="rounds added to the undecided cases at a time (default 4)")

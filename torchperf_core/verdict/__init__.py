@@ -32,6 +32,7 @@ from torchperf_core.verdict.significance import (
 from torchperf_core.verdict.paired import (
     EQUIVALENCE_ALPHA,
     FAMILY_ALPHA,
+    GATE_FACTOR,
     MIN_ROUNDS,
     PairedJudgement,
     judge_paired,
@@ -54,6 +55,6 @@ __all__ = [
     "judge", "parse_factor",
     "CONTENDED", "UNKNOWN", "UNDECIDED_VERDICTS", "NEXT_STEP",
     "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
-    "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "MIN_ROUNDS", "PairedJudgement", "judge_paired", "per_case_alpha",
+    "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "judge_paired", "per_case_alpha",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip
