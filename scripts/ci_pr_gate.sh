@@ -20,7 +20,7 @@
 # Environment (all optional):
 #   TORCHPERF_BENCH    --bench regex on 'benchmark(parameters)' (default: all)
 #   TORCHPERF_TIER     suite tier for the benchmarks (default: smoke)
-#   TORCHPERF_FACTOR   --factor (default: torchperf's, verdict.DEFAULT_FACTOR)
+#   TORCHPERF_FACTOR   --factor (default: the gate's, verdict.GATE_FACTOR)
 #   TORCHPERF_BUDGET   seconds for the re-measuring rounds (default: 1200)
 #   TORCHPERF_THREADS  --threads for both sides (default: torch's default)
 #   ASV_MACHINE        machine name (default: ci-runner)
@@ -38,7 +38,7 @@ OUT_DIR=${3:-torchperf-pr}
 TORCHPERF=${TORCHPERF:-torchperf}
 PY=${PYTHON:-python3}
 MACHINE=${ASV_MACHINE:-ci-runner}
-FACTOR=${TORCHPERF_FACTOR:-$("$PY" -c 'from torchperf_core.verdict import DEFAULT_FACTOR; print(DEFAULT_FACTOR)')}
+FACTOR=${TORCHPERF_FACTOR:-$("$PY" -c 'from torchperf_core.verdict import GATE_FACTOR; print(GATE_FACTOR)')}
 TIER=${TORCHPERF_TIER:-smoke}
 BUDGET=${TORCHPERF_BUDGET:-1200}
 HERE=$(cd "$(dirname "$0")" && pwd)

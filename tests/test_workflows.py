@@ -183,6 +183,7 @@ def test_pr_gate_script_real_run(toy):
     assert data["kind"] == "gate" and [c["benchmark"] for c in data["cases"]] == ["bench_gate.time_work"]
     assert summary.read_text() == md
     assert f"torchperf continuous: {data['headline']}" in proc.stdout
+    assert "factor 1.03 " in proc.stdout and data["factor"] == 1.03  # the gate's factor, not compare's
     assert (root / ".asv" / "gate" / data["before"]["commit"] / "gatetoy" / "__init__.py").is_file()  # its tree
 
 
