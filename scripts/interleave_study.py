@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from scripts._snapshot import snapshot_checkout  # noqa: E402
 from torchperf_core.run.asvglue import write_run_config  # noqa: E402
 from torchperf_core.render.text import table  # noqa: E402
-from torchperf_core.run.summary import _results_rows
+from torchperf_core.store import read_results_file  # noqa: E402
 from torchperf_core.run.suite import parse_torch_versions  # noqa: E402
 
 
@@ -52,9 +52,10 @@ def one_run(repo: Path, config: Path, bench: str, rounds: int, interleave: bool,
         if path.name == "machine.json":
             continue
         env_name = path.stem.split("-", 1)[1]
-        for name, params, median in _results_rows(path):
-            if median is not None:
-                out.setdefault(f"{name.split('.', 1)[-1]}{params}", {})[env_name] = median
+        for (name, params), sample in read_results_file(path).entries.items():
+            if not sample.is_missing:
+                case = name.split('.', 1)[-1] + "(" + ", ".join(v for _, v in params) + ")"
+                out.setdefault(case, {})[env_name] = sample.value
     return out
 
 

@@ -7,9 +7,7 @@ kill, a disk too full to build an environment, benchmark cases that raised or we
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -57,24 +55,3 @@ def check_commits(root: Path, commits: str) -> None:
                              "expected e.g. HEAD~3..HEAD or v1.0..main")
     if not proc.stdout.strip():
         raise TorchperfError(f"commit range {commits!r} holds no commits; expected e.g. HEAD~3..HEAD")
-
-
-def failed_or_skipped(path: Path) -> dict[tuple[str, str], str]:
-    """(benchmark, params) -> "failed" (asv stored null: it raised) or "skipped" (NaN: setup said
-    not here, e.g. no kernel or a size that does not fit in memory)."""
-    data = json.loads(path.read_text())
-    columns = data.get("result_columns", [])
-    out = {}
-    for name, values in data.get("results", {}).items():
-        entry = dict(zip(columns, values))
-        results = entry.get("result")
-        params = entry.get("params") or []
-        combos = list(itertools.product(*params)) if params else [()]
-        if not isinstance(results, list):
-            results = [results] * len(combos)
-        for combo, value in zip(combos, results):
-            if value is None:
-                out[(name, "(" + ", ".join(combo) + ")")] = "failed"
-            elif isinstance(value, float) and math.isnan(value):
-                out[(name, "(" + ", ".join(combo) + ")")] = "skipped"
-    return out

@@ -11,17 +11,14 @@ then the unchanged.
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from torchperf_core.compare import Source, compare_versions
 from torchperf_core.errors import TorchperfError
-from torchperf_core.run.guard import failed_or_skipped
-from torchperf_core.store import CaseCondition, flavour_of, release_of, sidecar_for, torch_version_of, version_key
+from torchperf_core.store import CaseCondition, flavour_of, read_results_file, release_of, sidecar_for, version_key
 from torchperf_core.verdict import CONTENDED, DEFAULT_FACTOR, FAILED, FASTER, FIXED, SAME, SLOWER, UNKNOWN
 
 
@@ -46,19 +43,9 @@ class SummaryRow:
 _RANK = {SLOWER: 0, FAILED: 0, FASTER: 1, FIXED: 1, CONTENDED: 2, UNKNOWN: 2, SAME: 3}
 
 
-def _results_rows(path: Path) -> Iterable[tuple[str, str, float | None]]:
-    data = json.loads(path.read_text())
-    columns = data.get("result_columns", [])
-    for name, values in data.get("results", {}).items():
-        entry = dict(zip(columns, values))
-        results = entry.get("result")
-        params = entry.get("params") or []
-        if not isinstance(results, list):
-            results = [results]
-        combos = list(itertools.product(*params)) if params else [()]
-        for combo, value in zip(combos, results):
-            median = value if isinstance(value, (int, float)) and not math.isnan(value) else None
-            yield name, "(" + ", ".join(combo) + ")", median
+def _key(params: Iterable[tuple[str, str]]) -> str:
+    """(("size", "256"), ("dtype", "'float32'")) -> "(256, 'float32')": asv's repr strings joined."""
+    return "(" + ", ".join(v for _, v in params) + ")"
 
 
 def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Path | None = None) -> list[SummaryRow]:
@@ -79,20 +66,20 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
     commit = ""
     for path in files:
         side = sidecar_for(path, meta_dir)
-        data = json.loads(path.read_text())
-        commit = commit or str(data.get("commit_hash", ""))
-        recorded = (side.torch_version if side else None) or torch_version_of(
-            data.get("requirements") or {}, data.get("params") or {})
+        results = read_results_file(path, benchmarks=benchmarks)  # the store's one reader
+        commit = commit or results.commit
+        recorded = (side.torch_version if side else None) or results.torch_version
         version = release_of(recorded) or "?"  # the one torch-version rule: 2.13.0+cpu is 2.13.0
         if flavour_of(recorded):
             flavours[version] = flavour_of(recorded)
-        for name, params, median in _results_rows(path):
-            table.setdefault((name, params), {})[version] = median
+        for (name, params), sample in results.entries.items():
+            key = (name, _key(params))
+            table.setdefault(key, {})[version] = None if sample.is_missing else sample.value
+            if sample.is_missing:  # None: it raised; NaN: setup said not here
+                status[(key, version)] = "failed" if sample.value is None else "skipped"
         for name, by_key in (side.cases if side else {}).items():  # the sidecar read above, not again
             contended.update((name, params, version) for params, record in by_key.items()
                              if CaseCondition.from_record(record).contended)
-        for key, state in failed_or_skipped(path).items():
-            status[(key, version)] = state
     verdicts = _verdicts(files, commit, sorted({v for by in table.values() for v in by}, key=version_key), meta_dir)
     rows: list[SummaryRow] = []
     worst: dict[tuple[str, str], float] = {}
@@ -135,6 +122,5 @@ def _verdicts(files: Sequence[Path], commit: str, versions: list[str],
         except TorchperfError:
             continue  # e.g. the environments do not pair: the table still shows the ratios
         for row in comparison.rows:
-            params = "(" + ", ".join(v for _, v in row.params) + ")"
-            out[(row.benchmark, params, version)] = (row.verdict, row.reason)
+            out[(row.benchmark, _key(row.params), version)] = (row.verdict, row.reason)
     return out

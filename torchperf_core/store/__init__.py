@@ -11,11 +11,12 @@ from torchperf_core.store.asv_results import (
     asv_reason,
     attribute_for,
     flops_for,
+    read_results_file,
     resolve_revision,
     strip_torch_from_env_name,
     torch_version_of,
 )
-from torchperf_core.store.config import CONFIG_NAME, PROJECT_ROOT_KEY, THREADS_ENV, AsvConfig, read_config
+from torchperf_core.store.config import CONFIG_NAME, ISA_ENV, PROJECT_ROOT_KEY, THREADS_ENV, AsvConfig, read_config
 from torchperf_core.store.torch_versions import (
     flavour_of,
     parse_torch_version,
@@ -24,7 +25,7 @@ from torchperf_core.store.torch_versions import (
     torch_version_for,
     version_key,
 )
-from torchperf_core.store.meta import default_machine_name, meta_path, write_json
+from torchperf_core.store.meta import blas_report_files, blas_report_path, default_machine_name, meta_path, write_json
 from torchperf_core.store.sidecars import (
     META_DIR,
     SIDECAR_FORMAT_VERSION,
@@ -39,9 +40,9 @@ from torchperf_core.store.sidecars import (
 )
 
 __all__ = [
-    "THREADS_ENV",
+    "THREADS_ENV", "ISA_ENV", "blas_report_files", "blas_report_path",
     "CaseCondition", "case_conditions", "merge_case_records",
-    "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "Sample", "Sidecar", "asv_reason",
+    "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "read_results_file", "Sample", "Sidecar", "asv_reason",
     "attribute_for", "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
     "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",
     "flavour_of", "parse_torch_version",

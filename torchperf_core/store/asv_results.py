@@ -149,40 +149,47 @@ class ResultsStore:
         return list(seen)
 
     def _load_machine(self, machine: str) -> Iterator[ResultsFile]:
-        from asv import util as asv_util
-        from asv.results import Results
-
         directory = self.results_dir / machine
         names = self.benchmarks()
         for path in sorted(directory.glob("*.json")):
-            if path.name in ("machine.json", "benchmarks.json"):
-                continue
-            try:
-                result = Results.load(str(path), machine_name=machine)
-            except asv_util.UserError as exc:
-                if "machine name is not" in str(exc):
-                    raise TorchperfError(
-                        f"results file {str(path)!r} is from machine "
-                        f"{_machine_in_file(path)!r}, not {machine!r}; move it under its own machine "
-                        "directory"
-                    ) from None
-                raise TorchperfError(f"corrupt results file {str(path)!r}: {asv_reason(exc, path)}") from None
-            except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
-                raise TorchperfError(f"corrupt results file {str(path)!r}: {_short(exc)}") from None
-            try:
-                yield ResultsFile(
-                    path=path,
-                    machine=machine,
-                    commit=str(result.commit_hash),
-                    env_name=str(result.env_name),
-                    torch_version=torch_version_of(result._requirements, result.params),  # noqa: SLF001
-                    python=result.params.get("python"),
-                    date=result.date if isinstance(result.date, int) else None,
-                    run_at=max((int(v) for v in result.started_at.values() if v), default=0),
-                    entries=_entries(result, names, path),
-                )
-            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-                raise TorchperfError(f"corrupt results file {str(path)!r}: {_short(exc)}") from None
+            if path.name not in ("machine.json", "benchmarks.json"):
+                yield read_results_file(path, machine, names)
+
+
+def read_results_file(path: Path, machine: str | None = None, benchmarks: Mapping[str, Any] | None = None) -> ResultsFile:
+    """One asv results file, read by asv's own loader (the one reader: `ResultsStore` reads every
+    file through it, `torchperf run`'s summary the files of one run). `machine` defaults to the
+    file's folder, as asv files them; `benchmarks` (benchmarks.json) names the parameters."""
+    from asv import util as asv_util
+    from asv.results import Results
+
+    machine = machine or path.parent.name
+    try:
+        result = Results.load(str(path), machine_name=machine)
+    except asv_util.UserError as exc:
+        if "machine name is not" in str(exc):
+            raise TorchperfError(
+                f"results file {str(path)!r} is from machine "
+                f"{_machine_in_file(path)!r}, not {machine!r}; move it under its own machine "
+                "directory"
+            ) from None
+        raise TorchperfError(f"corrupt results file {str(path)!r}: {asv_reason(exc, path)}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
+        raise TorchperfError(f"corrupt results file {str(path)!r}: {_short(exc)}") from None
+    try:
+        return ResultsFile(
+            path=path,
+            machine=machine,
+            commit=str(result.commit_hash),
+            env_name=str(result.env_name),
+            torch_version=torch_version_of(result._requirements, result.params),  # noqa: SLF001
+            python=result.params.get("python"),
+            date=result.date if isinstance(result.date, int) else None,
+            run_at=max((int(v) for v in result.started_at.values() if v), default=0),
+            entries=_entries(result, benchmarks or {}, path),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise TorchperfError(f"corrupt results file {str(path)!r}: {_short(exc)}") from None
 
 
 def _entries(result: Any, benchmarks: Mapping[str, Any], path: Path) -> dict:
