@@ -18,23 +18,28 @@ named from `torch.__config__.show()`. Pure results out; text is `render.blas`.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import statistics
 import tempfile
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from torchperf_core.engine import TimingOptions, parse_device, pinned_threads, time_callable
 from torchperf_core.env import parse_config_show, parse_verbose_output
 from torchperf_core.errors import TorchperfError
+from torchperf_core.formats import check_format_version
 
 # JSON history:
 #   1 — first version: threads, libraries, one cell per (size, dtype, backend) with round medians.
 BLAS_FORMAT_VERSION = 1
 BACKENDS = ("torch", "numpy", "torch-no-onednn")
 BLAS_DTYPES = ("float32", "float64")  # the dtypes numpy's BLAS has (no bfloat16/float16 GEMM)
+_FIX = "re-run `torchperf blas`"
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,57 @@ class BlasReport:
                       "cells": {b: {"median_s": c.median, "round_medians_s": list(c.round_medians),
                                     "kernel": c.kernel} for b, c in r.cells.items()}} for r in self.rows()],
         }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Any, *, source: str = "") -> "BlasReport":
+        """A saved report; another format_version is refused by the one shared check. Medians and
+        ratios are recomputed from the round medians, not trusted from the file."""
+        check_format_version(data, "BLAS report", BLAS_FORMAT_VERSION, source=source, fix=_FIX)
+        try:
+            cells = []
+            for row in data["rows"]:
+                size, dtype = _positive_int(row["size"], "size"), str(row["dtype"])
+                for backend, cell in dict(row["cells"]).items():
+                    if backend not in BACKENDS:
+                        raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+                    medians = tuple(_seconds(x) for x in cell["round_medians_s"])
+                    if not medians:
+                        raise ValueError(f"{backend} at {dtype} {size} has no round medians")
+                    cells.append(BlasCell(backend, size, dtype, medians, str(cell["kernel"])))
+            return cls(threads=_positive_int(data["threads"], "threads"), rounds=_positive_int(data["rounds"], "rounds"),
+                       torch_version=str(data["torch_version"]), torch_blas=str(data["torch_blas"]),
+                       numpy_version=str(data["numpy_version"]), numpy_blas=str(data["numpy_blas"]),
+                       cells=tuple(cells))  # fmt: skip
+        except KeyError as exc:
+            raise TorchperfError(f"{source + ': ' if source else ''}malformed BLAS report (missing {exc}); {_FIX}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise TorchperfError(f"{source + ': ' if source else ''}malformed BLAS report ({exc}); {_FIX}") from None
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} is {value!r}, not a positive integer")
+    return value
+
+
+def _seconds(value: Any) -> float:
+    """A per-call time is a finite positive number; anything else would make every ratio a lie."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"time {value!r} is not a positive number of seconds")
+    return float(value)
+
+
+def load_blas_report(path: str | os.PathLike[str]) -> BlasReport:
+    """The one BLAS-report reader: a TorchperfError naming the file for anything it cannot use
+    (missing, not JSON, another format_version, a time that is not a positive number)."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TorchperfError(f"no BLAS report at {p}; {_FIX}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TorchperfError(f"{p}: unreadable BLAS report ({type(exc).__name__}); {_FIX}") from None
+    return BlasReport.from_json(data, source=str(p))
 
 
 def describe_blas_libraries(info: Sequence[Mapping[str, Any]]) -> str:
@@ -203,4 +259,4 @@ def compare_blas(sizes: Sequence[int], dtypes: Sequence[str] = ("float32",), *, 
 
 
 __all__ = ["BACKENDS", "BLAS_DTYPES", "BLAS_FORMAT_VERSION", "BlasCell", "BlasReport", "BlasRow", "compare_blas",
-           "describe_blas_libraries", "describe_torch_blas"]
+           "describe_blas_libraries", "describe_torch_blas", "load_blas_report"]

@@ -79,8 +79,8 @@ def _table(source: Any, reference: str, machine: str) -> _RatioTable:
 
 def render_machines_page(ctx: PageContext, results_dir: Path, meta_dir: Path, machines: Sequence[str],
                          conditions: Mapping[str, Any], calibrations: Mapping[str, Any],
-                         reference: str | None = None) -> str:
-    """The page; `reference` defaults to the first machine by name."""
+                         reference: str | None = None, blas: Sequence[Any] = ()) -> str:
+    """The page; `reference` defaults to the first machine by name; `blas`: site.blas's tables."""
     from torchperf_core.compare import Source
     from torchperf_core.store import ResultsStore
 
@@ -90,4 +90,5 @@ def render_machines_page(ctx: PageContext, results_dir: Path, meta_dir: Path, ma
     reference = reference if reference in ordered else (ordered[0] if ordered else None)
     source = Source(results_dir=results_dir, meta_dir=meta_dir)
     tables = [_table(source, reference, m) for m in ordered if m != reference] if reference else []
-    return _render(ctx, "machines.html", (), cards=cards, reference=reference or "", tables=tables)
+    return _render(ctx, "machines.html", (), cards=cards, reference=reference or "", tables=tables,
+                   blas=list(blas))

@@ -188,6 +188,7 @@ def publish_site(
     """Run `asv publish` (unless `run_asv` is False) and add torchperf's pages to its html folder."""
     from torchperf_core.site import plots
     from torchperf_core.site import pages as site_pages
+    from torchperf_core.site.blas import load_blas_tables
     from torchperf_core.site.machines import render_machines_page
     from torchperf_core.machine import load_condition
 
@@ -256,13 +257,15 @@ def publish_site(
             env_sections.append(site_pages.EnvironmentSection(machine, at, envs, environment_diffs(data, machine, at), label))
 
     conditions = {m: load_condition(meta, m) for m in machines}
+    blas_tables, blas_problems = load_blas_tables(meta, machines)
     pages = {
         "versions.html": site_pages.render_versions(ctx, versions_sections, machines, factor),
         "efficiency.html": site_pages.render_efficiency(ctx, eff_sections, machines),
         "environment.html": site_pages.render_environment(
             ctx, env_sections, machines, conditions),
         "regressions.html": site_pages.render_regressions(ctx, judge_regressions(load_regressions(paths.html_dir), data, factor)),
-        "machines.html": render_machines_page(ctx, paths.results_dir, meta, machines, conditions, data.calibrations),
+        "machines.html": render_machines_page(ctx, paths.results_dir, meta, machines, conditions, data.calibrations,
+                                              blas=blas_tables),
     }
     written = []
     for name, text in pages.items():
@@ -271,7 +274,7 @@ def publish_site(
         written.append(path)
     left = bundle_asv_assets(paths.html_dir)
     scrub_tree(paths.html_dir, make_literal_redactor(paths.project_root, machines, interpreters), skip=out)
-    problems = data.problems + tuple(p for c in conditions.values() for p in c.problems)
+    problems = data.problems + tuple(p for c in conditions.values() for p in c.problems) + blas_problems
     return PublishResult(paths.html_dir, tuple(written), tuple(figures), left, problems)
 
 

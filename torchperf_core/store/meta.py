@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from torchperf_core.errors import TorchperfError
+
+BLAS_REPORT_PREFIX = "blas-"
+_VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]*")
 
 
 def default_machine_name() -> str:
@@ -27,6 +31,24 @@ def meta_path(filename: str, machine: str | None = None, meta_dir: str | os.Path
     if not name or "/" in name or name in (".", ".."):
         raise TorchperfError(f"bad machine name {name!r}; expected a plain name such as 'ci-box'")
     return Path(meta_dir) / name / filename
+
+
+def blas_report_path(machine: str | None, torch_version: str,
+                     meta_dir: str | os.PathLike[str] = "meta") -> Path:
+    """`meta/<machine>/blas-<torch version>.json`: one BLAS side-by-side report per torch build, so
+    a new torch does not overwrite the figures of the last one."""
+    if not _VERSION_RE.fullmatch(torch_version):
+        raise TorchperfError(f"bad torch version {torch_version!r} for a file name; expected e.g. '2.13.0+cpu'")
+    return meta_path(f"{BLAS_REPORT_PREFIX}{torch_version}.json", machine, meta_dir)
+
+
+def blas_report_files(machine: str, meta_dir: str | os.PathLike[str] = "meta") -> list[Path]:
+    """Every saved BLAS report of `machine`, by file name ([] for none or a name that is not plain)."""
+    try:
+        folder = meta_path("x", machine, meta_dir).parent
+    except TorchperfError:
+        return []
+    return sorted(folder.glob(f"{BLAS_REPORT_PREFIX}*.json"))
 
 
 def write_json(path: Path, data: Any) -> Path:
