@@ -165,3 +165,29 @@ def test_renderers_live_in_render_not_in_commands() -> None:
             if isinstance(node, ast.FunctionDef) and node.name.startswith(("render", "format_")):
                 offenders.append(f"{path.name}:{node.lineno} {node.name}")
     assert not offenders, "renderers inside commands/ (move them to torchperf_core/render): " + ", ".join(offenders)
+
+
+# Known exceptions to the renderer rule below, each with its reason (remove the entry when fixed).
+RENDERER_ALLOWED = {
+    # The site room builds HTML pages (its own job, not CLI text); its render_* functions write HTML.
+    "site": "HTML pages of the published site",
+    # Small inline tables still built in two commands; to move to render/ by those commands' owners.
+    "commands/bench.py": "describe_ops: the op list table (--list), to move to render",
+    "commands/calibrate.py": "the measured-ceilings table, to move to render",
+}
+
+
+def test_renderers_live_in_render() -> None:
+    """Text output is rendered in torchperf_core/render only: outside it no function is named
+    render*/_render*, and nobody builds a text table (a call to render's `table`)."""
+    offenders = []
+    for path in sorted(PKG.rglob("*.py")):
+        rel = path.relative_to(PKG).as_posix()
+        if rel.startswith("render/") or rel in RENDERER_ALLOWED or rel.split("/")[0] in RENDERER_ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.lstrip("_").startswith("render"):
+                offenders.append(f"{rel}:{node.lineno} defines {node.name}")
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "table":
+                offenders.append(f"{rel}:{node.lineno} builds a table")
+    assert not offenders, "renderers outside torchperf_core/render (move them there): " + ", ".join(offenders)

@@ -195,7 +195,7 @@ def test_nightly_script_real_run(toy):
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (root / "html" / "index.html").is_file() and (root / "html" / "regressions.json").is_file()
-    assert (root / "out-nightly" / "regressions.md").read_text().startswith(("✅", "❌"))
+    assert (root / "out-nightly" / "regressions.md").read_text().startswith(("✅", "❌", "⚠️"))
     assert "torchperf regressions:" in proc.stdout
     assert (root / "html" / "torchperf").is_dir()  # torchperf publish: asv's site plus torchperf's pages
 

@@ -11,7 +11,11 @@ Revisions are positions in the linearized history; `html/index.json` maps them t
 only the parameters with more than one value across the site; the full environment (machine,
 python, torch, ...) is in the graph path, `graphs/<key>-<value>/.../<benchmark>.json`.
 
-This module reads those two files only (it never re-runs detection, so its answer is the site's).
+This module reads those two files (it never re-runs detection, so the steps are the site's), then
+judges each step as `compare` judges a change: the results at the step's two ends go through
+`comparisons.pair_rows`, the one place compare calls `verdict.judge_separate` (asv's rule, the
+between-run replicates and the contention recorded in the sidecars). Only a decided slowdown is a
+regression; an undecided step is "unknown" (re-measure) or "contended" (re-run on a quiet machine).
 Pure logic: frozen values, no printing.
 """
 
@@ -23,11 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from torchperf_core.compare.comparisons import Row, Source, pair_rows
 from torchperf_core.errors import TorchperfError
+from torchperf_core.store import ResultsFile, ResultsStore, case_conditions
+from torchperf_core.verdict import CONTENDED, REGRESSION_VERDICTS, UNKNOWN
 
 # JSON output history:
 #   1 — first version: site, regressions (benchmark, params, env, commit range, values, ratio).
-REGRESSIONS_FORMAT_VERSION = 1
+#   2 — each step judged as `compare` does: factor, counts, steps (verdict, reason, runs per side,
+#       between-run spread); exit_code counts decided regressions only.
+REGRESSIONS_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,9 @@ class Jump:
     commit_after: str  # the first commit after it
     before: float
     after: float
+    # The commit whose results the step starts from: commit_before, or for a one-commit step the
+    # revision before it in the site's history (where asv took `before` from). None: not in the index.
+    base_commit: str | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -75,13 +87,55 @@ class Regression:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step the site lists, with compare's verdict on the results at its two ends."""
+
+    regression: Regression
+    jump: Jump
+    verdict: str
+    reason: str | None  # why it is unknown or contended (compare's words), or why it could not be judged
+    row: Row | None  # compare's row behind the verdict; None when the results are missing
+
+    @property
+    def name(self) -> str:
+        return self.regression.name
+
+
+@dataclass(frozen=True)
 class RegressionReport:
     project: str
-    regressions: tuple[Regression, ...]
+    regressions: tuple[Regression, ...]  # as the site lists them
+    steps: tuple[Step, ...] = ()  # every jump of every regression, judged (`judge_regressions`)
+    factor: float | None = None  # None: not judged yet
+
+    @property
+    def decided(self) -> tuple[Step, ...]:
+        """The regressions: steps compare decides are slower (or newly failing)."""
+        return tuple(s for s in self.steps if s.verdict in REGRESSION_VERDICTS)
+
+    @property
+    def unknown(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.verdict == UNKNOWN)
+
+    @property
+    def contended(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.verdict == CONTENDED)
+
+    @property
+    def not_confirmed(self) -> tuple[Step, ...]:
+        """Steps the site lists that compare's rule does not call slower (same, faster, ...)."""
+        return tuple(s for s in self.steps if s.verdict not in (*REGRESSION_VERDICTS, UNKNOWN, CONTENDED))
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.regressions else 0
+        """As `compare`: 1 only for a decided regression; unknown and contended steps never count."""
+        return 1 if self.decided else 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.steps:
+            out[s.verdict] = out.get(s.verdict, 0) + 1
+        return out
 
 
 def _load(path: Path, what: str) -> Any:
@@ -161,8 +215,10 @@ def load_regressions(html_dir: Path | str) -> RegressionReport:
                 rev1, rev2, v1, v2 = jump
             except (TypeError, ValueError):
                 raise TorchperfError(f"corrupt regressions file {str(reg_path)!r}: jump {jump!r}") from None
+            before_commit = None if rev1 is None else commit(rev1)
             parsed.append(
-                Jump(None if rev1 is None else commit(rev1), commit(rev2), _number(v1, reg_path), _number(v2, reg_path))
+                Jump(before_commit, commit(rev2), _number(v1, reg_path), _number(v2, reg_path),
+                     base_commit=before_commit or _previous(rev_to_hash, rev2))
             )
         out.append(
             Regression(
@@ -173,3 +229,56 @@ def load_regressions(html_dir: Path | str) -> RegressionReport:
         )
     out.sort(key=lambda r: (r.benchmark, r.params, r.env))
     return RegressionReport(project=str(index.get("project", "")), regressions=tuple(out))
+
+
+def _previous(rev_to_hash: Mapping[int, str], rev: Any) -> str | None:
+    """The commit of the last revision before `rev` in the site's history (a one-commit step's start)."""
+    earlier = [r for r in rev_to_hash if r < int(rev)]
+    return rev_to_hash[max(earlier)] if earlier else None
+
+
+def _file_for(store: ResultsStore, env: Mapping[str, str], commit: str) -> ResultsFile | None:
+    """The results file of `commit` in the graph's environment: its machine, python and torch (the
+    keys of the graph path that a results file records; branch is not one)."""
+    machine = env.get("machine")
+    if machine is None or machine not in store.machines():
+        return None
+    for f in store.files(machine):
+        if (f.commit == commit and ("python" not in env or f.python == env["python"])
+                and ("torch" not in env or f.torch_version == env["torch"])):
+            return f
+    return None
+
+
+def _side(f: ResultsFile, source: Source, benchmark: str, env: str) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """One end's samples and sidecar case records, keyed as `pair_rows` takes them (env: one name
+    for both ends, so the two ends pair even if asv named their environments differently)."""
+    samples = {(n, p, env): s for (n, p), s in f.entries.items() if n == benchmark}
+    conds = {(n, k, env): c for (n, k), c in case_conditions(f.path, source.meta).items() if n == benchmark}
+    return samples, conds
+
+
+def _judge_step(store: ResultsStore, source: Source, r: Regression, j: Jump, factor: float) -> Step:
+    env = dict(r.env)
+    fb = _file_for(store, env, j.base_commit) if j.base_commit else None
+    fa = _file_for(store, env, j.commit_after)
+    if fb is None or fa is None:
+        missing = [(c[:8] if c else "the revision before the step") for c, f in ((j.base_commit, fb),
+                                                                             (j.commit_after, fa)) if f is None]
+        return Step(r, j, UNKNOWN, f"no results for {' and '.join(missing)} in {r.env_text}: re-measure", None)
+    (sb, cb), (sa, ca) = (_side(f, source, r.benchmark, fa.env_name) for f in (fb, fa))
+    rows = pair_rows(sb, sa, store.benchmarks(), factor, cb, ca)
+    row = next((x for x in rows if x.name == r.name), None)
+    if row is None:
+        return Step(r, j, UNKNOWN, f"{r.name} not in the results of {j.commit_range}: re-measure", None)
+    return Step(r, j, row.verdict, row.reason, row)
+
+
+def judge_regressions(report: RegressionReport, source: Source, factor: float) -> RegressionReport:
+    """Every step of every listed regression judged as `compare` would judge it (see the module
+    docstring); the results are read only when there is a step to judge."""
+    if not report.regressions:
+        return RegressionReport(report.project, report.regressions, (), factor)
+    store = ResultsStore(source.results_dir)
+    steps = tuple(_judge_step(store, source, r, j, factor) for r in report.regressions for j in r.jumps)
+    return RegressionReport(report.project, report.regressions, steps, factor)

@@ -1,65 +1,128 @@
-"""Render the published regressions as text, GitHub-flavoured markdown or JSON (strings only)."""
+"""Render the published regressions, each step with compare's verdict, as text, GitHub-flavoured
+markdown or JSON (strings only).
+
+Decided slowdowns are the regressions; undecided steps are listed apart ("unknown — re-measure",
+"contended — re-run on a quiet machine"), and steps compare's rule does not call slower last. Numbers
+and ratios use the comparison's formatters (`human`, `ratio_text`, `between_text`).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Sequence
 
-from torchperf_core.compare import REGRESSIONS_FORMAT_VERSION, RegressionReport
+from torchperf_core.compare import REGRESSIONS_FORMAT_VERSION, RegressionReport, RegressionStep
+from torchperf_core.render.compare import between_text, human, md_escape, ratio_text
 from torchperf_core.render.text import table
-from torchperf_core.render.compare import human
+
+HEADERS = ["Verdict", "Benchmark", "Parameters", "Environment", "Commits", "Before", "After", "Ratio", "Runs", "Why"]
+_ALIGN = "lllllrrrrl"
 
 
-def _rows(report: RegressionReport) -> list[list[str]]:
-    rows = []
-    for r in report.regressions:
-        for j in r.jumps:
-            rows.append([
-                r.benchmark, r.params or "", r.env_text, j.commit_range,
-                human(j.before, r.unit), human(j.after, r.unit),
-                f"{j.ratio:.2f}" if j.ratio is not None else "n/a",
-            ])  # fmt: skip
-    return rows
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-HEADERS = ["Benchmark", "Parameters", "Environment", "Commits", "Before", "After", "Ratio"]
+def _cells(s: RegressionStep) -> list[str]:
+    r, j = s.regression, s.jump
+    return [
+        s.verdict, r.benchmark, r.params or "", r.env_text, j.commit_range,
+        human(j.before, r.unit), human(j.after, r.unit),
+        ratio_text(j.ratio, s.row.beyond_factor_only if s.row is not None else False),
+        between_text(s.row) if s.row is not None else "—", s.reason or "",
+    ]  # fmt: skip
+
+
+def _sections(report: RegressionReport) -> list[tuple[str, tuple[RegressionStep, ...]]]:
+    out = [
+        ("Regressions (decided slower)", report.decided),
+        ("Unknown — re-measure", report.unknown),
+        ("Contended — re-run on a quiet machine", report.contended),
+        ("Listed by the site, not slower by compare's rule", report.not_confirmed),
+    ]
+    return [(title, steps) for title, steps in out if steps]
 
 
 def _title(report: RegressionReport) -> str:
-    n = len(report.regressions)
-    what = f"{n} regression" + ("" if n == 1 else "s")
-    return f"{what} in the published history" + (f" of {report.project}" if report.project else "")
+    what = _plural(len(report.decided), "regression")
+    head = f"{what} in the published history" + (f" of {report.project}" if report.project else "")
+    if report.steps:
+        factor = f", factor {report.factor:g}" if report.factor is not None else ""
+        head += f" ({_plural(len(report.steps), 'step')} listed by the site, judged as compare does{factor})"
+    return head
+
+
+def headline(report: RegressionReport) -> str | None:
+    """Said on top when steps are undecided: they are neither regressions nor unchanged, and the
+    exit status does not count them (as `compare` says it)."""
+    unknown, contended = len(report.unknown), len(report.contended)
+    if not unknown and not contended:
+        return None
+    parts = []
+    if contended:
+        parts.append(f"{_plural(contended, 'step')} contended: re-run on a quiet machine")
+    if unknown:
+        parts.append(f"{_plural(unknown, 'step')} unknown: re-measure")
+    status = ("exit status 1 for the decided regressions only" if report.exit_code
+              else "exit status 0: no decided regression")
+    return "UNDECIDED: " + "; ".join(parts) + f" ({status}; these are not counted as regressions)"
 
 
 def render_text(report: RegressionReport) -> str:
     out = [f"torchperf regressions: {_title(report)}"]
-    rows = _rows(report)
-    if not rows:
+    if not report.steps:
         return "\n".join(out + ["no regressions"]) + "\n"
-    out += ["", table(HEADERS, rows, "llllrrr")]
+    top = headline(report)
+    out += [top] if top else []
+    for title, steps in _sections(report):
+        out += ["", f"{title}:", "", table(HEADERS, [_cells(s) for s in steps], _ALIGN)]
+    out += ["", "Runs: separate runs before/after, ± half the largest relative range of a side's run medians; "
+            "~ beyond the factor but not significant; exit 1 only for decided regressions"]
     return "\n".join(out) + "\n"
+
+
+def _md_table(rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in _ALIGN) + "|"]
+    lines += ["| " + " | ".join(md_escape(c) if c else " " for c in r) + " |" for r in rows]
+    body = "\n".join(lines)
+    if len(rows) > 20:
+        body = f"<details>\n<summary>{len(rows)} steps</summary>\n\n{body}\n\n</details>"
+    return body
 
 
 def render_markdown(report: RegressionReport) -> str:
-    status = "❌" if report.regressions else "✅"
-    out = [f"{status} **torchperf**: {_title(report)}"]
-    rows = _rows(report)
-    if rows:
-        esc = lambda s: s.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
-        table = ["| " + " | ".join(HEADERS) + " |", "|---|---|---|---|---:|---:|---:|"]
-        table += ["| " + " | ".join(esc(c) if c else " " for c in r) + " |" for r in rows]
-        body = "\n".join(table)
-        if len(rows) > 20:
-            body = f"<details>\n<summary>{len(rows)} steps</summary>\n\n{body}\n\n</details>"
-        out += ["", body]
+    status = "❌" if report.exit_code else ("⚠️" if report.unknown or report.contended else "✅")
+    out = [f"{status} **torchperf**: {md_escape(_title(report))}"]
+    top = headline(report)
+    if top:
+        out += ["", f"**{md_escape(top)}**"]
+    for title, steps in _sections(report):
+        out += ["", f"**{md_escape(title)}**", "", _md_table([_cells(s) for s in steps])]
     return "\n".join(out) + "\n"
 
 
+def _step_json(s: RegressionStep | None) -> dict[str, Any]:
+    if s is None:
+        return {"verdict": None, "reason": None, "runs_before": None, "runs_after": None, "between_run_spread": None}
+    row = s.row
+    return {
+        "verdict": s.verdict,
+        "reason": s.reason,
+        "runs_before": row.runs_before if row else None,
+        "runs_after": row.runs_after if row else None,
+        "between_run_spread": row.between_spread if row else None,
+    }
+
+
 def render_json(report: RegressionReport) -> str:
+    steps = {(s.regression, s.jump): s for s in report.steps}
     data: dict[str, Any] = {
         "format_version": REGRESSIONS_FORMAT_VERSION,
         "project": report.project,
+        "factor": report.factor,
         "exit_code": report.exit_code,
+        "headline": headline(report),
+        "summary": dict(sorted(report.counts().items())),
         "regressions": [
             {
                 "benchmark": r.benchmark,
@@ -74,9 +137,11 @@ def render_json(report: RegressionReport) -> str:
                         "commit_before": j.commit_before,
                         "commit_after": j.commit_after,
                         "commits": j.commit_range,
+                        "base_commit": j.base_commit,
                         "before": j.before,
                         "after": j.after,
                         "ratio": j.ratio,
+                        **_step_json(steps.get((r, j))),
                     }
                     for j in r.jumps
                 ],

@@ -1,0 +1,345 @@
+"""The gate's report, byte for byte: text, markdown and JSON of a hand-built GateReport (the gate's
+real runs take seconds and vary; the rendering must not), one case per verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from torchperf_core.gate import CaseOutcome, GatePlan, GateReport, GateSide, render_gate
+from torchperf_core.verdict import CONTENDED, FAILED, FASTER, SAME, SLOWER, UNKNOWN, PairedJudgement
+
+
+def _j(verdict: str, ratio: float | None, ci: tuple[float, float] | None, spread: float | None) -> PairedJudgement:
+    return PairedJudgement(verdict=verdict, rounds=6, ratio=ratio, ci=ci, p=0.001, spread=spread, alpha=0.0025)
+
+
+def _report(cases: tuple[CaseOutcome, ...], budget_spent: bool = False) -> GateReport:
+    return GateReport(
+        before=GateSide("b8a3a8cb", "python", Path("b"), commit="b8a3a8cb" * 5),
+        after=GateSide("c0ffee12", "python", Path("a"), commit="c0ffee12" * 5),
+        plan=GatePlan(factor=1.1, rounds_min=6, batch=4, max_rounds=30), alpha=0.0025, cases=cases,
+        rounds=10, seconds=42.4, budget_spent=budget_spent,
+    )  # fmt: skip
+
+
+CASES = (
+    CaseOutcome("bench.T.time_mm", "(1024, 'float32')", SAME, _j(SAME, 1.004, (0.991, 1.017), 0.012),
+                0.002, 0.002008, 6, 0),
+    CaseOutcome("bench.T.time_mm", "(256, 'float32')", SLOWER, _j(SLOWER, 1.5, (1.42, 1.58), 0.031),
+                1e-5, 1.5e-5, 6, 1),
+    CaseOutcome("bench.T.time_add", "()", FASTER, _j(FASTER, 0.8, (0.77, 0.83), 0.02), 3e-3, 2.4e-3, 6, 0),
+    CaseOutcome("bench.T.time_noisy", "('a|b')", UNKNOWN, _j(UNKNOWN, 1.02, (0.7, 1.3), 0.25), 1.1, 1.122, 30, 0,
+                reason="not decided after 30 rounds: re-measure"),
+    CaseOutcome("bench.T.time_busy", "()", CONTENDED, None, None, None, 0, 7,
+                reason="every round was disturbed <load 3.2>"),
+    CaseOutcome("bench.T.time_broken", "()", FAILED, None, 5e-4, None, 1, 0, reason="fails at head"),
+)
+
+TEXT = r"""
+torchperf continuous: REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged
+b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); same = 90% CI inside the factor
+
+   Verdict    Before    After  Ratio           CI            Rounds  Spread  Benchmark (Parameter)
+-  ---------  ------  -------  -----  -----------  ----------------  ------  --------------------------------
++  slower      10 µs    15 µs  1.500  1.420–1.580  6 (+1 disturbed)   ±3.1%  bench.T.time_mm(256, 'float32')
+?  unknown     1.1 s   1.12 s  1.020  0.700–1.300                30  ±25.0%  bench.T.time_noisy('a|b')
+c  contended     n/a      n/a    n/a            —  0 (+7 disturbed)       —  bench.T.time_busy
+-  faster       3 ms   2.4 ms  0.800  0.770–0.830                 6   ±2.0%  bench.T.time_add
+!  failed     500 µs      n/a    n/a            —                 1       —  bench.T.time_broken
+   same         2 ms  2.01 ms  1.004  0.991–1.017                 6   ±1.2%  bench.T.time_mm(1024, 'float32')
+
+Notes:
+  bench.T.time_noisy('a|b'): not decided after 30 rounds: re-measure
+  bench.T.time_busy: every round was disturbed <load 3.2>
+  bench.T.time_broken: fails at head
+
++ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions
+"""[1:]
+
+MARKDOWN = r"""
+❌ **torchperf continuous**: REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged
+
+b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%)
+
+| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|:-:|---|---:|---:|---:|---:|---:|---:|---|
+| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 | ±3.1% | `bench.T.time_mm(256, 'float32')` |
+| ? | unknown | 1.1 s | 1.12 s | 1.020 | 0.700–1.300 | 30 | ±25.0% | `bench.T.time_noisy('a\|b')` |
+| c | contended | n/a | n/a | n/a | — | 0 | — | `bench.T.time_busy` |
+| - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
+| ! | failed | 500 µs | n/a | n/a | — | 1 | — | `bench.T.time_broken` |
+
+<details>
+<summary>All 6 case(s)</summary>
+
+| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|:-:|---|---:|---:|---:|---:|---:|---:|---|
+| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 | ±3.1% | `bench.T.time_mm(256, 'float32')` |
+| ? | unknown | 1.1 s | 1.12 s | 1.020 | 0.700–1.300 | 30 | ±25.0% | `bench.T.time_noisy('a\|b')` |
+| c | contended | n/a | n/a | n/a | — | 0 | — | `bench.T.time_busy` |
+| - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
+| ! | failed | 500 µs | n/a | n/a | — | 1 | — | `bench.T.time_broken` |
+|   | same | 2 ms | 2.01 ms | 1.004 | 0.991–1.017 | 6 | ±1.2% | `bench.T.time_mm(1024, 'float32')` |
+
+</details>
+
+- `bench.T.time_noisy('a\|b')`: not decided after 30 rounds: re-measure
+- `bench.T.time_busy`: every round was disturbed &lt;load 3.2&gt;
+- `bench.T.time_broken`: fails at head
+"""[1:]
+
+JSON = r"""
+{
+  "format_version": 1,
+  "kind": "gate",
+  "before": {
+    "label": "b8a3a8cb",
+    "commit": "b8a3a8cbb8a3a8cbb8a3a8cbb8a3a8cbb8a3a8cb",
+    "torch_version": null,
+    "python": "python"
+  },
+  "after": {
+    "label": "c0ffee12",
+    "commit": "c0ffee12c0ffee12c0ffee12c0ffee12c0ffee12",
+    "torch_version": null,
+    "python": "python"
+  },
+  "factor": 1.1,
+  "alpha_per_case": 0.0025,
+  "family_alpha": 0.05,
+  "looks": 7,
+  "rounds": 10,
+  "seconds": 42.4,
+  "budget_spent": false,
+  "exit_code": 1,
+  "headline": "REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged",
+  "summary": {
+    "contended": 1,
+    "failed": 1,
+    "faster": 1,
+    "same": 1,
+    "slower": 1,
+    "unknown": 1
+  },
+  "cases": [
+    {
+      "benchmark": "bench.T.time_add",
+      "key": "()",
+      "verdict": "faster",
+      "before": 0.003,
+      "after": 0.0024,
+      "ratio": 0.8,
+      "ci": [
+        0.77,
+        0.83
+      ],
+      "p": 0.001,
+      "rounds": 6,
+      "contended_rounds": 0,
+      "between_round_spread": 0.02,
+      "reason": null
+    },
+    {
+      "benchmark": "bench.T.time_broken",
+      "key": "()",
+      "verdict": "failed",
+      "before": 0.0005,
+      "after": null,
+      "ratio": null,
+      "ci": null,
+      "p": null,
+      "rounds": 1,
+      "contended_rounds": 0,
+      "between_round_spread": null,
+      "reason": "fails at head"
+    },
+    {
+      "benchmark": "bench.T.time_busy",
+      "key": "()",
+      "verdict": "contended",
+      "before": null,
+      "after": null,
+      "ratio": null,
+      "ci": null,
+      "p": null,
+      "rounds": 0,
+      "contended_rounds": 7,
+      "between_round_spread": null,
+      "reason": "every round was disturbed <load 3.2>"
+    },
+    {
+      "benchmark": "bench.T.time_mm",
+      "key": "(1024, 'float32')",
+      "verdict": "same",
+      "before": 0.002,
+      "after": 0.002008,
+      "ratio": 1.004,
+      "ci": [
+        0.991,
+        1.017
+      ],
+      "p": 0.001,
+      "rounds": 6,
+      "contended_rounds": 0,
+      "between_round_spread": 0.012,
+      "reason": null
+    },
+    {
+      "benchmark": "bench.T.time_mm",
+      "key": "(256, 'float32')",
+      "verdict": "slower",
+      "before": 1e-05,
+      "after": 1.5e-05,
+      "ratio": 1.5,
+      "ci": [
+        1.42,
+        1.58
+      ],
+      "p": 0.001,
+      "rounds": 6,
+      "contended_rounds": 1,
+      "between_round_spread": 0.031,
+      "reason": null
+    },
+    {
+      "benchmark": "bench.T.time_noisy",
+      "key": "('a|b')",
+      "verdict": "unknown",
+      "before": 1.1,
+      "after": 1.122,
+      "ratio": 1.02,
+      "ci": [
+        0.7,
+        1.3
+      ],
+      "p": 0.001,
+      "rounds": 30,
+      "contended_rounds": 0,
+      "between_round_spread": 0.25,
+      "reason": "not decided after 30 rounds: re-measure"
+    }
+  ]
+}
+"""[1:]
+
+CALM_TEXT = r"""
+torchperf continuous: no decided regression
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); same = 90% CI inside the factor; budget spent
+
+   Verdict  Before    After  Ratio           CI  Rounds  Spread  Benchmark (Parameter)
+-  -------  ------  -------  -----  -----------  ------  ------  --------------------------------
+-  faster     3 ms   2.4 ms  0.800  0.770–0.830       6   ±2.0%  bench.T.time_add
+   same       2 ms  2.01 ms  1.004  0.991–1.017       6   ±1.2%  bench.T.time_mm(1024, 'float32')
+
++ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions
+"""[1:]
+
+CALM_MARKDOWN = r"""
+✅ **torchperf continuous**: no decided regression
+
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); budget spent
+
+| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|:-:|---|---:|---:|---:|---:|---:|---:|---|
+| - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
+
+<details>
+<summary>All 2 case(s)</summary>
+
+| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|:-:|---|---:|---:|---:|---:|---:|---:|---|
+| - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
+|   | same | 2 ms | 2.01 ms | 1.004 | 0.991–1.017 | 6 | ±1.2% | `bench.T.time_mm(1024, 'float32')` |
+
+</details>
+"""[1:]
+
+CALM_JSON = r"""
+{
+  "format_version": 1,
+  "kind": "gate",
+  "before": {
+    "label": "b8a3a8cb",
+    "commit": "b8a3a8cbb8a3a8cbb8a3a8cbb8a3a8cbb8a3a8cb",
+    "torch_version": null,
+    "python": "python"
+  },
+  "after": {
+    "label": "c0ffee12",
+    "commit": "c0ffee12c0ffee12c0ffee12c0ffee12c0ffee12",
+    "torch_version": null,
+    "python": "python"
+  },
+  "factor": 1.1,
+  "alpha_per_case": 0.0025,
+  "family_alpha": 0.05,
+  "looks": 7,
+  "rounds": 10,
+  "seconds": 42.4,
+  "budget_spent": true,
+  "exit_code": 0,
+  "headline": "no decided regression",
+  "summary": {
+    "faster": 1,
+    "same": 1
+  },
+  "cases": [
+    {
+      "benchmark": "bench.T.time_add",
+      "key": "()",
+      "verdict": "faster",
+      "before": 0.003,
+      "after": 0.0024,
+      "ratio": 0.8,
+      "ci": [
+        0.77,
+        0.83
+      ],
+      "p": 0.001,
+      "rounds": 6,
+      "contended_rounds": 0,
+      "between_round_spread": 0.02,
+      "reason": null
+    },
+    {
+      "benchmark": "bench.T.time_mm",
+      "key": "(1024, 'float32')",
+      "verdict": "same",
+      "before": 0.002,
+      "after": 0.002008,
+      "ratio": 1.004,
+      "ci": [
+        0.991,
+        1.017
+      ],
+      "p": 0.001,
+      "rounds": 6,
+      "contended_rounds": 0,
+      "between_round_spread": 0.012,
+      "reason": null
+    }
+  ]
+}
+"""[1:]
+
+
+def _calm() -> GateReport:
+    """No undecided case and the budget spent: the other branches of the headline and the status."""
+    return _report(tuple(c for c in CASES if c.verdict in (SAME, FASTER)), budget_spent=True)
+
+
+def test_text_is_exact() -> None:
+    assert render_gate(_report(CASES), "text") == TEXT
+    assert render_gate(_calm(), "text") == CALM_TEXT
+
+
+def test_markdown_is_exact() -> None:
+    assert render_gate(_report(CASES), "markdown") == MARKDOWN
+    assert render_gate(_calm(), "markdown") == CALM_MARKDOWN
+
+
+def test_json_is_exact_and_parses() -> None:
+    assert render_gate(_report(CASES), "json") == JSON
+    assert render_gate(_calm(), "json") == CALM_JSON
+    assert json.loads(JSON)["exit_code"] == 1 and json.loads(CALM_JSON)["exit_code"] == 0

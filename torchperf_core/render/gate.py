@@ -1,0 +1,170 @@
+"""The gate's (`torchperf continuous`) report as text or as a pull-request comment (markdown).
+
+Strings only: every verdict, ratio, interval and count comes from the gate (`gate.rounds.run_gate`,
+judged by `verdict.judge_paired`). The report is taken by shape (GateReportLike, GateCaseLike), not
+by the gate room's GateReport type: render sits below the gate in the layers and must not import it.
+Numbers are formatted by the helpers the comparison uses (`format_time`, `ratio_text`, `md_escape`),
+so a ratio or a time reads the same in `compare` and in `continuous`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from torchperf_core.render.compare import md_escape, ratio_text
+from torchperf_core.render.text import format_time, table
+from torchperf_core.verdict import (
+    CONTENDED,
+    EQUIVALENCE_ALPHA,
+    FAMILY_ALPHA,
+    FASTER,
+    MARKS,
+    SAME,
+    SLOWER,
+    UNDECIDED_VERDICTS,
+    UNKNOWN,
+    PairedJudgement,
+)
+
+# Display order: decided slowdowns first, then what to re-measure, then the rest.
+_ORDER = {SLOWER: 0, UNKNOWN: 1, CONTENDED: 2, FASTER: 3}
+
+
+class GateSideLike(Protocol):
+    @property
+    def label(self) -> str: ...
+
+
+class GatePlanLike(Protocol):
+    @property
+    def factor(self) -> float: ...
+    @property
+    def looks(self) -> int: ...
+
+
+class GateCaseLike(Protocol):
+    """What the report reads from a case (torchperf_core.gate's CaseOutcome has these fields)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def judgement(self) -> PairedJudgement | None: ...
+    @property
+    def before(self) -> float | None: ...
+    @property
+    def after(self) -> float | None: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def contended_rounds(self) -> int: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+class GateReportLike(Protocol):
+    """What the report reads from the gate's result (torchperf_core.gate's GateReport)."""
+
+    @property
+    def before(self) -> GateSideLike: ...
+    @property
+    def after(self) -> GateSideLike: ...
+    @property
+    def plan(self) -> GatePlanLike: ...
+    @property
+    def alpha(self) -> float: ...
+    @property
+    def cases(self) -> Sequence[GateCaseLike]: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def budget_spent(self) -> bool: ...
+    @property
+    def exit_code(self) -> int: ...
+    def counts(self) -> dict[str, int]: ...
+
+
+def _ci(c: GateCaseLike) -> str:
+    j = c.judgement
+    return f"{j.ci[0]:.3f}–{j.ci[1]:.3f}" if j is not None and j.ci is not None else "—"
+
+
+def _spread(c: GateCaseLike) -> str:
+    j = c.judgement
+    return f"±{j.spread:.1%}" if j is not None and j.spread is not None else "—"
+
+
+def _ratio(c: GateCaseLike) -> str:
+    """Three decimals: the paired rounds resolve ratios finer than one run per side does."""
+    return ratio_text(c.judgement.ratio if c.judgement is not None else None, False, digits=3)
+
+
+def _time(x: float | None) -> str:
+    return format_time(x, missing="n/a")
+
+
+def _ranked(r: GateReportLike) -> list[GateCaseLike]:
+    return sorted(r.cases, key=lambda c: (_ORDER.get(c.verdict, 9), c.name))
+
+
+def gate_headline(r: GateReportLike) -> str:
+    """The first line: the decision, and what is left undecided (issue 11: said at the top)."""
+    counts = r.counts()
+    undecided = sum(counts.get(v, 0) for v in UNDECIDED_VERDICTS)
+    if r.exit_code:
+        parts = [f"{counts[SLOWER]} slower"] if counts.get(SLOWER) else []
+        parts += [f"{counts['failed']} newly failing"] if counts.get("failed") else []
+        head = "REGRESSION: " + ", ".join(parts)
+    else:
+        head = "no decided regression"
+    if undecided:
+        head += (f"; {counts.get(UNKNOWN, 0)} unknown (re-measure) and {counts.get(CONTENDED, 0)} contended "
+                 "(re-run on a quiet machine): not counted as unchanged")
+    return head
+
+
+def render_gate_text(r: GateReportLike) -> str:
+    rows = _ranked(r)
+    out = [
+        f"torchperf continuous: {gate_headline(r)}",
+        f"{r.before.label} → {r.after.label}: {len(r.cases)} case(s), {r.rounds} round(s), {r.seconds:.0f} s; "
+        f"factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over cases and "
+        f"{r.plan.looks} looks); same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
+        + ("; budget spent" if r.budget_spent else ""),
+        "",
+    ]
+    body = [[MARKS.get(c.verdict, " "), c.verdict, _time(c.before), _time(c.after), _ratio(c), _ci(c), str(c.rounds)
+             + (f" (+{c.contended_rounds} disturbed)" if c.contended_rounds else ""), _spread(c), c.name] for c in rows]
+    out.append(table(["", "Verdict", "Before", "After", "Ratio", "CI", "Rounds", "Spread", "Benchmark (Parameter)"],
+                     body, "llrrrrrrl"))
+    notes = [f"  {c.name}: {c.reason}" for c in rows if c.reason and c.verdict != SAME]
+    if notes:
+        out += ["", "Notes:"] + notes
+    out += ["", "+ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; "
+            "Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions"]
+    return "\n".join(out) + "\n"
+
+
+def render_gate_markdown(r: GateReportLike) -> str:
+    """The pull-request comment: the decision first, the undecided cases next, every case folded."""
+    rows = _ranked(r)
+    status = "❌" if r.exit_code else ("⚠️" if any(c.verdict in UNDECIDED_VERDICTS for c in r.cases) else "✅")
+    head = ["| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |",
+            "|:-:|---|---:|---:|---:|---:|---:|---:|---|"]
+    body = [f"| {MARKS.get(c.verdict, ' ')} | {c.verdict} | {_time(c.before)} | {_time(c.after)} | {_ratio(c)} | "
+            f"{_ci(c)} | {c.rounds} | {_spread(c)} | `{md_escape(c.name)}` |" for c in rows]
+    out = [f"{status} **torchperf continuous**: {md_escape(gate_headline(r))}", "",
+           f"{md_escape(r.before.label)} → {md_escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
+           f"{r.seconds:.0f} s; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise "
+           f"{FAMILY_ALPHA:.0%})" + ("; budget spent" if r.budget_spent else "")]
+    changed = [line for c, line in zip(rows, body) if c.verdict != SAME]
+    if changed:
+        out += ["", *head, *changed]
+    out += ["", "<details>", f"<summary>All {len(rows)} case(s)</summary>", "", *head, *body, "", "</details>"]
+    notes = [f"- `{md_escape(c.name)}`: {md_escape(c.reason)}" for c in rows if c.reason and c.verdict != SAME]
+    if notes:
+        out += ["", *notes]
+    return "\n".join(out) + "\n"
