@@ -171,9 +171,6 @@ def test_renderers_live_in_render_not_in_commands() -> None:
 RENDERER_ALLOWED = {
     # The site room builds HTML pages (its own job, not CLI text); its render_* functions write HTML.
     "site": "HTML pages of the published site",
-    # Small inline tables still built in two commands; to move to render/ by those commands' owners.
-    "commands/bench.py": "describe_ops: the op list table (--list), to move to render",
-    "commands/calibrate.py": "the measured-ceilings table, to move to render",
 }
 
 

@@ -27,10 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def describe_ops() -> str:
     from torchperf_core import catalog
-    from torchperf_core.render import table
+    from torchperf_core.render import render_op_list
 
-    rows = [[o.name, o.family, o.summary] for o in (catalog.get_op(n) for n in catalog.list_ops())]
-    return table(["op", "family", "shape for size n"], rows, "lll")
+    return render_op_list([catalog.get_op(n) for n in catalog.list_ops()])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core import catalog
     from torchperf_core.commands._common import parse_sizes, positive_int
     from torchperf_core.store import default_machine_name
-    from torchperf_core.render import format_calibration, table
+    from torchperf_core.render import format_calibration, render_ceilings
 
     machine = args.machine or default_machine_name()
     dtypes = [catalog.check_dtype(d.strip()) for d in args.dtypes.split(",")]
@@ -44,10 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(ceilings.to_json(), indent=2, sort_keys=True))
         return 0
-    rows = [[d, f"{g:,.1f} GFLOP/s"] for d, g in ceilings.peak_gflops.items()]
-    rows.append(["copy bandwidth", f"{ceilings.bandwidth_gbps:,.1f} GB/s"])
-    print(f"ceilings of {machine} ({ceilings.device}, {ceilings.threads} threads, torch {ceilings.torch_version})")
-    print(table(["ceiling", "measured"], rows))
+    print(render_ceilings(ceilings, machine))
     print(format_calibration(ceilings))
     print(f"written to {written}")
     return 0

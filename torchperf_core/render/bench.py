@@ -8,11 +8,12 @@ provisional calibration (taken on a machine that was not quiet) says so wherever
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
-from torchperf_core.render.text import format_percent, format_rate, format_time
+from torchperf_core.render.text import format_percent, format_rate, format_time, table
 
 if TYPE_CHECKING:
+    from torchperf_core.catalog import OpDef
     from torchperf_core.engine import Contention, Measurement
     from torchperf_core.machine import CeilingFraction, Ceilings
 
@@ -72,3 +73,16 @@ def format_contention_headline(contention: "Contention | None") -> list[str]:
         return []
     return [f"CONTENDED: {contention.cause}. These numbers are not trustworthy: re-run on a quiet machine "
             "(or at 1 thread, `--threads 1`, which a shared machine disturbs far less)."]
+
+
+def render_op_list(ops: "Sequence[OpDef]") -> str:
+    """`bench --list`: every catalog op with its family and the shape it takes for size n."""
+    return table(["op", "family", "shape for size n"], [[o.name, o.family, o.summary] for o in ops], "lll")
+
+
+def render_ceilings(ceilings: "Ceilings", machine: str) -> str:
+    """`torchperf calibrate`'s table: the measured peak of each dtype and the copy bandwidth."""
+    rows = [[d, f"{g:,.1f} GFLOP/s"] for d, g in ceilings.peak_gflops.items()]
+    rows.append(["copy bandwidth", f"{ceilings.bandwidth_gbps:,.1f} GB/s"])
+    return (f"ceilings of {machine} ({ceilings.device}, {ceilings.threads} threads, torch {ceilings.torch_version})\n"
+            + table(["ceiling", "measured"], rows))
