@@ -64,6 +64,11 @@ DEVICES_ENV = "TORCHPERF_DEVICES"
 THREADS_ENV = "TORCHPERF_THREADS"
 # Where each timed case appends one JSON line (set by `torchperf run`; a bare `asv run` logs nothing).
 CASE_LOG_ENV = "TORCHPERF_CASE_LOG"
+# The forced ISA level (`torchperf run --isa avx2` sets it through asv's matrix, like the threads:
+# results of their own). ATen and oneDNN read their variables once, when torch loads, so the level
+# is applied when this module is imported (`apply_isa_level`, below): every bench module imports it
+# before anything imports torch. Unset: the library's own dispatch.
+ISA_ENV = "TORCHPERF_ISA"
 
 # Largest size per device: a 4096³ fp32 GEMM is ~1 s per call on 2 CPU cores; a GPU goes further.
 MAX_SIZE = {"cpu": 4096, "cuda": 8192}
@@ -102,6 +107,33 @@ def current_threads() -> int | None:
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"{THREADS_ENV}={text!r} is not a thread count; give a positive integer, e.g. 1")
     return int(text)
+
+
+def current_isa() -> str | None:
+    """`TORCHPERF_ISA` as an ISA level ("default", "avx2", "avx512"); None when unset."""
+    text = os.environ.get(ISA_ENV, "").strip()
+    if not text:
+        return None
+    from torchperf_core.engine import ISA_LEVELS
+
+    if text.lower() not in ISA_LEVELS:
+        raise ValueError(f"{ISA_ENV}={text!r} is not an ISA level; accepted: {', '.join(ISA_LEVELS)}")
+    return text.lower()
+
+
+def apply_isa_level() -> None:
+    """Set ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA from `TORCHPERF_ISA`, before torch is imported
+    (a level this CPU lacks is not set: ATen would SIGILL; the recorded capability then says so).
+    Nothing when unset: the library's own dispatch, inherited variables included."""
+    level = current_isa()
+    if level is None:
+        return
+    from torchperf_core.engine import apply_isa
+
+    apply_isa(level)
+
+
+apply_isa_level()  # at import: cheap (no torch), and earlier than any benchmark's torch import
 
 
 def timing_options(tier: str | None = None) -> Any:
@@ -206,6 +238,9 @@ class OpBenchmark:
             raise NotImplementedError(str(exc)) from None
         _probe(self.case, budget=self.timeout)
         self.clock = SyncClock(device)
+        from torchperf_core.engine import cpu_capability
+
+        self.capability = cpu_capability()  # what ATen dispatched to here, read back, not assumed
 
     def teardown(self, *args: Any) -> None:
         case = getattr(self, "case", None)
@@ -222,14 +257,15 @@ class OpBenchmark:
         timing = self.case.time(timing_options(), clock=self.clock)
         self.last_timing = timing
         method = sys._getframe(1).f_code.co_name  # the track_ method that called us
-        log_case(type(self), method, self._asv_key, timing, self.case.threads)
+        log_case(type(self), method, self._asv_key, timing, self.case.threads, getattr(self, "capability", None))
         return {"samples": list(timing.samples), "number": timing.number}
 
 
-def log_case(klass: type, method: str, key: str, timing: Any, threads: int) -> None:
+def log_case(klass: type, method: str, key: str, timing: Any, threads: int, capability: str | None = None) -> None:
     """Append what asv cannot store about one case to `$TORCHPERF_CASE_LOG`: its benchmark name as
-    asv spells it, its parameter key, the environment and commit asv ran it for, the median, and
-    the engine's contention record. One `write` of one line: concurrent appends stay whole lines."""
+    asv spells it, its parameter key, the environment and commit asv ran it for, the median, the
+    engine's contention record and the CPU capability ATen reported in this process (the ISA axis).
+    One `write` of one line: concurrent appends stay whole lines."""
     path = os.environ.get(CASE_LOG_ENV)
     if not path:
         return
@@ -242,6 +278,7 @@ def log_case(klass: type, method: str, key: str, timing: Any, threads: int) -> N
     line = {
         "benchmark": name, "params": key, "env_name": os.environ.get("ASV_ENV_NAME"),
         "commit": os.environ.get("ASV_COMMIT"), "python": sys.executable, "threads": threads,
+        "capability": capability,
         "median": stats.median(timing.samples), "time": time.time(),
         "contention": contention.to_json() if contention is not None else None,
     }  # fmt: skip

@@ -16,6 +16,7 @@ from pathlib import Path
 from torchperf_core.render import render_summary, render_verdict_counts
 from torchperf_core import run as suite
 from torchperf_core.commands._common import positive_int
+from torchperf_core.engine import require_isa
 from torchperf_core.errors import TorchperfError
 from torchperf_core.store import CONFIG_NAME, read_config
 
@@ -42,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", metavar="N",
                         help="run the suite at N threads (default: torch's, all cores); results get their own "
                              "environment name and history. 1 is robust on a shared machine")
+    parser.add_argument("--isa", metavar="LEVEL",
+                        help="run the same wheel at a forced ATen/oneDNN ISA level: avx2 or avx512 (default: the "
+                             "library's own dispatch); results get their own environment name and history")
     parser.add_argument("--rounds", default="1", metavar="N",
                         help="separate runs per torch version, alternating the order (default 1); 2+ gives "
                              "the between-run replicates a verdict needs")
@@ -80,9 +84,13 @@ def plan_from_args(args: argparse.Namespace, root: Path) -> suite.RunPlan:
         raise TorchperfError("--existing benchmarks the installed code: it cannot take --commits")
     threads = positive_int(args.threads, "--threads") if args.threads is not None else None
     rounds = positive_int(args.rounds, "--rounds")
+    isa = None
+    if args.isa is not None:
+        isa = require_isa(args.isa)  # refuses a level this CPU lacks: ATen would take it and SIGILL
+        isa = None if isa == "default" else isa
     return suite.RunPlan(versions, tier, bench, devices, commits, args.existing, machine, args.quick,
                          resume=args.resume, machine_checks=not args.no_machine_checks, threads=threads,
-                         rounds=rounds)
+                         rounds=rounds, isa=isa)
 
 
 def run(args: argparse.Namespace) -> int:

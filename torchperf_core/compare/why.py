@@ -7,17 +7,22 @@ version, threads, precision flags, CPU) is flagged as making the timings not dir
 except the fields a torch-version comparison changes by design. For every op that changed
 significantly, the kernels of each side are shown where they differ: a move to oneDNN's reference
 implementation (`ref:any`) is the classic explanation of a catastrophic slowdown (pytorch#193951).
+Where the same case was also run at forced ISA levels (`torchperf run --isa avx2`: environments
+that differ only by `-TORCHPERF_ISA<level>`), `isa_findings` says whether a change is one level's
+kernel, dispatch (the default level moved to another kernel), or the op itself (docs/ISA.md).
 
 No torch: only JSON is read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from torchperf_core.store import ResultsFile
+from torchperf_core.store import ISA_ENV, ResultsFile
+from torchperf_core.verdict import ONLY_AFTER, ONLY_BEFORE, SAME
 from torchperf_core.errors import TorchperfError
 
 Params = tuple[tuple[str, str], ...]
@@ -176,3 +181,136 @@ def kernel_changes(
         KernelChange(k, tuple(v["benchmarks"]), v["before"], v["after"], v["br"], v["ar"])
         for k, v in sorted(found.items())
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The ISA axis: the same case at several forced ATen/oneDNN levels (`torchperf run --isa LEVEL`).
+
+# The levels in the order they are shown; an environment without the variable is "default" (the
+# library's own dispatch). Kept here as data: `compare` reads JSON only and does not import the engine.
+ISA_ORDER = ("default", "avx2", "avx512")
+_ISA_RE = re.compile(rf"-{ISA_ENV}({'|'.join(ISA_ORDER)})(?=-|$)")
+
+# Conclusions (IsaFinding.conclusion).
+ISA_KERNEL = "kernel"  # one level changed: that level's kernel
+ISA_DISPATCH = "dispatch"  # the default moved with the capability it runs at; a forced level did not
+ISA_OP = "op"  # every level changed alike: the op itself, whatever kernel runs it
+
+
+def isa_level_of(env: str) -> tuple[str, str]:
+    """(the environment name without its ISA part, the level): "...-TORCHPERF_ISAavx2" ->
+    ("...", "avx2"); an environment without the variable is the library's own dispatch, "default"."""
+    match = _ISA_RE.search(env)
+    if match is None:
+        return env, "default"
+    return env[: match.start()] + env[match.end():], match.group(1)
+
+
+@dataclass(frozen=True)
+class IsaLevel:
+    """One level of one case: the row's ratio and verdict (asv's rule via `compare`'s pairing),
+    and the capability ATen reported in the benchmark process on each side (None: not recorded)."""
+
+    level: str
+    env: str
+    ratio: float | None
+    verdict: str
+    capability_before: str | None
+    capability_after: str | None
+
+
+@dataclass(frozen=True)
+class IsaFinding:
+    """A changed case seen at more than one ISA level, and what that says about the change.
+
+    `conclusion` is ISA_KERNEL (`levels_changed` holds the one level), ISA_DISPATCH (`now_runs`: the
+    capability the default level runs at after, `ran` before), ISA_OP, or None with `undecided`
+    saying why no conclusion is drawn (a level missing on one side, undecided, or a mixed picture)."""
+
+    benchmark: str
+    params: Params
+    env: str  # without the ISA part
+    direction: str  # SLOWER or FASTER: the decided change that made the case worth a line
+    levels: tuple[IsaLevel, ...]  # in ISA_ORDER
+    conclusion: str | None
+    levels_changed: tuple[str, ...] = ()
+    now_runs: str | None = None
+    ran: str | None = None
+    undecided: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.benchmark}({', '.join(v for _, v in self.params)})" if self.params else self.benchmark
+
+
+def isa_findings(
+    rows: Sequence[Any],
+    conditions_before: Mapping[tuple[str, str, str], Any],
+    conditions_after: Mapping[tuple[str, str, str], Any],
+) -> tuple[IsaFinding, ...]:
+    """For every case present at more than one ISA level with a decided slower/faster verdict at
+    one of them, each level's ratio and the conclusion (pure; the verdicts are the rows', i.e. the
+    verdict module's; `conditions_*` are the sidecars' case records keyed (benchmark, param key, env)).
+
+    The rules, in order (a level "changed" when its verdict is slower/faster, "held" when same):
+    - a level with a result on one side only, or undecided (unknown, contended, failed…): no
+      conclusion — one missing level must not make a wrong one;
+    - the default changed, a forced level held, and the capability the default ran at differs
+      between the sides: dispatch — the default now runs another kernel;
+    - every level changed, the same way: the op itself;
+    - exactly one level changed: that level's kernel (for the default, only when its capability is
+      recorded on both sides and the same: otherwise it could be dispatch);
+    - anything else (two of three, opposite directions): no conclusion.
+    """
+    groups: dict[tuple[str, Params, str], dict[str, Any]] = {}
+    for row in rows:
+        base, level = isa_level_of(row.env)
+        groups.setdefault((row.benchmark, row.params, base), {})[level] = row
+    out = []
+    for (benchmark, params, base), by_level in sorted(groups.items()):
+        if len(by_level) < 2:
+            continue
+        directions = [by_level[lv].verdict for lv in ISA_ORDER if lv in by_level and by_level[lv].verdict in _CHANGED]
+        if not directions:
+            continue
+        key = "(" + ", ".join(v for _k, v in params) + ")"
+        levels = []
+        for lv in ISA_ORDER:
+            if lv not in by_level:
+                continue
+            row = by_level[lv]
+            cb = conditions_before.get((benchmark, key, row.env))
+            ca = conditions_after.get((benchmark, key, row.env))
+            levels.append(IsaLevel(lv, row.env, row.ratio, row.verdict,
+                                   getattr(cb, "capability", None), getattr(ca, "capability", None)))
+        out.append(_conclude(benchmark, params, base, directions[0], tuple(levels)))
+    return tuple(out)
+
+
+def _conclude(benchmark: str, params: Params, env: str, direction: str, levels: tuple[IsaLevel, ...]) -> IsaFinding:
+    finding = IsaFinding(benchmark, params, env, direction, levels, None)
+    missing = [lv.level for lv in levels if lv.verdict in (ONLY_BEFORE, ONLY_AFTER)]
+    if missing:
+        return replace(finding, undecided=f"{', '.join(missing)} measured on one side only")
+    undecided = [f"{lv.level} {lv.verdict}" for lv in levels if lv.verdict not in (*_CHANGED, SAME)]
+    if undecided:
+        return replace(finding, undecided=f"{', '.join(undecided)}")
+    changed = tuple(lv.level for lv in levels if lv.verdict in _CHANGED)
+    held = [lv.level for lv in levels if lv.verdict == SAME]
+    default = next((lv for lv in levels if lv.level == "default"), None)
+    moved_kernel = (default is not None and default.capability_before is not None
+                    and default.capability_after is not None and default.capability_before != default.capability_after)
+    if len({lv.verdict for lv in levels if lv.level in changed}) > 1:
+        return replace(finding, levels_changed=changed, undecided="slower at one level, faster at another")
+    if default is not None and "default" in changed and held and moved_kernel:
+        return replace(finding, conclusion=ISA_DISPATCH, levels_changed=changed,
+                       now_runs=default.capability_after, ran=default.capability_before)
+    if not held:
+        return replace(finding, conclusion=ISA_OP, levels_changed=changed)
+    if len(changed) == 1:
+        if changed == ("default",) and (default is None or default.capability_before is None
+                                        or default.capability_after is None):
+            return replace(finding, levels_changed=changed,
+                           undecided="the default's capability is not recorded on both sides (dispatch or kernel?)")
+        return replace(finding, conclusion=ISA_KERNEL, levels_changed=changed)
+    return replace(finding, levels_changed=changed, undecided=f"changed at {', '.join(changed)} but not at {', '.join(held)}")

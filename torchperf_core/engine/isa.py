@@ -29,7 +29,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, MutableMapping, Sequence
 
 from torchperf_core.errors import TorchperfError
 
@@ -104,6 +104,43 @@ def isa_environment(level: str, base: Mapping[str, str] | None = None,
         env["ONEDNN_MAX_CPU_ISA"] = _ONEDNN_VALUE[level]
         env["DNNL_MAX_CPU_ISA"] = _ONEDNN_VALUE[level]
     return env
+
+
+def require_isa(text: str | None, flags: frozenset[str] | None = None) -> str:
+    """A level to *force* (`run --isa`): parsed, and refused in one line when this CPU lacks it,
+    because ATen would take it unchecked and the first vectorised kernel would die with SIGILL."""
+    level = parse_isa(text)
+    reason = unavailable_reason(level, flags)
+    if reason is not None:
+        raise TorchperfError(f"--isa {level}: {reason}; available here: {', '.join(available_levels(flags))}")
+    return level
+
+
+def apply_isa(level: str, environ: MutableMapping[str, str] | None = None,
+              flags: frozenset[str] | None = None) -> None:
+    """Set (or, for "default" and a level this CPU lacks, remove) the ISA variables in `environ`
+    (default: this process's `os.environ`), as `isa_environment` would for a child.
+
+    For the *current* process this works only before torch is imported: ATen and oneDNN read the
+    variables once, at load. The asv suite calls it when `benchmarks/common.py` is imported."""
+    target = os.environ if environ is None else environ
+    wanted = isa_environment(level, {k: v for k, v in target.items() if k in ISA_VARIABLES}, flags)
+    for name in ISA_VARIABLES:
+        if name in wanted:
+            target[name] = wanted[name]
+        else:
+            target.pop(name, None)
+
+
+def cpu_capability() -> str | None:
+    """The CPU capability ATen dispatches to in this process ("AVX2", "AVX512", "DEFAULT"), read
+    back from torch (imported here if it is not yet); None when torch cannot say."""
+    try:
+        import torch  # noqa: PLC0415
+
+        return str(torch.backends.cpu.get_cpu_capability())
+    except Exception:  # noqa: BLE001 — an old torch without the call, or no torch: unknown, not a crash
+        return None
 
 
 def child_pythonpath(env: dict[str, str]) -> dict[str, str]:
@@ -285,5 +322,5 @@ def read_isa(level: str, op: str = "mm", size: int | str = 64, dtype: str = "flo
 
 __all__ = [
     "EXPECTED_CAPABILITY", "ISA_LEVELS", "ISA_VARIABLES", "IsaReading", "IsaRun", "available_levels", "cpu_flags",
-    "isa_environment", "isa_unavailable_reason", "onednn_isa", "parse_isa", "read_isa", "run_at_isa", "split_output", "unavailable_reason",
+    "apply_isa", "cpu_capability", "isa_environment", "isa_unavailable_reason", "require_isa", "onednn_isa", "parse_isa", "read_isa", "run_at_isa", "split_output", "unavailable_reason",
 ]  # fmt: skip

@@ -116,12 +116,13 @@ def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = N
 
 def write_run_config(root: Path, versions: Sequence[str] | None, *, path: Path | None = None,
                      overrides: Mapping[str, Any] | None = None, config: Path | None = None,
-                     threads: int | None = None) -> Path:
+                     threads: int | None = None, isa: str | None = None) -> Path:
     """The project's asv config (`config`, default `root/asv.conf.json`) derived for asv to read
     from `path` (default `.asv/torchperf-run.conf.json`): paths absolute, the project root recorded
     for `meta/`, and with `versions` the torch matrix narrowed to them (None keeps the matrix);
-    `threads` runs the suite at that thread count, filed as its own environment (`AsvConfig.derived`)."""
-    conf = read_config(config or root / CONFIG_NAME).derived(versions, overrides, threads=threads)
+    `threads` runs the suite at that thread count, `isa` at that forced ISA level, each filed as its
+    own environment (`AsvConfig.derived`)."""
+    conf = read_config(config or root / CONFIG_NAME).derived(versions, overrides, threads=threads, isa=isa)
     out = path or (root / RUN_CONFIG)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(conf, indent=2) + "\n")

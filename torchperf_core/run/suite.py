@@ -45,6 +45,7 @@ from torchperf_core.run.guard import (
 from torchperf_core.store import (
     CONFIG_NAME,
     AsvConfig,
+    ISA_ENV,
     THREADS_ENV,
     read_config,
     sidecar_path,
@@ -126,6 +127,7 @@ class RunPlan:
     machine_checks: bool = True  # doctor + noise probes (+ calibration once) saved in meta/<machine>/
     threads: int | None = None  # the suite's thread count (None: torch's default); its own environment name
     rounds: int = 1  # separate asv runs per version, alternating the order (between-run replicates)
+    isa: str | None = None  # a forced ATen/oneDNN ISA level ("avx2", "avx512"); its own environment name
 
 
 def configured_torch_versions(config: AsvConfig) -> tuple[str, ...]:
@@ -165,6 +167,8 @@ def suite_environment(plan: RunPlan, base: Mapping[str, str] | None = None) -> d
     env["TORCHPERF_TIER"] = plan.tier
     if plan.threads is not None:  # the matrix sets it too; an --existing run has no matrix
         env[THREADS_ENV] = str(plan.threads)
+    if plan.isa is not None and plan.isa != "default":  # likewise for the forced ISA level
+        env[ISA_ENV] = plan.isa
     if plan.devices:
         env["TORCHPERF_DEVICES"] = ",".join(plan.devices)
     return env
@@ -291,7 +295,7 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
             continue
         if plan.rounds > 1:
             log(f"round {round_index + 1} of {plan.rounds}")
-        config = write_run_config(root, versions, threads=plan.threads)
+        config = write_run_config(root, versions, threads=plan.threads, isa=plan.isa)
         before = results_snapshot(results_dir, machine)
         cmd = asv_run_command(plan, config, machine, commit=commit)
         log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))

@@ -94,14 +94,18 @@ class AsvConfig:
         return next((req[key] for key in TORCH_REQUIREMENT_KEYS if key in req), None)
 
     def derived(self, torch_versions: Sequence[str] | None = None,
-                overrides: Mapping[str, Any] | None = None, *, threads: int | None = None) -> dict[str, Any]:
+                overrides: Mapping[str, Any] | None = None, *, threads: int | None = None,
+                isa: str | None = None) -> dict[str, Any]:
         """This config for asv to read from another folder (e.g. `.asv/`): every local path
         absolute, `PROJECT_ROOT_KEY` set, and with `torch_versions` the matrix's torch entry
         narrowed to them (asv has no command-line switch for a subset of the matrix).
 
         `threads` adds `THREADS_ENV` to the matrix as an `env_nobuild` variable: asv then files the
         results under their own environment name (a history of their own, e.g. `...-TORCHPERF_THREADS1`)
-        while reusing the same built environment, and the benchmarks run at that thread count."""
+        while reusing the same built environment, and the benchmarks run at that thread count.
+        `isa` ("avx2", "avx512") adds `ISA_ENV` the same way: the same wheel at a forced ATen/oneDNN
+        ISA level (`benchmarks/common.py` applies it before torch loads); None or "default" adds
+        nothing, so the library's own dispatch keeps the environment's usual name and history."""
         conf = copy.deepcopy(dict(self.raw))
         conf["version"] = 1
         if self.repo_dir is not None:
@@ -115,11 +119,13 @@ class AsvConfig:
             for key in TORCH_REQUIREMENT_KEYS:
                 req.pop(key, None)
             req[DERIVED_TORCH_KEY] = list(torch_versions)
-        if threads is not None:
+        for variable, value in ((THREADS_ENV, threads), (ISA_ENV, None if isa == "default" else isa)):
+            if value is None:
+                continue
             matrix = conf.setdefault("matrix", {})
             if matrix and not any(t in matrix for t in _MATRIX_TYPES):  # asv's untyped form: all are req
                 matrix = conf["matrix"] = {"req": dict(matrix)}
-            matrix.setdefault("env_nobuild", {})[THREADS_ENV] = [str(threads)]
+            matrix.setdefault("env_nobuild", {})[variable] = [str(value)]
         if overrides:
             conf.update(overrides)
         return conf
@@ -127,6 +133,8 @@ class AsvConfig:
 
 # The suite's thread-count parameter (read by benchmarks/common.py; unset: torch's default).
 THREADS_ENV = "TORCHPERF_THREADS"
+# The suite's forced ISA level (`run --isa`; read by benchmarks/common.py; unset: ATen's own dispatch).
+ISA_ENV = "TORCHPERF_ISA"
 
 
 def read_config(path: str | os.PathLike[str] = CONFIG_NAME) -> AsvConfig:

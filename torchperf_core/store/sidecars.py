@@ -32,6 +32,8 @@ from torchperf_core.formats import check_format_version
 #   2  + cases: {benchmark: {param key: {threads, contention, run_medians, run_times, contended_runs}}} — what asv cannot
 #      store per case: how disturbed its latest measurement was, and the median of every clean
 #      `torchperf run` of this commit and environment (the between-run replicates)
+#      (issue 12: a case record may also hold "capability", the CPU capability ATen reported in the
+#      benchmark process; optional, so format 2 files without it read as before: None)
 SIDECAR_FORMAT_VERSION = 2
 
 META_DIR = "meta"
@@ -164,6 +166,7 @@ class CaseCondition:
     threads: int | None
     run_medians: tuple[float, ...]  # one per clean run, oldest first; asv's result is the last run
     run_times: tuple[float, ...] = ()  # when each of those runs measured the case (epoch seconds)
+    capability: str | None = None  # ATen's CPU capability in the benchmark process ("AVX2"); None: not recorded
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> "CaseCondition":
@@ -182,6 +185,9 @@ class CaseCondition:
         threads = record.get("threads")
         if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
             raise ValueError(f"threads must be a positive integer, not {threads!r}")
+        capability = record.get("capability")
+        if capability is not None and not (isinstance(capability, str) and capability):
+            raise ValueError(f"capability must be a non-empty string such as 'AVX2', not {capability!r}")
         return cls(
             clean=contention.clean if contention else 0,
             attempts=contention.attempts if contention else 0,
@@ -191,6 +197,7 @@ class CaseCondition:
             threads=threads,
             run_medians=tuple(float(m) for m in medians),
             run_times=tuple(float(t) for t in times),
+            capability=capability,
         )
 
 
@@ -216,6 +223,8 @@ def merge_case_records(previous: Mapping[str, Mapping[str, Mapping[str, Any]]],
         contention = line.get("contention")
         record["contention"] = contention
         record["threads"] = line.get("threads")
+        if line.get("capability") is not None:  # the latest run's; an old log line keeps the previous
+            record["capability"] = line["capability"]
         median = line.get("median")
         contended = bool(contention and contention.get("contended"))
         if not contended and isinstance(median, (int, float)) and median > 0 and math.isfinite(median):
