@@ -27,22 +27,28 @@ from torchperf_core.compare.comparisons import (
     parse_factor,
 )
 from torchperf_core.compare.versions import compare_version_matrix, compare_versions
-from torchperf_core.compare.blas import BLAS_DTYPES, BlasReport, compare_blas
+from torchperf_core.compare.blas import BLAS_DTYPES, BLAS_FORMAT_VERSION, BlasReport, compare_blas, load_blas_report
 from torchperf_core.verdict import BOTH_FAILED, SKIPPED
 from torchperf_core.verdict import CONTENDED, NEXT_STEP, UNDECIDED_VERDICTS, UNKNOWN
 from torchperf_core.compare.comparisons import param_key
 from torchperf_core.compare.regressions import REGRESSIONS_FORMAT_VERSION, Jump, Regression, RegressionReport, load_regressions
+from torchperf_core.compare.regressions import Step as RegressionStep, judge_regressions
 from torchperf_core.compare.why import EnvDiff, KernelChange, env_diff, kernel_changes, kernel_keys_for
+from torchperf_core.compare.why import (ISA_DISPATCH, ISA_KERNEL, ISA_OP, IsaFinding, IsaLevel, isa_findings,
+                                       isa_level_of)
 from torchperf_core.compare.machines import HARDWARE_KEYS as MACHINE_HARDWARE_KEYS
 from torchperf_core.compare.machines import MachineComparison, MachineRow, MachineSide, compare_machines
+from torchperf_core.compare.metrics import MORE_WORK, MORE_WORK_UNSEEN, READINGS, WALL_CLOCK_ONLY, CountBeside, counts_beside
 
 __all__ = [
+    "ISA_DISPATCH", "ISA_KERNEL", "ISA_OP", "IsaFinding", "IsaLevel", "isa_findings", "isa_level_of",
     "BOTH_FAILED", "SKIPPED", "COMPARE_FORMAT_VERSION", "FAILED", "FASTER", "FIXED", "INCOMPARABLE", "MARKS", "ONLY_AFTER", "ONLY_BEFORE",
     "REGRESSIONS_FORMAT_VERSION", "REGRESSION_VERDICTS", "SAME", "SLOWER", "Cell", "Comparison", "EnvDiff", "Jump",
     "KernelChange", "MatrixRow", "Regression", "RegressionReport", "Row", "Side", "Source", "VersionMatrix",
     "compare_commits", "compare_version_matrix", "compare_versions", "env_diff", "judge", "kernel_changes",
-    "kernel_keys_for", "load_regressions", "pair_rows", "parse_factor",
+    "kernel_keys_for", "load_regressions", "pair_rows", "parse_factor", "RegressionStep", "judge_regressions",
     "CONTENDED", "NEXT_STEP", "UNDECIDED_VERDICTS", "UNKNOWN", "param_key",
-    "BLAS_DTYPES", "BlasReport", "compare_blas",
+    "BLAS_DTYPES", "BLAS_FORMAT_VERSION", "BlasReport", "compare_blas", "load_blas_report",
     "MACHINE_HARDWARE_KEYS", "MachineComparison", "MachineRow", "MachineSide", "compare_machines",
+    "MORE_WORK", "MORE_WORK_UNSEEN", "READINGS", "WALL_CLOCK_ONLY", "CountBeside", "counts_beside",
 ]  # fmt: skip

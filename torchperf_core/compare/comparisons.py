@@ -16,7 +16,7 @@ Pure logic: returns frozen values; rendering is `render_compare`'s job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -32,12 +32,15 @@ from torchperf_core.store import (
 )
 from torchperf_core.compare.why import (  # noqa: F401 - re-exported: part of compare's API
     EnvDiff,
+    IsaFinding,
     KernelChange,
     _kernels,
     env_diff,
+    isa_findings,
     kernel_changes,
     kernel_keys_for,
 )
+from torchperf_core.compare.metrics import CountBeside, counts_beside
 from torchperf_core.errors import TorchperfError
 from torchperf_core.verdict import COUNT_UNIT, DEFAULT_COUNT_TOLERANCE, judge_counts
 from torchperf_core.verdict import (  # noqa: F401 - re-exported: the verdicts are part of compare's API
@@ -65,6 +68,9 @@ from torchperf_core.verdict import (  # noqa: F401 - re-exported: the verdicts a
 #   2 — issue 11: verdicts "unknown" and "contended"; per row runs_before/runs_after,
 #       between_run_spread, between_run_ratio, between_run_ci, reason; top-level "headline" and
 #       "undecided" (rows to re-measure or re-run on a quiet machine).
+#       Issue 12 (additive, still 2): a wall-clock row paired with the instruction-count row of the
+#       same case (compare.metrics) carries instr_row, instr_before, instr_after, instr_ratio,
+#       instr_verdict, instr_mark and reading; rows without such a pair are unchanged.
 COMPARE_FORMAT_VERSION = 2
 
 Params = tuple[tuple[str, str], ...]
@@ -104,6 +110,7 @@ class Row:
     between_ratio: float | None = None  # geometric-mean ratio of the run medians (>= MIN_RUNS a side)
     between_ci: tuple[float, float] | None = None  # its 99% interval
     reason: str | None = None  # why the verdict is unknown or contended
+    instructions: CountBeside | None = None  # the instruction-count row of the same case (compare.metrics)
 
     @property
     def mark(self) -> str:
@@ -131,6 +138,7 @@ class Comparison:
     env_diffs: tuple[EnvDiff, ...] = ()
     kernel_changes: tuple[KernelChange, ...] = ()
     warnings: tuple[str, ...] = ()
+    isa_findings: tuple[IsaFinding, ...] = ()  # changed cases also run at forced ISA levels (why.isa_findings)
 
     @property
     def regressions(self) -> tuple[Row, ...]:
@@ -379,6 +387,7 @@ def _build(
     conds_b = {(n, k, env): c for env, f in by_env_b.items() for (n, k), c in case_conditions(f.path, source.meta).items()}
     conds_a = {(n, k, env): c for env, f in by_env_a.items() for (n, k), c in case_conditions(f.path, source.meta).items()}
     rows = pair_rows(samples_b, samples_a, benchmarks, factor, conds_b, conds_a)
+    rows = tuple(replace(r, instructions=c) if c else r for r, c in zip(rows, counts_beside(rows, benchmarks)))
 
     diffs, fps, kb, ka = [], [], {}, {}
     for env in sorted(set(by_env_b) & set(by_env_a)):
@@ -396,7 +405,7 @@ def _build(
     return Comparison(
         mode=mode, before=side_b, after=side_a, factor=factor, rows=rows,
         env_diffs=tuple(diffs), kernel_changes=kernel_changes(rows, kb, ka, benchmarks),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), isa_findings=isa_findings(rows, conds_b, conds_a),
     )  # fmt: skip
 
 

@@ -7,12 +7,15 @@ from torchperf_core.render.bench import (
     format_calibration,
     format_ceiling_fraction,
     format_contention_headline,
+    render_ceilings,
     render_measurement,
+    render_op_list,
 )
 from torchperf_core.render.blas import format_count, render_blas, render_counts
 from torchperf_core.render.compare import render as render_comparison
 from torchperf_core.render.compare_matrix import render_matrix
 from torchperf_core.render.env import render_fingerprint, render_kernels
+from torchperf_core.render.gate import GateCaseLike, GateReportLike, gate_headline, render_gate_markdown, render_gate_text
 from torchperf_core.render.machine import ValidationCase, render_doctor, render_noise, render_validation
 from torchperf_core.render.machines import render_machines
 from torchperf_core.render.regressions import render as render_regressions
@@ -28,6 +31,7 @@ __all__ = [
     "render_validation",
     "format_calibration", "format_ceiling_fraction", "render_measurement",
     "render_bisect_progress", "render_bisect_report",
-    "format_count", "render_blas", "render_counts",
+    "format_count", "render_blas", "render_ceilings", "render_op_list", "render_counts",
     "render_machines",
+    "GateCaseLike", "GateReportLike", "gate_headline", "render_gate_markdown", "render_gate_text",
 ]  # fmt: skip

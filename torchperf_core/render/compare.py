@@ -27,6 +27,10 @@ from torchperf_core.compare import (
     Comparison,
     Row,
 )
+from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS, LEGEND as BESIDE_LEGEND
+from torchperf_core.render.compare_metrics import TITLE as BESIDE_TITLE
+from torchperf_core.render.compare_metrics import beside_cells, beside_json, has_beside, reading_lines
+from torchperf_core.render.compare_isa import TITLE as ISA_TITLE, isa_lines
 from torchperf_core.render.text import table
 
 FORMATS = ("text", "markdown", "json")
@@ -51,10 +55,11 @@ def human(value: float | None, unit: str | None, err: float | None = None) -> st
     return human_value(value, unit or "", err=err)
 
 
-def ratio_text(row_ratio: float | None, loose: bool) -> str:
+def ratio_text(row_ratio: float | None, loose: bool, digits: int = 2) -> str:
+    """The one ratio format ("1.50", "~1.12", "n/a"); the gate's paired rounds show 3 digits."""
     if row_ratio is None:
         return "n/a"
-    return ("~" if loose else "") + f"{row_ratio:.2f}"
+    return ("~" if loose else "") + f"{row_ratio:.{digits}f}"
 
 
 def gflops_text(before: float | None, after: float | None) -> str:
@@ -132,7 +137,8 @@ def _title(c: Comparison) -> str:
     return f"{c.before.label} → {c.after.label} ({where}, factor {c.factor:g})"
 
 
-def _cells(row: Row, show_env: bool) -> list[str]:
+def _cells(row: Row, show_env: bool, beside: bool = False) -> list[str]:
+    """`beside`: the instruction-count columns after "Ratio" (issue 12; only when some row has a pair)."""
     cells = [
         row.mark,
         human(row.before, row.unit, row.before_err),
@@ -142,6 +148,8 @@ def _cells(row: Row, show_env: bool) -> list[str]:
         gflops_text(row.gflops_before, row.gflops_after),
         row.name,
     ]
+    if beside:
+        cells[4:4] = beside_cells(row)
     if show_env:
         cells.append(row.env)
     return cells
@@ -149,14 +157,17 @@ def _cells(row: Row, show_env: bool) -> list[str]:
 
 def _headers(c: Comparison, show_env: bool) -> list[str]:
     h = ["", f"Before [{c.before.label}]", f"After [{c.after.label}]", "Ratio", "Runs", "GFLOP/s", "Benchmark (Parameter)"]
+    if has_beside(c.rows):
+        h[4:4] = BESIDE_HEADERS
     if show_env:
         h.append("Environment")
     return h
 
 
 def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Mark, before, after, ratio and runs columns right-aligned (numbers), the rest left."""
-    return table(headers, [[str(c) for c in r] for r in rows], "lrrrr" + "l" * (len(headers) - 5))
+    """Mark, before, after, ratio (instr ratio) and runs columns right-aligned (numbers), the rest left."""
+    align = "lrrrrlr" if BESIDE_HEADERS[0] in headers else "lrrrr"
+    return table(headers, [[str(c) for c in r] for r in rows], align + "l" * (len(headers) - len(align)))
 
 
 def _sections(c: Comparison, split: bool) -> list[tuple[str, tuple[Row, ...]]]:
@@ -239,10 +250,13 @@ def render_text(c: Comparison, *, split: bool = False, only_changed: bool = Fals
         if title:
             out += [title + ":", ""]
         if rows:
-            out.append(_text_table(_headers(c, show_env), [_cells(r, show_env) for r in rows]))
+            out.append(_text_table(_headers(c, show_env), [_cells(r, show_env, has_beside(c.rows)) for r in rows]))
     if not c.rows:
         out += ["", "(no benchmarks to show)"]
     out += _undecided_lines(c)
+    readings = reading_lines(c.rows, show_env)
+    if readings:
+        out += ["", f"{BESIDE_TITLE}:"] + ["  " + line for line in readings]
     why = _why_lines(c)
     if why:
         out += ["", "Why: environment differences"]
@@ -251,8 +265,12 @@ def render_text(c: Comparison, *, split: bool = False, only_changed: bool = Fals
     if kernels:
         out += ["", "Kernels of ops that changed:"]
         out += ["  " + line for line in kernels]
+    if c.isa_findings:
+        out += ["", f"{ISA_TITLE}:"] + ["  " + line for line in isa_lines(c)]
     out.append("")
     out.append(_legend())
+    if has_beside(c.rows):
+        out.append(BESIDE_LEGEND)
     return "\n".join(out) + "\n"
 
 
@@ -275,6 +293,9 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
+md_escape = _md_escape  # public: the gate's and the regressions' markdown escape with it too
+
+
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
     """`align`: one letter per column, l/r/c (default: the comparison table's c r r r l l l)."""
     align = align or "crrrr" + "l" * max(0, len(headers) - 5)
@@ -291,12 +312,15 @@ def _md_mark(mark: str) -> str:
 
 def _md_rows(c: Comparison, rows: Sequence[Row], show_env: bool) -> str:
     cells = []
+    beside = has_beside(c.rows)
     for r in rows:
-        row = _cells(r, show_env)
+        row = _cells(r, show_env, beside)
         row[0] = _md_mark(row[0])
-        row[6] = f"`{row[6]}`"
+        name = len(row) - (2 if show_env else 1)
+        row[name] = f"`{row[name]}`"
         cells.append(row)
-    return _md_table(_headers(c, show_env), cells)
+    headers = _headers(c, show_env)
+    return _md_table(headers, cells, "crrrrlr" + "l" * (len(headers) - 7) if beside else None)
 
 
 def _details(summary: str, body: str) -> str:
@@ -342,9 +366,16 @@ def render_markdown(c: Comparison, *, split: bool = False, only_changed: bool = 
     kernels = _kernel_lines(c)
     if kernels:
         out += ["", "**Kernels of ops that changed**", ""] + [f"- {_md_escape(k)}" for k in kernels]
+    if c.isa_findings:
+        out += ["", f"**{ISA_TITLE}**", ""] + [f"- {_md_escape(line)}" for line in isa_lines(c)]
+    readings = reading_lines(c.rows, show_env)
+    if readings:
+        out += ["", f"**{BESIDE_TITLE}**", ""] + [f"- {_md_escape(line)}" for line in readings]
     if why:
         out += ["", _details("Why: environment differences", "```\n" + "\n".join(why) + "\n```")]
     out += ["", f"<sub>{_md_escape(_legend())}</sub>"]
+    if has_beside(c.rows):
+        out += [f"<sub>{_md_escape(BESIDE_LEGEND)}</sub>"]
     return "\n".join(out) + "\n"
 
 
@@ -397,6 +428,7 @@ def comparison_to_json(c: Comparison) -> dict[str, Any]:
                 "between_run_ratio": _num(r.between_ratio),
                 "between_run_ci": [_num(r.between_ci[0]), _num(r.between_ci[1])] if r.between_ci else None,
                 "reason": r.reason,
+                **beside_json(r, _num),
             }
             for r in c.rows
         ],
