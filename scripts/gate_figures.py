@@ -286,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.
-    args.separate_factor = args.factor or DEFAULT_FACTOR
-    args.factor = args.factor or GATE_FACTOR
+    if args.factor is not None and not args.factor > 1:
+        parser.error(f"--factor {args.factor:g} must be above 1, e.g. 1.05")
+    args.separate_factor = DEFAULT_FACTOR if args.factor is None else args.factor
+    args.factor = GATE_FACTOR if args.factor is None else args.factor
 
     from torchperf_core.gate import commit_sides
     from torchperf_core.store import read_config

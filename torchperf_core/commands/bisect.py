@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--find-links", action="append", default=[], metavar="DIR",
                         help="pip's --find-links (repeatable)")
     parser.add_argument("--no-index", action="store_true", help="pip's --no-index (only --find-links)")
-    parser.add_argument("--factor", default=None, help="a change must exceed this ratio (default: compare's)")
+    parser.add_argument("--factor", default=None,
+                        help="a change must exceed this ratio (default: the gate's 1.03: rounds are paired, as in the gate)")
     parser.add_argument("--samples", default="10", help="samples per block, two blocks a round (default 10)")
     parser.add_argument("--rounds", default="3", help="interleaved rounds before a first decision (default 3, the least)")
     parser.add_argument("--max-rounds", default="8", help="most rounds while undecided (default 8)")
@@ -57,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core import bisect
     from torchperf_core.commands._common import positive_int
     from torchperf_core.render import render_bisect_progress, render_bisect_report
-    from torchperf_core.verdict import DEFAULT_FACTOR, parse_factor
+    from torchperf_core.verdict import GATE_FACTOR, parse_factor
 
-    factor = parse_factor(args.factor) if args.factor is not None else DEFAULT_FACTOR
+    # Interleaved rounds judged by the gate's paired test: the gate's factor, for the gate's reason.
+    factor = parse_factor(args.factor) if args.factor is not None else GATE_FACTOR
     rounds = bisect.Rounds(samples=positive_int(args.samples, "--samples"),
                            min_rounds=positive_int(args.rounds, "--rounds"),
                            max_rounds=positive_int(args.max_rounds, "--max-rounds"))
