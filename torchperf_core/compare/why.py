@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from torchperf_core.engine import ISA_LEVELS
 from torchperf_core.store import ISA_ENV, ResultsFile
 from torchperf_core.verdict import ONLY_AFTER, ONLY_BEFORE, SAME
 from torchperf_core.errors import TorchperfError
@@ -186,9 +187,10 @@ def kernel_changes(
 # --------------------------------------------------------------------------------------------------
 # The ISA axis: the same case at several forced ATen/oneDNN levels (`torchperf run --isa LEVEL`).
 
-# The levels in the order they are shown; an environment without the variable is "default" (the
-# library's own dispatch). Kept here as data: `compare` reads JSON only and does not import the engine.
-ISA_ORDER = ("default", "avx2", "avx512")
+# The levels in the order they are shown: the engine's one list (what `run --isa` accepts), so a level
+# added there is recognised here; an environment without the variable is "default" (the library's
+# own dispatch). The engine door is below compare and imports no torch.
+ISA_ORDER = ISA_LEVELS
 _ISA_RE = re.compile(rf"-{ISA_ENV}({'|'.join(ISA_ORDER)})(?=-|$)")
 
 # Conclusions (IsaFinding.conclusion).
