@@ -179,3 +179,50 @@ def test_json_keeps_every_v1_field(capsys):
     old = json.loads((ROOT / "tests/fixtures/formats_v1/regressions.json").read_text())
     _, out, _ = run_cli(capsys, "regressions", "--html-dir", HTML, "--results-dir", RESULTS, "--format", "json")
     assert old["format_version"] == 1 and keys(old) - keys(json.loads(out)) == set()
+
+
+@pytest.mark.parametrize("key", ["torch", "pip+torch"])
+def test_step_results_are_the_graph_s_torch_whatever_key_asv_filed_it_under(key):
+    """asv names the graph part after the matrix key: this project's asv.conf.json says "pip+torch",
+    so the step's results must be picked by that pin too, not the first file of the commit."""
+    from torchperf_core.compare.regressions import _files_for
+    from torchperf_core.store import ResultsStore
+
+    store = ResultsStore(ROOT / RESULTS)
+    head = next(f.commit for f in store.files("cmpbox") if f.commit.startswith(HEAD))
+    for torch in ("2.12.0", "2.13.0", "2.14.1"):  # all three at HEAD
+        found = _files_for(store, {"branch": "main", "machine": "cmpbox", "python": "3.11", key: torch}, head)
+        assert [(f.commit, f.torch_version) for f in found] == [(head, torch)]
+
+
+def test_a_step_whose_commit_has_several_matching_environments_is_not_guessed(tmp_path, capsys):
+    """A run of the same commit and torch with an environment variable torchperf does not export and
+    the published graph path does not name: nothing tells which file the site plotted, so the step
+    is unknown with the reason, not judged from whichever sorts first."""
+    run, argv = _judged(tmp_path)
+    src = results_file(run, HEAD, "2.13.0")
+    data = json.loads(src.read_text())
+    data["env_name"] += "-OMP_SCHEDULEstatic"
+    (src.parent / src.name.replace(".json", "-OMP_SCHEDULEstatic.json")).write_text(json.dumps(data))
+    _, out, _ = run_cli(capsys, *argv, "--format", "json")
+    reasons = {j["reason"] for r in json.loads(out)["regressions"] if r["env"]["torch"] == "2.13.0" for j in r["jumps"]}
+    assert reasons == {f"several results environments of b151c94f match {ENV}2.13.0 (environments its graph path "
+                       "does not tell apart): judge them with `torchperf compare`"}
+
+
+def test_a_threads_run_of_the_same_commit_is_not_the_default_graph_s(tmp_path, capsys):
+    """A `run --threads 1` file (TORCHPERF_THREADS in its environment name) of the same commit and
+    torch: the site's graph path does not name the variable, so the step is judged from the default
+    run alone, with the verdicts `test_each_step_gets_compare_s_verdict` expects."""
+    run, argv = _judged(tmp_path)
+    _, before, _ = run_cli(capsys, *argv, "--format", "json")
+    src = results_file(run, HEAD, "2.13.0")
+    data = json.loads(src.read_text())
+    data["env_name"] += "-TORCHPERF_THREADS1"
+    (src.parent / src.name.replace(".json", "-TORCHPERF_THREADS1.json")).write_text(json.dumps(data))
+    _, after, _ = run_cli(capsys, *argv, "--format", "json")
+    verdicts = [(r["benchmark"] + r["params"], r["env"]["torch"], j["verdict"], j["reason"])
+                for r in json.loads(after)["regressions"] for j in r["jumps"]]
+    assert verdicts == [(r["benchmark"] + r["params"], r["env"]["torch"], j["verdict"], j["reason"])
+                        for r in json.loads(before)["regressions"] for j in r["jumps"]]
+    assert sorted(v for _, _, v, _ in verdicts) == ["contended"] + ["slower"] * 2 + ["unknown"] * 5

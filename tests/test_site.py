@@ -167,12 +167,16 @@ def test_no_paths_host_user_or_secrets_in_the_site(site: Path) -> None:
 def test_regressions_page_links_each_regression_to_asv(tmp_path: Path) -> None:
     html = tmp_path / "html"
     shutil.copytree(FIXTURES / "regressions_v1" / "html", html)
-    regs = site_regressions.load_regressions(html)
-    assert regs
+    from torchperf_core.compare import Source
     from torchperf_core.compare import regressions as cli_regressions  # what `torchperf regressions` lists
 
+    regs, problems = site_regressions.judged_rows(html, Source(FIXTURES / "compare_run_v1" / "results"), 1.07)
+    assert regs and problems == ()
     listed = cli_regressions.load_regressions(html).regressions
     assert len(regs) == sum(len(r.jumps) for r in listed)
+    bf16 = [r.asv_hash for r in regs if r.benchmark == "bench_toy.MatMul.time_mm" and ("dtype", "'bfloat16'") in r.params]
+    assert sorted(bf16) == ["bench_toy.MatMul.time_mm?torch=2.13.0&p-dtype=%27bfloat16%27&p-size=256&commits=b151c94f",
+                            "bench_toy.MatMul.time_mm?torch=2.14.1&p-dtype=%27bfloat16%27&p-size=256&commits=b151c94f"]
     from torchperf_core.site import pages as site_pages
 
     page = site_pages.render_regressions(site_pages.PageContext("p"), regs)

@@ -171,28 +171,50 @@ def _step(params: tuple, commit_before: str | None = BASE):
                       commit_before, HEAD, 4e-3, 6e-3, "seconds", "")
 
 
-def test_regressions_page_steps_carry_compares_commit_verdict(tmp_path, capsys) -> None:
-    """asv's step detection sees one value per commit; the page shows compare's verdict for the step:
-    unknown with one run a side, slower once the runs agree, contended when a side was busy."""
-    from torchperf_core.site.regressions import judge_regressions
+def _published_steps(html: Path, steps: list[tuple[str, int | None, int | None]]) -> Path:
+    """A published site (regressions_v1's index: revision 0 = BASE, 1 = HEAD) listing these steps
+    of bench_toy.Work.time_work on torch 2.13.0: (parameter text, asv's flat index, start revision)."""
+    shutil.copytree(FIXTURES / "regressions_v1" / "html", html)
+    graph = "graphs/branch-main/machine-cmpbox/python-3.11/torch-2.13.0/bench_toy.Work.time_work.json"
+    entries = [[f"bench_toy.Work.time_work{text}", graph, {"torch": "2.13.0"}, idx, 6e-3, 4e-3, [[rev, 1, 4e-3, 6e-3]]]
+               for text, idx, rev in steps]
+    (html / "regressions.json").write_text(json.dumps({"regressions": entries}))
+    return html
 
-    slower2 = (("kind", "'slower'"), ("scale", "2"))
+
+def test_regressions_page_steps_carry_compares_commit_verdict(tmp_path, capsys) -> None:
+    """asv's step detection sees one value per commit; the page shows compare's verdict for the step
+    (`compare.judge_regressions`, the one `torchperf regressions` prints): unknown with one run a
+    side, slower once the runs agree, contended when a side was busy."""
+    from torchperf_core.compare import Source
+    from torchperf_core.site.regressions import judged_rows
+
     run = _copy(tmp_path, "compare_run_v1")
-    (one_run,) = judge_regressions([_step(slower2)], load_site(run / "results", run / "meta"), 1.07)
-    assert (one_run.verdict, one_run.reason) == (UNKNOWN, "one run per side (need 3): re-measure")
+    html = _published_steps(tmp_path / "html", [("('slower', 2)", 3, 0), ("('steady', 1)", 0, 0),
+                                                 ("('slower', 2)", 3, None), ("('nosuch', 1)", None, 0)])
+    source = Source(run / "results", meta_dir=run / "meta")
+    one_run, _ = judged_rows(html, source, 1.07)
+    slower2 = next(r for r in one_run if r.params == (("kind", "'slower'"), ("scale", "2")) and r.commit_before)
+    assert (slower2.verdict, slower2.reason) == (UNKNOWN, "one run per side (need 3): re-measure")
     replicate(run, machine="cmpbox")
-    steps = [_step(slower2), _step((("kind", "'steady'"), ("scale", "1"))), _step(slower2, commit_before=None),
-             _step((("kind", "'nosuch'"), ("scale", "1")))]
-    judged = judge_regressions(steps, load_site(run / "results", run / "meta"), 1.07)
-    assert [s.verdict for s in judged] == [SLOWER, SAME, SLOWER, None]  # None: no such results to judge
+    judged, problems = judged_rows(html, source, 1.07)
+    assert problems == ()
+    got = {(r.params, r.commit_before): (r.verdict, r.reason) for r in judged}
+    assert got == {
+        ((("kind", "'slower'"), ("scale", "2")), BASE): (SLOWER, None),
+        ((("kind", "'steady'"), ("scale", "1")), BASE): (SAME, None),
+        ((("kind", "'slower'"), ("scale", "2")), None): (SLOWER, None),
+        # before compare judged the page's steps, a step without such results stayed unjudged (None)
+        ((), BASE): (UNKNOWN, "bench_toy.Work.time_work('nosuch', 1) not in the results of b8a3a8cb..b151c94f: re-measure"),
+    }
     code, out, _ = run_cli(capsys, "compare", BASE[:8], HEAD[:8], "--results-dir", str(run / "results"),
                            "--env", "virtualenv-py3.11-torch2.13.0", "--format", "json")
     rows = {r["name"]: r["verdict"] for r in json.loads(out)["rows"]}
-    assert rows["bench_toy.Work.time_work('slower', 2)"] == judged[0].verdict  # compare says the same
+    assert rows["bench_toy.Work.time_work('slower', 2)"] == SLOWER  # compare says the same
     head_2130 = run / "results" / "cmpbox" / "b151c94f-virtualenv-py3.11-torch2.13.0.json"
     set_case(run, head_2130, "bench_toy.Work.time_work", "('slower', 2)", contended=True)
-    (busy,) = judge_regressions([_step(slower2)], load_site(run / "results", run / "meta"), 1.07)
-    assert busy.verdict == CONTENDED
+    busy, _ = judged_rows(html, source, 1.07)
+    assert {r.verdict for r in busy if r.params == (("kind", "'slower'"), ("scale", "2"))} == {CONTENDED}
 
 
 def test_regressions_page_ranks_decided_slowdowns_first() -> None:
@@ -204,4 +226,4 @@ def test_regressions_page_ranks_decided_slowdowns_first() -> None:
     small_slower = replace(_step((("kind", "'b'"),)), verdict=SLOWER)
     page = render_regressions(PageContext("p"), [big_unknown, small_slower])
     assert page.index("kind=b") < page.index("kind=a")  # x1.5 decided before x10 undecided
-    assert 'data-verdict="slower">slower<' in page and 'data-verdict="unknown">unknown: re-measure<' in page
+    assert 'data-verdict="slower">slower<' in page and 'data-verdict="unknown" title="one run per side">unknown: re-measure<' in page

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 from typing import Any, Mapping
 
 from torchperf_core.compare.comparisons import Row, Source, pair_rows
 from torchperf_core.errors import TorchperfError
-from torchperf_core.store import ResultsFile, ResultsStore, case_conditions
+from torchperf_core.store import ISA_ENV, THREADS_ENV, ResultsFile, ResultsStore, case_conditions, torch_version_of
 from torchperf_core.verdict import CONTENDED, REGRESSION_VERDICTS, UNKNOWN
 
 # JSON output history:
@@ -37,6 +39,8 @@ from torchperf_core.verdict import CONTENDED, REGRESSION_VERDICTS, UNKNOWN
 #   2 — each step judged as `compare` does: factor, counts, steps (verdict, reason, runs per side,
 #       between-run spread); exit_code counts decided regressions only.
 REGRESSIONS_FORMAT_VERSION = 2
+
+_ENV_PREFIX = "env-"  # asv's graph key for a matrix environment variable: env-NAME
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,11 @@ class Regression:
     last: float  # latest value
     best: float  # best value since the first regression
     jumps: tuple[Jump, ...]
+    # For links into asv's graph page (the site's regressions page): asv's `graph_params` (what
+    # tells this graph from the others; None where the graph lacks the key) and the parameters
+    # by name, from the site index ((("kind", "'slower'"), ("scale", "2")); () when not parameterized).
+    graph_params: tuple[tuple[str, str | None], ...] = ()
+    param_values: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -151,12 +160,20 @@ def _load(path: Path, what: str) -> Any:
 
 
 def _graph_env(graph_path: str) -> tuple[tuple[str, str], ...]:
-    """("branch", "main"), ("machine", "cmpbox"), ... from `graphs/branch-main/machine-cmpbox/...`."""
+    """("branch", "main"), ("machine", "cmpbox"), ... from `graphs/branch-main/machine-cmpbox/...`.
+
+    asv files an environment variable of the matrix under the key `env-NAME` (publish.py prefixes
+    it against name collisions), so its part is `env-NAME-VALUE` (`env-NAME-null` for a run that
+    did not set it): the key keeps the name, or two variables would read as one key "env"."""
     parts = graph_path.split("/")
     if parts and parts[0] == "graphs":
         parts = parts[1:]
     env = []
     for part in parts[:-1]:
+        if part.startswith(_ENV_PREFIX) and len(part) > len(_ENV_PREFIX):
+            name, _, value = part[len(_ENV_PREFIX):].partition("-")
+            env.append((_ENV_PREFIX + name, value))  # value "": asv's part for a variable set to ""
+            continue
         key, sep, value = part.partition("-")
         if sep:
             env.append((key, value))
@@ -205,7 +222,7 @@ def load_regressions(html_dir: Path | str) -> RegressionReport:
     out = []
     for entry in entries:
         try:
-            name, graph_path, _graph_params, _idx, last_v, best_v, jumps = entry
+            name, graph_path, graph_params, idx, last_v, best_v, jumps = entry
         except (TypeError, ValueError):
             raise TorchperfError(f"corrupt regressions file {str(reg_path)!r}: entry {entry!r}") from None
         bench, params = _split_name(str(name))
@@ -225,10 +242,25 @@ def load_regressions(html_dir: Path | str) -> RegressionReport:
                 benchmark=bench, params=params, env=_graph_env(str(graph_path)),
                 unit=(benchmarks.get(bench) or {}).get("unit"),
                 last=_number(last_v, reg_path), best=_number(best_v, reg_path), jumps=tuple(parsed),
+                graph_params=tuple((str(k), None if v is None else str(v))
+                                   for k, v in (graph_params.items() if isinstance(graph_params, dict) else ())),
+                param_values=_param_values(benchmarks.get(bench), idx),
             )  # fmt: skip
         )
     out.sort(key=lambda r: (r.benchmark, r.params, r.env))
     return RegressionReport(project=str(index.get("project", "")), regressions=tuple(out))
+
+
+def _param_values(info: Any, flat_index: Any) -> tuple[tuple[str, str], ...]:
+    """The parameters of asv's flat index into the product of the benchmark's parameter values
+    (the site index's `param_names` / `params`); () when there are none or the index is off."""
+    if not isinstance(info, dict) or isinstance(flat_index, bool) or not isinstance(flat_index, int):
+        return ()
+    names = [str(n) for n in info.get("param_names") or []]
+    combos = list(product(*[[str(v) for v in values] for values in info.get("params") or []]))
+    if not names or not 0 <= flat_index < len(combos):
+        return ()
+    return tuple(zip(names, combos[flat_index]))
 
 
 def _previous(rev_to_hash: Mapping[int, str], rev: Any) -> str | None:
@@ -237,17 +269,38 @@ def _previous(rev_to_hash: Mapping[int, str], rev: Any) -> str | None:
     return rev_to_hash[max(earlier)] if earlier else None
 
 
-def _file_for(store: ResultsStore, env: Mapping[str, str], commit: str) -> ResultsFile | None:
-    """The results file of `commit` in the graph's environment: its machine, python and torch (the
-    keys of the graph path that a results file records; branch is not one)."""
+def _files_for(store: ResultsStore, env: Mapping[str, str], commit: str) -> tuple[ResultsFile, ...]:
+    """The results files of `commit` in the graph's environment: its machine, python and torch (the
+    keys of the graph path that a results file records; branch is not one). The torch pin is read
+    by the store's one rule, whichever key asv filed it under ("torch", or "pip+torch" as this
+    project's asv.conf.json names it). Environment variables (`env-NAME` keys, see `_graph_env`)
+    are matched on the environment name, where asv writes them as `-NAMEVALUE`; a file that sets
+    one of the variables `run --threads` / `--isa` export is not the graph's when the graph says
+    null or does not name that variable. More than one file left: environments these keys still do
+    not tell apart, which the caller must not guess between."""
     machine = env.get("machine")
     if machine is None or machine not in store.machines():
-        return None
-    for f in store.files(machine):
-        if (f.commit == commit and ("python" not in env or f.python == env["python"])
-                and ("torch" not in env or f.torch_version == env["torch"])):
-            return f
-    return None
+        return ()
+    torch = torch_version_of(env, {})
+    wanted = {k[len(_ENV_PREFIX):]: v for k, v in env.items() if k.startswith(_ENV_PREFIX)}
+    unset = {name for name, value in wanted.items() if value == "null"}
+    unset |= {name for name in (THREADS_ENV, ISA_ENV) if name not in wanted}
+    required = [name + value for name, value in wanted.items() if name not in unset]
+    return tuple(f for f in store.files(machine)
+                 if f.commit == commit and ("python" not in env or f.python == env["python"])
+                 and (torch is None or f.torch_version == torch)
+                 and all(_env_name_has(f.env_name, part) for part in required)
+                 and not any(_env_name_sets(f.env_name, name) for name in unset))
+
+
+def _env_name_has(env_name: str, part: str) -> bool:
+    """asv's environment name (`environment.get_env_name`) joins its parts with "-", each variable
+    as NAME+VALUE (`virtualenv-py3.11-torch2.13.0-TORCHPERF_ISAavx2`)."""
+    return re.search(rf"-{re.escape(part)}(?:-|$)", env_name) is not None
+
+
+def _env_name_sets(env_name: str, name: str) -> bool:
+    return re.search(rf"-{re.escape(name)}[^-]*(?:-|$)", env_name) is not None
 
 
 def _side(f: ResultsFile, source: Source, benchmark: str, env: str) -> tuple[dict[Any, Any], dict[Any, Any]]:
@@ -260,8 +313,13 @@ def _side(f: ResultsFile, source: Source, benchmark: str, env: str) -> tuple[dic
 
 def _judge_step(store: ResultsStore, source: Source, r: Regression, j: Jump, factor: float) -> Step:
     env = dict(r.env)
-    fb = _file_for(store, env, j.base_commit) if j.base_commit else None
-    fa = _file_for(store, env, j.commit_after)
+    found_b = _files_for(store, env, j.base_commit) if j.base_commit else ()
+    found_a = _files_for(store, env, j.commit_after)
+    several = [c[:8] for c, found in ((j.base_commit, found_b), (j.commit_after, found_a)) if c and len(found) > 1]
+    if several:
+        return Step(r, j, UNKNOWN, f"several results environments of {' and '.join(several)} match {r.env_text} "
+                    "(environments its graph path does not tell apart): judge them with `torchperf compare`", None)
+    fb, fa = (found[0] if found else None for found in (found_b, found_a))
     if fb is None or fa is None:
         missing = [(c[:8] if c else "the revision before the step") for c, f in ((j.base_commit, fb),
                                                                              (j.commit_after, fa)) if f is None]

@@ -453,6 +453,7 @@ class _RegressionRow:
     fragment: str  # asv's graph for this benchmark, environment and parameters
     verdict: str = "not judged"  # compare's verdict between the step's two commits (issue 11)
     mark: str = "unknown"  # the CSS class: slower / faster / same / contended / unknown
+    reason: str = ""  # compare's words on why the step is unknown or contended ("": none)
 
 
 def _regression_row(r: Regression) -> _RegressionRow:
@@ -466,7 +467,7 @@ def _regression_row(r: Regression) -> _RegressionRow:
     mark = r.verdict if r.verdict in ("slower", "faster", "same", "contended") else "unknown"
     return _RegressionRow(r.benchmark, _params_label(r.params), env, span, format_value(r.before, r.unit),
                           format_value(r.after, r.unit), f"×{r.ratio:.3g}" if r.ratio else "", r.asv_hash,
-                          verdict, mark)
+                          verdict, mark, r.reason or "")
 
 
 def render_regressions(ctx: PageContext, regressions: Sequence[Regression]) -> str:

@@ -38,7 +38,7 @@ from torchperf_core.store import AsvConfig, ResultsStore, read_config
 from torchperf_core.site.data import load_site, version_key
 from torchperf_core.site.environments import environment_diffs
 from torchperf_core.site.versions import DEFAULT_FACTOR, version_rows
-from torchperf_core.site.regressions import graph_link_for, judge_regressions, load_regressions
+from torchperf_core.site.regressions import graph_link_for, judged_rows
 
 PAGES_DIR = "torchperf"
 VENDOR_DIR = "vendor"
@@ -258,12 +258,16 @@ def publish_site(
 
     conditions = {m: load_condition(meta, m) for m in machines}
     blas_tables, blas_problems = load_blas_tables(meta, machines)
+    # `torchperf regressions`' steps and verdicts, from the same results and sidecars
+    from torchperf_core.compare import Source
+
+    regressions, regression_problems = judged_rows(paths.html_dir, Source(paths.results_dir, meta_dir=meta), factor)
     pages = {
         "versions.html": site_pages.render_versions(ctx, versions_sections, machines, factor),
         "efficiency.html": site_pages.render_efficiency(ctx, eff_sections, machines),
         "environment.html": site_pages.render_environment(
             ctx, env_sections, machines, conditions),
-        "regressions.html": site_pages.render_regressions(ctx, judge_regressions(load_regressions(paths.html_dir), data, factor)),
+        "regressions.html": site_pages.render_regressions(ctx, regressions),
         "machines.html": render_machines_page(ctx, paths.results_dir, meta, machines, conditions, data.calibrations,
                                               blas=blas_tables),
     }
@@ -274,7 +278,8 @@ def publish_site(
         written.append(path)
     left = bundle_asv_assets(paths.html_dir)
     scrub_tree(paths.html_dir, make_literal_redactor(paths.project_root, machines, interpreters), skip=out)
-    problems = data.problems + tuple(p for c in conditions.values() for p in c.problems) + blas_problems
+    problems = (data.problems + tuple(p for c in conditions.values() for p in c.problems) + blas_problems
+                + tuple(redact(p) for p in regression_problems))
     return PublishResult(paths.html_dir, tuple(written), tuple(figures), left, problems)
 
 
