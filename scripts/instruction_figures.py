@@ -3,8 +3,8 @@
 
 Prints:
 1. Instruction counts of the curated set (benchmarks/bench_instructions.py): per case the count, the
-   spread over repeats inside one Callgrind child, and the A/A spread between two separate
-   collections (two children); the ISA each count describes (under valgrind).
+   spread over repeats inside one Callgrind child, and the A/A spread between separate collections
+   (three children by default, `--collections`); the ISA each count describes (under valgrind).
 2. Time to collect the curated set (one Callgrind child, wall clock).
 3. Detection of an injected +2% of work: add on 262,144 floats against 267,387 (+2.0%), ten
    pairs counted in one child, each judged by the count rule (`judge_counts`, default 1%
@@ -16,7 +16,7 @@ Counts are deterministic, so (1) and (3) hold on a busy machine; (2) and (4) are
 and say the load they were taken under. `--quick` runs a reduced set (3 curated cases, 3 pairs,
 BLAS 256 and 512) in a few minutes.
 
-    python scripts/instruction_figures.py            # full: ~10-20 min on 2 cores
+    python scripts/instruction_figures.py            # full: ~15-30 min on 2 cores
     python scripts/instruction_figures.py --quick
 """
 
@@ -56,13 +56,13 @@ def curated_cases(quick: bool) -> list[tuple[str, Any]]:
     return [(label, InstructionCase(op, size, dtype, calls=calls)) for label, op, size, dtype, calls in chosen]
 
 
-def counts_section(quick: bool) -> None:
+def counts_section(quick: bool, n_collections: int) -> None:
     from torchperf_core.engine import collect_instructions
     from torchperf_core.render import format_count, table
 
     cases = curated_cases(quick)
     collections, seconds = [], []
-    for _ in range(2):
+    for _ in range(n_collections):
         t0 = time.perf_counter()
         collections.append(collect_instructions([c for _, c in cases], repeats=3))
         seconds.append(time.perf_counter() - t0)
@@ -117,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads for the BLAS section (default 1)")
     parser.add_argument("--label", default="", help="a note printed with the figures, e.g. 'measured while other jobs ran'")
     parser.add_argument("--skip-counts", action="store_true", help="only the BLAS section")
+    parser.add_argument("--collections", type=int, default=3,
+                        help="separate Callgrind children for the A/A spread (default 3; ~3-5 min each)")
     args = parser.parse_args(argv)
+    if args.collections < 1:
+        parser.error(f"--collections {args.collections} must be >= 1")
 
     import torch
 
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             print(f"instruction counts skipped: {reason}")
         else:
-            counts_section(args.quick)
+            counts_section(args.quick, args.collections)
             detection_section(args.quick)
     blas_section(args.quick, args.threads)
     print(f"\nmachine after: {_machine()}")

@@ -19,7 +19,8 @@ import pytest
 
 from torchperf_core.compare import SLOWER, pair_rows
 from torchperf_core.engine import InstructionCase, InstructionCount, collect_instructions, default_calls
-from torchperf_core.engine.instructions import parse_callgrind_totals, per_call_counts, split_parts
+from torchperf_core.engine.instructions import (_counted_totals, heap_layout_ir, parse_callgrind_totals,
+                                                per_call_counts, split_parts)
 from torchperf_core.errors import TorchperfError
 from torchperf_core.store import Sample
 from torchperf_core.verdict import FAILED, FASTER, SAME, judge_counts, parse_tolerance
@@ -53,6 +54,56 @@ def test_callgrind_totals_and_part_are_read_from_a_dump() -> None:
     assert parse_callgrind_totals("events: Ir\ntotals: 5\n") == (None, 5)
     with pytest.raises(TorchperfError, match="no totals"):
         parse_callgrind_totals("events: Ir\n")
+
+
+# Two dumps as callgrind writes them: part 1 defines the compressed names, part 2 only uses the ids.
+# Part 1: at::add calls _int_malloc and __memcmp_avx2_movbe; _int_malloc's own 30+10 and memcmp's 5
+# are heap-layout Ir; the line after each calls= is an inclusive call cost (mmap's 50): not self Ir.
+PART1 = """events: Ir
+part: 1
+totals: 200
+ob=(1) /usr/lib/x86_64-linux-gnu/libc.so.6
+fn=(1) at::add
+0 100
+cfn=(2) _int_malloc
+calls=1 0
+0 40
+cfn=(3) __memcmp_avx2_movbe
+calls=1 0
+0 5
+fn=(2)
+0 30
+cfn=(6) mmap
+calls=1 0
++1 50
++1 10
+fn=(3)
+0 5
+fn=(4) unlink_chunk.constprop.0
+* 2
+fn=(5) malloc
+0 8
+"""
+PART2 = """events: Ir
+part: 2
+totals: 90
+fn=(1)
+0 70
+fn=(2)
+0 20
+"""
+
+
+def test_heap_layout_functions_are_subtracted_with_names_shared_across_parts(tmp_path: Path) -> None:
+    names: dict[str, str] = {}
+    assert heap_layout_ir(PART1, names) == 30 + 10 + 5 + 2  # malloc's entry point (tcache) stays counted
+    assert names["2"] == "_int_malloc"
+    assert heap_layout_ir(PART2, names) == 20  # "(2)" resolved from part 1
+    assert heap_layout_ir(PART2, {}) == 0  # an unknown id is not guessed
+    (tmp_path / "callgrind.out.2").write_text(PART2)
+    (tmp_path / "callgrind.out.1").write_text(PART1)
+    (tmp_path / "callgrind.out").write_text("events: Ir\ntotals: 999\n")  # the final dump: no part, ignored
+    assert _counted_totals(tmp_path) == {1: 200 - 47, 2: 90 - 20}
 
 
 def test_per_call_count_subtracts_the_empty_region() -> None:
@@ -101,6 +152,9 @@ def test_count_json_round_trips_and_another_version_is_refused() -> None:
     assert InstructionCount.from_json(data) == c
     data["format_version"] = 99
     with pytest.raises(TorchperfError, match="format_version 99"):
+        InstructionCount.from_json(data)
+    data["format_version"] = 1  # counted with malloc's bins and memcmp: not comparable, refused
+    with pytest.raises(TorchperfError, match="format_version 1 is not 2"):
         InstructionCount.from_json(data)
 
 
