@@ -58,6 +58,13 @@ CURATED = (
 )
 
 
+def _wall_clock_size(size: int | str) -> int | str:
+    """The wall-clock benchmarks' `size` for the same inputs: "M=n,N=n" is their n (the catalog reads
+    both as n×n); any other string ("M=1,N=1024") has no wall-clock twin and stays as it is."""
+    dims = dict(part.split("=") for part in size.split(",")) if isinstance(size, str) else {}
+    return int(dims["M"]) if dims.keys() == {"M", "N"} and dims["M"] == dims["N"] else size
+
+
 def requested() -> bool:
     """True when `TORCHPERF_METRICS` (comma list) includes "instructions"."""
     return "instructions" in {m.strip() for m in os.environ.get(METRICS_ENV, "").split(",")}
@@ -89,4 +96,10 @@ class Instructions:
     track_instructions.unit = "instructions"
     track_instructions.version = "2"  # 2: heap-layout functions left out of the count (up to 10% lower)
     track_instructions.count_tolerance = "1%"
+    # Each case's op and parameters in the wall-clock benchmarks' terms (asv's reprs), keyed by asv's
+    # parameter key: `torchperf compare` shows a count beside the time of the same case (compare.metrics).
+    track_instructions.cases = {
+        f"({label!r})": {"op": op, "params": {"size": repr(_wall_clock_size(size)), "dtype": repr(dtype)}}
+        for label, op, size, dtype, _calls in CURATED
+    }
     track_instructions.isa_note = "counted under valgrind: ATen AVX2 at most (valgrind does not emulate AVX-512)"

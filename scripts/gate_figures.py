@@ -23,7 +23,8 @@ Figures (each row says the machine, the load, the torch version and what was run
              Target: >= 9/10.
   versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
              --torch ...`): the gate's verdict per case beside torch.utils.benchmark's ratio,
-             measured in the same two environments; "agree" when both put the ratio on the same
+             measured in the same two environments (median of 3 rounds, alternating the side
+             that goes first); "agree" when both put the ratio on the same
              side of the factor.
 
 The load process (--load) and every worker are started and stopped by this script.
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FIGURES = ("separate", "gate-aa", "inject", "versions")
+TUB_ROUNDS = 3  # torch.utils.benchmark rounds per side in 'versions', alternating which side goes first
 DEFAULT_INJECT_CASE = r"MM\.track_mm\(1024, 'float32', 'contiguous'"
 
 # `--json` output history:
@@ -171,7 +173,7 @@ def figure_inject(args: argparse.Namespace, side: Any, load: _Load) -> dict[str,
     from torchperf_core.gate import GateSide
 
     slowed = GateSide(side.label + "+5%", side.python, side.benchmark_dir, env={"TORCHPERF_GATE_SCALE": f"{args.inject_case}=1.05"})
-    trials, detected, times, before = args.trials or 10, 0, [], None
+    trials, detected, times, before, each = args.trials or 10, 0, [], None, []
     for _ in range(trials):
         report = _gate(side, slowed, args, args.inject_case)  # only that case: the hook and --bench alike
         case = next((c for c in report.cases), None)
@@ -180,9 +182,11 @@ def figure_inject(args: argparse.Namespace, side: Any, load: _Load) -> dict[str,
         before = case.before
         detected += case.verdict == "slower"
         times.append(report.seconds)
+        ratio = case.judgement.ratio if case.judgement is not None else None
+        each.append({"verdict": case.verdict, "ratio": ratio, "rounds": case.rounds, "seconds": round(report.seconds)})
     return {"figure": "inject", "load": load.label, "case": args.inject_case, "case_seconds": before,
             "trials": trials, "detected": detected, "median_seconds": round(statistics.median(times)),
-            "max_seconds": round(max(times))}
+            "max_seconds": round(max(times)), "budget": args.budget, "each": each}
 
 
 # --------------------------------------------------------------------------------------- versions
@@ -227,12 +231,20 @@ def figure_versions(args: argparse.Namespace, load: _Load) -> list[dict[str, Any
         report = _gate(before, after, args, args.bench)
         cases = [(c.benchmark, c.key) for c in report.cases if c.before is not None]
         env = {**os.environ, "TORCHPERF_TIER": args.tier}
-        ta, tb = _tub(before.python, before.benchmark_dir.parent, cases, env), _tub(after.python, after.benchmark_dir.parent, cases, env)
+        # torch.utils.benchmark in the same two environments, interleaved as the gate is (A B, B A, A B):
+        # one blocked_autorange a side run one after the other would carry the machine's drift.
+        ratios: dict[tuple[str, str], list[float]] = {}
+        for r_i in range(TUB_ROUNDS):
+            order = (before, after) if r_i % 2 == 0 else (after, before)
+            got = {s.label: _tub(s.python, s.benchmark_dir.parent, cases, env) for s in order}
+            for key, a in got[before.label].items():
+                if key in got[after.label]:
+                    ratios.setdefault(key, []).append(got[after.label][key] / a)
         rows, agree = [], 0
         for c in report.cases:
-            if (c.benchmark, c.key) not in ta or c.judgement is None:
+            if (c.benchmark, c.key) not in ratios or c.judgement is None:
                 continue
-            r = tb[(c.benchmark, c.key)] / ta[(c.benchmark, c.key)]
+            r = statistics.median(ratios[(c.benchmark, c.key)])
             tub_side = "slower" if r > args.factor else "faster" if r < 1 / args.factor else "same"
             ok = c.verdict == tub_side or c.verdict in ("unknown", "contended")
             agree += ok
@@ -255,8 +267,10 @@ def _print(row: dict[str, Any]) -> None:
         print(f"A/A gate, {row['load']}: {row['false_alarm_trials']}/{row['trials']} trials with a false alarm; "
               f"{row['undecided_cases_total']} undecided case-verdicts in all; median {row['median_seconds']} s a trial")
     elif fig == "inject":
-        print(f"+5% on {row['case']} ({row['case_seconds'] or 0:.4g} s a call), {row['load']}: detected "
-              f"{row['detected']}/{row['trials']}; median {row['median_seconds']} s a gate run (max {row['max_seconds']} s)")
+        print(f"+5% on {row['case']} ({row['case_seconds'] or 0:.4g} s a call), {row['load']}, budget {row['budget']:g} s: "
+              f"detected {row['detected']}/{row['trials']}; median {row['median_seconds']} s a gate run (max {row['max_seconds']} s)")
+        for t in row["each"]:
+            print(f"    {t['verdict']:>9} x{t['ratio'] or float('nan'):.3f}  {t['rounds']} rounds  {t['seconds']} s")
     else:
         print(f"versions {row['pair']}, {row['load']}: gate and torch.utils.benchmark agree on {row['agree']}/{row['cases']}")
         for r in row["rows"]:

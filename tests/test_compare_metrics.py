@@ -235,3 +235,27 @@ def test_reading_for_each_verdict_pair(time_verdict, count_verdict, expected):
     t = _time({"size": "256", "dtype": "'float32'"}, verdict=time_verdict)
     (got, _) = cmp.counts_beside([t, _count(F32, count_verdict, 1e6)], META)
     assert got.reading == expected
+
+
+def test_the_suites_own_metadata_pairs_its_count_cases_with_their_wall_clock_twins():
+    """The real benchmarks (not a fixture): bench_instructions' `cases` and bench_matmul's `op` pair mm
+    64 float32 with MM.track_mm(64, 'float32', 'contiguous', 'cpu'); add 1024 (a 1×1024 row) has no
+    twin. Bug caught: `cases` missing or keyed unlike asv's parameter key, or sizes left as "M=n,N=n"."""
+    from benchmarks import bench_instructions, bench_matmul
+
+    meta = {
+        "bench_matmul.MM.track_mm": {"op": bench_matmul.MM.track_mm.op, "unit": "seconds"},
+        "bench_instructions.Instructions.track_instructions": {
+            "unit": "instructions", "cases": bench_instructions.Instructions.track_instructions.cases},
+    }  # fmt: skip
+    assert len(meta["bench_instructions.Instructions.track_instructions"]["cases"]) == len(bench_instructions.CURATED)
+    mm = cmp.Row(benchmark="bench_matmul.MM.track_mm", params=(("size", "64"), ("dtype", "'float32'"),
+                 ("layout", "'contiguous'"), ("device", "'cpu'")), env=ENV, before=1.0, after=1.5, before_err=None,
+                 after_err=None, ratio=1.5, significant=True, beyond_factor_only=False, verdict=cmp.SLOWER, unit="seconds")
+    counts = [cmp.Row(benchmark="bench_instructions.Instructions.track_instructions", params=(("case", repr(label)),),
+                      env=ENV, before=1e6, after=1e6, before_err=None, after_err=None, ratio=1.0, significant=False,
+                      beyond_factor_only=False, verdict=cmp.SAME, unit="instructions")
+              for label in ("add 1024 float32", "mm 64 float32")]
+    got = cmp.counts_beside([mm, *counts], meta)
+    assert got[0] is not None and got[0].name == "bench_instructions.Instructions.track_instructions('mm 64 float32')"
+    assert got[0].reading == cmp.WALL_CLOCK_ONLY and got[1:] == (None, None)
