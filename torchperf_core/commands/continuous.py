@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Mapping
 
 from torchperf_core.errors import TorchperfError
 
@@ -44,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", dest="json_output", metavar="FILE", help="also write the JSON report to this file")
     parser.add_argument("--config", default=None, help="asv config (default asv.conf.json): the benchmark folder and env dir")
     parser.add_argument("--output", "-o", help="also write the output to this file")
+    parser.add_argument("--metric", choices=("time", "instructions"), default=None,
+                        help="instructions: after the timing rounds, also count the curated cases' instructions once "
+                             "per side under valgrind (~3 min per side on a 2-core machine) and judge them by the "
+                             "benchmark's count_tolerance; also on when TORCHPERF_METRICS lists instructions "
+                             "(default: time only)")
 
 
 def _budget(text: str | None) -> float | None:
@@ -68,9 +74,16 @@ def _bench(text: str | None) -> str | None:
     return text
 
 
+def wants_counts(metric: str | None, environ: Mapping[str, str]) -> bool:
+    """--metric instructions, or the suite's own switch (benchmarks/bench_instructions.py `requested`)."""
+    if metric is not None:
+        return metric == "instructions"
+    return "instructions" in {m.strip() for m in environ.get("TORCHPERF_METRICS", "").split(",")}
+
+
 def run(args: argparse.Namespace) -> int:
     from torchperf_core.commands._common import emit, positive_int
-    from torchperf_core.gate import GatePlan, commit_sides, render_gate, run_gate, torch_pythons, version_sides
+    from torchperf_core.gate import GatePlan, add_counts, commit_sides, render_gate, run_gate, torch_pythons, version_sides
     from torchperf_core.run import parse_tier
     from torchperf_core.store import CONFIG_NAME, parse_torch_version, read_config
     from torchperf_core.verdict import MIN_ROUNDS, parse_factor
@@ -87,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         factor=parse_factor(args.factor), rounds_min=rounds_min, batch=positive_int(args.batch, "--batch") or 4,
         max_rounds=max_rounds, budget=_budget(args.budget), threads=positive_int(args.threads, "--threads"),
         bench=_bench(args.bench), tier=parse_tier(args.tier),
+        instructions=wants_counts(getattr(args, "metric", None), os.environ),
     )  # fmt: skip
     conf = read_config(args.config or CONFIG_NAME)
     repo = conf.repo_dir or Path(".").resolve()
@@ -107,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"[continuous] {line}", file=sys.stderr, flush=True)
 
     report = run_gate(before, after, plan, base_env=os.environ, progress=progress)
+    if plan.instructions:
+        report = add_counts(report, base_env=os.environ, progress=progress)
     emit(render_gate(report, args.format), args.output)
     if args.json_output:
         Path(args.json_output).write_text(render_gate(report, "json"), encoding="utf-8")

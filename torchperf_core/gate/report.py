@@ -8,18 +8,30 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from torchperf_core.gate.rounds import GateReport
+from torchperf_core.gate.rounds import TIME_UNIT, CaseOutcome, GateReport
 from torchperf_core.render import gate_headline, render_gate_markdown, render_gate_text
 from torchperf_core.verdict import FAMILY_ALPHA
 
 # JSON output history:
 #   1 — first version: sides, plan, alpha, counts, cases with verdict, ratio, CI, rounds, spread.
+#       Optional keys, present only with `--metric instructions` (issue 12; readers of 1 ignore them):
+#       "notes"; on count cases "unit": "instructions" and "tolerance"; on time cases "instructions".
 GATE_FORMAT_VERSION = 1
 
 
 def report_to_json(r: GateReport) -> dict[str, Any]:
     def side(s: Any) -> dict[str, Any]:
         return {"label": s.label, "commit": s.commit, "torch_version": s.torch_version, "python": s.python}
+
+    def extra(c: CaseOutcome) -> dict[str, Any]:
+        """The count fields: a count case's unit and tolerance, a time case's paired count."""
+        if c.unit != TIME_UNIT:
+            return {"unit": c.unit, "tolerance": c.tolerance}
+        b = c.instructions
+        if b is None:
+            return {}
+        return {"instructions": {"case": b.name, "before": b.before, "after": b.after, "ratio": b.ratio,
+                                 "verdict": b.verdict, "reading": b.reading}}
 
     return {
         "format_version": GATE_FORMAT_VERSION,
@@ -43,16 +55,18 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
                 "verdict": c.verdict,
                 "before": c.before,
                 "after": c.after,
-                "ratio": c.judgement.ratio if c.judgement else None,
+                "ratio": c.ratio,
                 "ci": list(c.judgement.ci) if c.judgement and c.judgement.ci else None,
                 "p": c.judgement.p if c.judgement else None,
                 "rounds": c.rounds,
                 "contended_rounds": c.contended_rounds,
                 "between_round_spread": c.judgement.spread if c.judgement else None,
                 "reason": c.reason,
+                **extra(c),
             }
             for c in sorted(r.cases, key=lambda c: c.name)
         ],
+        **({"notes": list(r.notes)} if r.notes else {}),
     }
 
 

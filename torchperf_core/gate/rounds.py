@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from torchperf_core.compare import CountBeside
 from torchperf_core.errors import TorchperfError
 from torchperf_core.gate.sides import GateSide
 from torchperf_core.verdict import (
@@ -52,6 +53,10 @@ from torchperf_core.verdict import (
 
 WORKER = Path(__file__).with_name("worker.py")
 DECIDED = (SLOWER, FASTER, SAME)
+TIME_UNIT = "seconds"
+# Counted once per side under Callgrind (gate/counts.py), never timed in the rounds: with
+# `instructions` on, its cases are left out of the rounds and come back as count cases.
+COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class GatePlan:
     threads: int | None = None
     bench: str | None = None  # regex on "benchmark(key)"
     tier: str = "default"
+    instructions: bool = False  # also count instructions once per side (--metric instructions)
 
     @property
     def looks(self) -> int:
@@ -89,10 +95,22 @@ class CaseOutcome:
     rounds: int  # clean rounds judged
     contended_rounds: int
     reason: str | None = None
+    unit: str = TIME_UNIT  # or verdict.COUNT_UNIT: a count case (gate/counts.py), judged at `tolerance`
+    tolerance: str | None = None
+    instructions: CountBeside | None = None  # on a time case: the count case of the same op and inputs (as compare.Row)
 
     @property
     def name(self) -> str:
         return f"{self.benchmark}{self.key}" if self.key != "()" else self.benchmark
+
+    @property
+    def ratio(self) -> float | None:
+        """after / before: the paired rounds' estimate for a time, the plain quotient for a count."""
+        if self.judgement is not None:
+            return self.judgement.ratio
+        if self.unit != TIME_UNIT and self.before and self.after is not None:
+            return self.after / self.before
+        return None
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,7 @@ class GateReport:
     seconds: float
     budget_spent: bool
     worker_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    notes: tuple[str, ...] = ()  # one line each: why a metric has no rows (no valgrind, no count benchmark)
 
     @property
     def exit_code(self) -> int:
@@ -196,9 +215,11 @@ def _one_side_verdict(b: Mapping[str, Any], a: Mapping[str, Any]) -> tuple[str, 
     return FIXED, b.get("error")
 
 
-def _list_cases(workers: Sequence[_Worker], bench: str | None) -> tuple[list[_Case], list[CaseOutcome]]:
+def _list_cases(workers: Sequence[_Worker], bench: str | None,
+                exclude: Sequence[str] = ()) -> tuple[list[_Case], list[CaseOutcome]]:
     pattern = re.compile(bench) if bench else None
-    listed = [{(c["benchmark"], c["key"]) for c in w.ask({"op": "list"})["cases"]} for w in workers]
+    listed = [{(c["benchmark"], c["key"]) for c in w.ask({"op": "list"})["cases"] if c["benchmark"] not in exclude}
+              for w in workers]
     keep = lambda k: pattern is None or pattern.search(f"{k[0]}{k[1]}") is not None  # noqa: E731
     both = sorted(k for k in listed[0] & listed[1] if keep(k))
     one_side = [CaseOutcome(n, k, ONLY_BEFORE, None, None, None, 0, 0) for n, k in sorted(listed[0] - listed[1]) if keep((n, k))]
@@ -257,7 +278,7 @@ def run_gate(
         workers = [_Worker(before, envs[0], plan.threads), _Worker(after, envs[1], plan.threads)]
         try:
             if rounds == 0:
-                cases, finished = _list_cases(workers, plan.bench)
+                cases, finished = _list_cases(workers, plan.bench, (COUNT_BENCHMARK,) if plan.instructions else ())
                 if not cases:
                     raise TorchperfError(f"no benchmark case on both sides matches --bench {plan.bench!r}" if plan.bench
                                          else "no benchmark case found on both sides")

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
+from torchperf_core.compare import CountBeside
+from torchperf_core.render.blas import format_count
 from torchperf_core.render.compare import md_escape, ratio_text
+from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS
+from torchperf_core.render.compare_metrics import LEGEND as BESIDE_LEGEND
+from torchperf_core.render.compare_metrics import READING_TEXT
 from torchperf_core.render.text import format_time, table
 from torchperf_core.verdict import (
     CONTENDED,
+    COUNT_UNIT,
     EQUIVALENCE_ALPHA,
     FAMILY_ALPHA,
     FASTER,
@@ -61,6 +67,14 @@ class GateCaseLike(Protocol):
     def contended_rounds(self) -> int: ...
     @property
     def reason(self) -> str | None: ...
+    @property
+    def unit(self) -> str: ...  # "seconds", or verdict.COUNT_UNIT for an instruction-count case
+    @property
+    def ratio(self) -> float | None: ...
+    @property
+    def tolerance(self) -> str | None: ...
+    @property
+    def instructions(self) -> CountBeside | None: ...
 
 
 class GateReportLike(Protocol):
@@ -84,6 +98,8 @@ class GateReportLike(Protocol):
     def budget_spent(self) -> bool: ...
     @property
     def exit_code(self) -> int: ...
+    @property
+    def notes(self) -> tuple[str, ...]: ...
     def counts(self) -> dict[str, int]: ...
 
 
@@ -106,8 +122,36 @@ def _time(x: float | None) -> str:
     return format_time(x, missing="n/a")
 
 
-def _ranked(r: GateReportLike) -> list[GateCaseLike]:
-    return sorted(r.cases, key=lambda c: (_ORDER.get(c.verdict, 9), c.name))
+def _ranked(r: GateReportLike, unit: str | None = None) -> list[GateCaseLike]:
+    """The time cases (unit None) or the count cases (COUNT_UNIT), regressions first."""
+    rows = [c for c in r.cases if (c.unit == COUNT_UNIT) == (unit == COUNT_UNIT)]
+    return sorted(rows, key=lambda c: (_ORDER.get(c.verdict, 9), c.name))
+
+
+def _count(x: float | None) -> str:
+    return format_count(x) if x is not None else "n/a"
+
+
+def _beside(c: GateCaseLike) -> list[str]:
+    """The count of the same case beside a time row (compare's two columns); "—" without one."""
+    b = c.instructions
+    return ["—", "—"] if b is None else [ratio_text(b.ratio, False, digits=3), b.verdict]
+
+
+def _has_beside(rows: Sequence[GateCaseLike]) -> bool:
+    return any(c.instructions is not None for c in rows)
+
+
+def _tolerances(rows: Sequence[GateCaseLike]) -> str:
+    return ", ".join(sorted({c.tolerance for c in rows if c.tolerance})) or "n/a"
+
+
+def _count_lines(r: GateReportLike, rows: Sequence[GateCaseLike]) -> list[str]:
+    """The reading of each paired time row, then the report's notes (why a metric has no rows)."""
+    out = [f"{c.name}: time {_ratio(c)} {c.verdict}, instructions {ratio_text(c.instructions.ratio, False, digits=3)} "
+           f"{c.instructions.verdict} → {READING_TEXT[c.instructions.reading]}"
+           for c in rows if c.instructions is not None and c.instructions.reading]
+    return out + list(r.notes)
 
 
 def gate_headline(r: GateReportLike) -> str:
@@ -136,15 +180,27 @@ def render_gate_text(r: GateReportLike) -> str:
         + ("; budget spent" if r.budget_spent else ""),
         "",
     ]
-    body = [[MARKS.get(c.verdict, " "), c.verdict, _time(c.before), _time(c.after), _ratio(c), _ci(c), str(c.rounds)
-             + (f" (+{c.contended_rounds} disturbed)" if c.contended_rounds else ""), _spread(c), c.name] for c in rows]
-    out.append(table(["", "Verdict", "Before", "After", "Ratio", "CI", "Rounds", "Spread", "Benchmark (Parameter)"],
-                     body, "llrrrrrrl"))
+    beside = _has_beside(rows)
+    body = [[MARKS.get(c.verdict, " "), c.verdict, _time(c.before), _time(c.after), _ratio(c)]
+            + (_beside(c) if beside else []) + [_ci(c), str(c.rounds)
+            + (f" (+{c.contended_rounds} disturbed)" if c.contended_rounds else ""), _spread(c), c.name] for c in rows]
+    out.append(table(["", "Verdict", "Before", "After", "Ratio", *(BESIDE_HEADERS if beside else ()), "CI", "Rounds",
+                      "Spread", "Benchmark (Parameter)"], body, "llrrr" + ("rl" if beside else "") + "rrrl"))
+    counted = _ranked(r, COUNT_UNIT)
+    if counted:
+        out += ["", f"Instruction counts ({COUNT_UNIT} per call, counted once per side under valgrind; same within "
+                    f"{_tolerances(counted)} of before):",
+                table(["", "Verdict", "Before", "After", "Ratio", "Benchmark (Parameter)"],
+                      [[MARKS.get(c.verdict, " "), c.verdict, _count(c.before), _count(c.after),
+                        ratio_text(c.ratio, False, digits=3), c.name] for c in counted], "llrrrl")]
     notes = [f"  {c.name}: {c.reason}" for c in rows if c.reason and c.verdict != SAME]
+    notes += [f"  {line}" for line in _count_lines(r, rows)]
     if notes:
         out += ["", "Notes:"] + notes
     out += ["", "+ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; "
             "Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions"]
+    if beside:
+        out.append(BESIDE_LEGEND)
     return "\n".join(out) + "\n"
 
 
@@ -152,9 +208,12 @@ def render_gate_markdown(r: GateReportLike) -> str:
     """The pull-request comment: the decision first, the undecided cases next, every case folded."""
     rows = _ranked(r)
     status = "❌" if r.exit_code else ("⚠️" if any(c.verdict in UNDECIDED_VERDICTS for c in r.cases) else "✅")
-    head = ["| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |",
-            "|:-:|---|---:|---:|---:|---:|---:|---:|---|"]
+    beside = _has_beside(rows)
+    extra_head = "".join(f" {h} |" for h in BESIDE_HEADERS) if beside else ""
+    head = [f"| | Verdict | Before | After | Ratio |{extra_head} CI | Rounds | Spread | Benchmark (Parameter) |",
+            "|:-:|---|---:|---:|---:|" + ("---:|---|" if beside else "") + "---:|---:|---:|---|"]
     body = [f"| {MARKS.get(c.verdict, ' ')} | {c.verdict} | {_time(c.before)} | {_time(c.after)} | {_ratio(c)} | "
+            + "".join(f"{x} | " for x in (_beside(c) if beside else [])) +
             f"{_ci(c)} | {c.rounds} | {_spread(c)} | `{md_escape(c.name)}` |" for c in rows]
     out = [f"{status} **torchperf continuous**: {md_escape(gate_headline(r))}", "",
            f"{md_escape(r.before.label)} → {md_escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
@@ -164,7 +223,15 @@ def render_gate_markdown(r: GateReportLike) -> str:
     if changed:
         out += ["", *head, *changed]
     out += ["", "<details>", f"<summary>All {len(rows)} case(s)</summary>", "", *head, *body, "", "</details>"]
+    counted = _ranked(r, COUNT_UNIT)
+    if counted:
+        out += ["", f"**Instruction counts** ({COUNT_UNIT} per call, counted once per side under valgrind; same "
+                    f"within {_tolerances(counted)} of before)", "",
+                "| | Verdict | Before | After | Ratio | Benchmark (Parameter) |", "|:-:|---|---:|---:|---:|---|",
+                *[f"| {MARKS.get(c.verdict, ' ')} | {c.verdict} | {_count(c.before)} | {_count(c.after)} | "
+                  f"{ratio_text(c.ratio, False, digits=3)} | `{md_escape(c.name)}` |" for c in counted]]
     notes = [f"- `{md_escape(c.name)}`: {md_escape(c.reason)}" for c in rows if c.reason and c.verdict != SAME]
+    notes += [f"- {md_escape(line)}" for line in _count_lines(r, rows)]
     if notes:
         out += ["", *notes]
     return "\n".join(out) + "\n"
