@@ -96,6 +96,7 @@ def test_cli_renders_text_markdown_json(two_machines: Path) -> None:
     assert lines[0] == f"machines box-a vs box-b at 48669f7b, torch 2.13.0 (ratio box-b/box-a; factor {DEFAULT_FACTOR:g})"
     assert lines[1] == "  box-a: calibrated 2026-11-30T10:00:00Z"
     assert "  cpu: AMD EPYC | Intel Xeon" in lines and "  num_cpu: 2 | 8" in lines
+    assert "  cpu.model: AMD EPYC | Intel Xeon" in lines  # the fingerprint difference that explains it
     header = next(line for line in lines if "benchmark" in line)
     assert header.split() == ["benchmark", "box-a", "box-b", "ratio", "box-b/box-a", "GFLOP/s", "box-a", "GFLOP/s",
                               "box-b", "of", "box-a's", "peak", "of", "box-b's", "peak"]
@@ -132,6 +133,16 @@ def test_machines_page_lists_every_machine_and_the_ratio_table(two_machines: Pat
     rows = page.split('<table class="ratios">')[1].split("</table>")[0].count("<tr>") - 1
     assert rows == len(compare_machines(Source(results_dir=two_machines / "results", meta_dir=two_machines / "meta"),
                                         "box-a", "box-b").rows)
+    # The machine selector chooses the reference: one section.machine per reference, the chosen one first.
+    chosen = render_machines_page(PageContext("p"), two_machines / "results", two_machines / "meta",
+                                  ["box-a", "box-b"], {}, {}, reference="box-b")
+    assert '<select id="machine-select"><option value="box-b">box-b</option><option value="box-a">box-a</option>' \
+        in chosen
+    by_ref = {part.split('"', 1)[0]: part for part in chosen.split('<section class="machine" data-machine="')[1:]}
+    assert list(by_ref) == ["box-b", "box-a"]
+    assert by_ref["box-b"].count("<h2>") == 1 and "<h2>box-a against box-b at 48669f7b, torch 2.14.1</h2>" in by_ref["box-b"]
+    assert by_ref["box-a"].count("<h2>") == 1 and "<h2>box-b against box-a at 48669f7b, torch 2.14.1</h2>" in by_ref["box-a"]
+    assert '<td class="mono">box-b (reference)</td>' in chosen
     # A reference with nothing in common with another machine: a note, not a crash.
     only = render_machines_page(PageContext("p"), two_machines / "results", two_machines / "meta", ["box-a"], {}, {},
                                 reference="box-a")

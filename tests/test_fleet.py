@@ -42,9 +42,11 @@ MACHINES = ("box-a", "box-b")
 
 
 def test_hosts_file_forms() -> None:
-    text = "# fleet\nalice@gpu1:2222 gpu-box\n\nbox2   # plain, as the seed's hosts.txt\n[::1]:2200 v6\n"
+    text = ("# fleet\nalice@gpu1:2222 gpu-box\n\nbox2   # plain, as the seed's hosts.txt\n[::1]:2200 v6\n"
+            "lab_gpu3   # a Host alias of ~/.ssh/config\n")
     assert parse_hosts(text) == [
-        Host("gpu1", "alice", 2222, "gpu-box", 2), Host("box2", None, None, None, 4), Host("::1", None, 2200, "v6", 5)]
+        Host("gpu1", "alice", 2222, "gpu-box", 2), Host("box2", None, None, None, 4), Host("::1", None, 2200, "v6", 5),
+        Host("lab_gpu3", None, None, None, 6)]
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -122,14 +124,78 @@ def test_case_counter_reads_asv_progress_across_torch_versions() -> None:
     assert seen == [(None, None), (None, None), (0, 4), (0, 4), (1, 4), (2, 4), (2, 4), (4, 8), (7, 8)]
 
 
-def test_cli_bad_hosts_file_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("text", "extra", "message"), [
+    ("good\nuser@@bad\n", (), "hosts file {hosts!r} line 2: 'user@@bad' not understood; expected lines of the form "
+                               "[user@]host[:port] [machine-name]"),
+    ("good:0 box\n", (), "hosts file {hosts!r} line 1: 'good:0 box' not understood; expected lines of the form "
+                        "[user@]host[:port] [machine-name]"),
+    ("good:port\n", (), "hosts file {hosts!r} line 1: 'good:port' not understood; expected lines of the form "
+                       "[user@]host[:port] [machine-name]"),
+    (None, (), "cannot read hosts file {hosts!r}: No such file or directory"),
+    ("good\n", ("--ssh-config", "{tmp}/nope"), "--ssh-config '{tmp}/nope' is not an existing file"),
+    ("good\n", ("--connect-timeout", "soon"), "--connect-timeout"),
+])
+def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path, text: str | None, extra: tuple[str, ...],
+                                           message: str) -> None:
+    """Nothing connects: every input is checked first."""
     hosts = tmp_path / "hosts.txt"
-    hosts.write_text("good\nuser@@bad\n")
-    proc = subprocess.run([sys.executable, "-m", "torchperf_core", "fleet", "run", "--hosts", str(hosts)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"torchperf: error: hosts file {str(hosts)!r} line 2: 'user@@bad' not understood; "
-                                   "expected lines of the form [user@]host[:port] [machine-name]")
+    if text is not None:
+        hosts.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "torchperf_core", "fleet", "run", "--hosts", str(hosts),
+                           *(e.format(tmp=tmp_path) for e in extra)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.strip().startswith("torchperf: error: " + message.format(hosts=str(hosts), tmp=tmp_path)), \
+        proc.stderr
+
+
+def _client_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A client key, a known_hosts file and an OpenSSH config that also asks for what the fleet
+    forbids (agent forwarding, password login): the fleet's rules must win."""
+    key = folder / "id_test"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    known = folder / "known"
+    known.write_text("[127.0.0.1]:2222 " + " ".join((folder / "id_test.pub").read_text().split()[:2]) + "\n")
+    config = folder / "config"
+    config.write_text(f"Host box\n  HostName 127.0.0.1\n  Port 2222\n  User bob\n  IdentityFile {key}\n"
+                      f"  UserKnownHostsFile {known}\n  ForwardAgent yes\n  PasswordAuthentication yes\n"
+                      "  PreferredAuthentications password,keyboard-interactive\n")
+    return key, known, config
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) is not installed")
+def test_ssh_config_is_honoured_and_the_fleet_rules_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resolved by asyncssh itself from a real OpenSSH config file, as `connect` uses it."""
+    import asyncssh
+
+    from torchperf_core.fleet import SshOptions
+    from torchperf_core.fleet.remote import client_options
+
+    key, known, config = _client_files(tmp_path)
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(tmp_path / "agent.sock"))  # an agent it could forward to
+    o = client_options(Host("box"), SshOptions(config=config))
+    assert (o.host, o.port, o.username, o.known_hosts) == ("127.0.0.1", 2222, "bob", [str(known)])
+    assert [k.public_data for k in o.client_keys] == [asyncssh.read_public_key(f"{key}.pub").public_data]
+    assert o.preferred_auth == ["publickey"] and o.password is None
+    assert (o.password_auth, o.kbdint_auth, o.gss_auth, o.host_based_auth) == (False, False, False, False)
+    assert o.agent_forward_path is None  # ForwardAgent yes in the config is overridden
+    # The hosts file's user and port override the config's; --known-hosts overrides UserKnownHostsFile.
+    o = client_options(Host("box", "carol", 2200), SshOptions(config=config, known_hosts=tmp_path / "kh2"))
+    assert (o.port, o.username, o.known_hosts) == (2200, "carol", str(tmp_path / "kh2"))
+    from torchperf_core.fleet.remote import _known_hosts_file
+
+    assert _known_hosts_file(o) == str(tmp_path / "kh2")
+    assert _known_hosts_file(client_options(Host("box"), SshOptions(config=config))) == str(known)
+    # Without --ssh-config: ~/.ssh/config, as OpenSSH reads it.
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text(config.read_text())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    o = client_options(Host("box"), SshOptions())
+    assert (o.host, o.port, o.username, o.known_hosts) == ("127.0.0.1", 2222, "bob", [str(known)])
+    (tmp_path / ".ssh" / "config").write_text("Host other\n  Port 2\n")
+    o = client_options(Host("box"), SshOptions())
+    assert (o.host, o.port) == ("box", 22)  # a config not naming the host leaves OpenSSH's defaults
+    assert _known_hosts_file(o) == "~/.ssh/known_hosts"  # asyncssh's default then, as OpenSSH's
 
 
 # ------------------------------------------------------------------------------------------------
@@ -259,8 +325,23 @@ def test_unknown_host_key_is_refused_in_one_line(ssh_pair, fleet_project: Path, 
     port = ssh_pair["servers"][1].port
     failed = [line for line in proc.stderr.splitlines() if line.startswith("fleet: FAILED")]
     assert failed == [f"fleet: FAILED host fleet-b: unknown host key; trust it with `ssh-keyscan -p {port} 127.0.0.1 >> "
-                      "~/.ssh/known_hosts` after checking its fingerprint"], proc.stderr
+                      f"{only_a}` after checking its fingerprint"], proc.stderr  # the file the fleet reads
     assert not (ssh_pair["homes"][1] / ".torchperf-fleet").exists()  # nothing was sent
+
+
+@pytest.mark.slow  # starts sshd, snapshots the project
+def test_refused_login_is_one_line(ssh_pair, fleet_project: Path, tmp_path: Path) -> None:
+    """A user the server does not let in (AllowUsers): the login is refused, the fleet says so in one line."""
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("nobody-here@fleet-a box-a\n")
+    proc = _fleet(fleet_project, "--hosts", str(hosts), "--ssh-config", str(ssh_pair["config"]), "--torch", "2.13.0",
+                  timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("fleet: FAILED")]
+    assert failed == ["fleet: FAILED host nobody-here@fleet-a: authentication refused (public keys only; check "
+                      "IdentityFile in ~/.ssh/config and the host's authorized_keys)"], proc.stderr
+    assert "fleet: 1 of 1 host(s) failed" in proc.stderr
+    assert not (ssh_pair["homes"][0] / ".torchperf-fleet").exists()  # nothing ran, nothing was sent
 
 
 @pytest.mark.slow  # starts sshd, snapshots the project
@@ -280,14 +361,15 @@ def test_two_hosts_under_one_resolved_name_run_nothing(ssh_pair, fleet_project: 
 
 @pytest.fixture(scope="session")
 def fleet_runs(ssh_pair, fleet_project: Path):
-    """B down: A comes back, B fails alone. B up again, --resume: only B runs."""
+    """B down: A comes back, B fails alone. B up again, --resume: only B runs, and that run (the one
+    command a user types) publishes the site itself."""
     common = ("--hosts", "hosts.txt", "--ssh-config", str(ssh_pair["config"]), "--torch", "2.13.0", "--tier", "smoke",
-              "--bench", "Sum", "--quick", "--no-machine-checks", "--no-publish")
+              "--bench", "Sum", "--quick", "--no-machine-checks")
     env = _pip_env()
     server_b = ssh_pair["servers"][1]
     server_b.stop()
     try:
-        first = _fleet(fleet_project, *common, env=env)
+        first = _fleet(fleet_project, *common, "--no-publish", env=env)
     finally:
         server_b.start()
     a_files = {p.name: p.stat().st_mtime_ns for p in (fleet_project / "results" / "box-a").glob("*.json")}
@@ -332,12 +414,111 @@ def test_resume_runs_only_the_missing_host_and_both_machines_are_here(fleet_runs
             [".torchperf-fleet"]
 
 
+def _tp(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "torchperf_core", *args], cwd=project, capture_output=True,
+                          text=True, timeout=600)
+
+
+def _head(project: Path) -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.slow
+def test_merging_what_the_hosts_brought_back_again_changes_nothing(fleet_runs, fleet_project: Path) -> None:
+    """The fleet merged each host's pull-back (.asv/fleet/<machine>); `torchperf merge` of the same
+    folders is a no-op, byte for byte."""
+    def tree() -> dict[str, bytes]:
+        return {str(p.relative_to(fleet_project)): p.read_bytes() for top in ("results", "meta")
+                for p in sorted((fleet_project / top).rglob("*")) if p.is_file()}
+
+    before = tree()
+    proc = _tp(fleet_project, "merge", *(f".asv/fleet/{m}" for m in MACHINES))
+    assert proc.returncode == 0, proc.stderr
+    assert re.fullmatch(r"merged 0 new and 0 newer file\(s\); [1-9]\d* unchanged, 0 older one\(s\) skipped; "
+                        r"machines: box-a, box-b", proc.stdout.strip()), proc.stdout
+    assert tree() == before
+
+
 @pytest.mark.slow
 def test_compare_machines_renders_fleet_results(fleet_runs, fleet_project: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "torchperf_core", "compare", "--machines", *MACHINES],
-                          cwd=fleet_project, capture_output=True, text=True, timeout=120)
+    proc = _tp(fleet_project, "compare", "--machines", *MACHINES)
     assert proc.returncode == 0, proc.stderr
-    assert "box-a" in proc.stdout and "box-b" in proc.stdout and "Sum" in proc.stdout
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"machines box-a vs box-b at {_head(fleet_project)[:8]}, torch 2.13.0 "
+                               "(ratio box-b/box-a; factor "), proc.stdout
+    assert any("Sum" in line and re.search(r"\b\d+\.\d\d\b", line) for line in lines), proc.stdout
+
+
+@pytest.mark.slow
+def test_one_site_with_every_machine_and_the_machines_page(fleet_runs, fleet_project: Path) -> None:
+    """Done when: one command gives one site with every machine (asv's selector lists both) and the
+    comparison page: the --resume run published it (the first, with --no-publish, did not)."""
+    import json
+
+    _first, second, _a = fleet_runs
+    html = fleet_project / "html"
+    assert f"fleet: site published in {html}" in second.stderr, second.stderr[-3000:]
+    assert "fleet: site published" not in _first.stderr  # --no-publish
+    index = json.loads((html / "index.json").read_text())
+    assert sorted(index["params"]["machine"]) == list(MACHINES)  # asv's machine selector
+    page = (html / "torchperf" / "machines.html").read_text()
+    assert '<tr data-machine="box-a">' in page and '<tr data-machine="box-b">' in page
+    assert f"<h2>box-b against box-a at {_head(fleet_project)[:8]}, torch 2.13.0</h2>" in page
+    assert f"<h2>box-a against box-b at {_head(fleet_project)[:8]}, torch 2.13.0</h2>" in page  # either reference
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes under `pid` (here: the sessions of a server this test started)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        found += kids
+        todo += kids
+    return found
+
+
+@pytest.mark.slow  # starts sshd
+def test_host_dying_mid_run_is_one_line(ssh_pair, tmp_path: Path) -> None:
+    """The server side of a running session is killed (as when a host goes down mid-run)."""
+    import asyncio
+    import signal
+
+    from torchperf_core.fleet import SshOptions
+    from torchperf_core.fleet import remote
+
+    host, log = Host("fleet-a"), tmp_path / "a.log"
+    listener = ssh_pair["servers"][0].proc.pid
+
+    async def scenario() -> str:
+        conn = await remote.connect(host, SshOptions(config=ssh_pair["config"]))
+        try:
+            task = asyncio.create_task(remote.stream_run(conn, host, "echo started; sleep 60", log,
+                                                         lambda done, total: None))
+            for _ in range(400):
+                if log.is_file() and "started" in log.read_text():
+                    break
+                await asyncio.sleep(0.05)
+            for pid in _descendants(listener):
+                os.kill(pid, signal.SIGKILL)
+            with pytest.raises(remote.HostFailed) as info:
+                await asyncio.wait_for(task, 30)
+            return str(info.value)
+        finally:
+            conn.close()
+
+    message = asyncio.run(scenario())
+    assert log.read_text().startswith("started"), log.read_text()
+    assert message == f"host fleet-a: the run was killed (signal); log: {log}" or (
+        message.startswith("host fleet-a: connection lost during the run (") and message.endswith(f"; log: {log}")
+        and "\n" not in message), message
 
 
 def test_matrix_workflow_uploads_per_machine_and_merges_before_publishing() -> None:

@@ -62,22 +62,22 @@ MARKDOWN = r"""
 
 b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%)
 
-| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
-| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 | ±3.1% | `bench.T.time_mm(256, 'float32')` |
+| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 (+1 disturbed) | ±3.1% | `bench.T.time_mm(256, 'float32')` |
 | ? | unknown | 1.1 s | 1.12 s | 1.020 | 0.700–1.300 | 30 | ±25.0% | `bench.T.time_noisy('a\|b')` |
-| c | contended | n/a | n/a | n/a | — | 0 | — | `bench.T.time_busy` |
+| c | contended | n/a | n/a | n/a | — | 0 (+7 disturbed) | — | `bench.T.time_busy` |
 | - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
 | ! | failed | 500 µs | n/a | n/a | — | 1 | — | `bench.T.time_broken` |
 
 <details>
 <summary>All 6 case(s)</summary>
 
-| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
-| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 | ±3.1% | `bench.T.time_mm(256, 'float32')` |
+| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 (+1 disturbed) | ±3.1% | `bench.T.time_mm(256, 'float32')` |
 | ? | unknown | 1.1 s | 1.12 s | 1.020 | 0.700–1.300 | 30 | ±25.0% | `bench.T.time_noisy('a\|b')` |
-| c | contended | n/a | n/a | n/a | — | 0 | — | `bench.T.time_busy` |
+| c | contended | n/a | n/a | n/a | — | 0 (+7 disturbed) | — | `bench.T.time_busy` |
 | - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
 | ! | failed | 500 µs | n/a | n/a | — | 1 | — | `bench.T.time_broken` |
 |   | same | 2 ms | 2.01 ms | 1.004 | 0.991–1.017 | 6 | ±1.2% | `bench.T.time_mm(1024, 'float32')` |
@@ -240,14 +240,14 @@ CALM_MARKDOWN = r"""
 
 b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); budget spent
 
-| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
 | - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
 
 <details>
 <summary>All 2 case(s)</summary>
 
-| | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
+|   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
 | - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
 |   | same | 2 ms | 2.01 ms | 1.004 | 0.991–1.017 | 6 | ±1.2% | `bench.T.time_mm(1024, 'float32')` |

@@ -7,8 +7,16 @@ environment and is run as a script, never imported from here.
 """
 
 from torchperf_core.bisect.cases import CASE_KINDS, CaseSpec, parse_case
-from torchperf_core.bisect.envs import EnvironmentCache, candidate_pythons, torch_requirements
-from torchperf_core.bisect.releases import IndexOptions, index_versions, is_plain, parse_release, releases_between
+from torchperf_core.bisect.envs import EnvironmentCache, candidate_pythons, suite_environment, torch_requirements
+from torchperf_core.bisect.releases import (
+    IndexOptions,
+    check_order,
+    index_versions,
+    is_plain,
+    parse_package,
+    parse_release,
+    releases_between,
+)
 from torchperf_core.bisect.report import (
     BISECT_REPORT_FORMAT_VERSION,
     build_report,
@@ -16,13 +24,13 @@ from torchperf_core.bisect.report import (
     plot_report,
     save_report,
 )
-from torchperf_core.bisect.search import CULPRIT, NOT_REPRODUCED, PAUSED, RANGE, Bisector, Rounds, expected_steps
+from torchperf_core.bisect.search import CONTENDED, CULPRIT, NOT_REPRODUCED, PAUSED, RANGE, Bisector, Rounds, expected_steps
 from torchperf_core.bisect.state import BISECT_STATE_FORMAT_VERSION, BisectState, question_key
 
 __all__ = [
     "BISECT_REPORT_FORMAT_VERSION", "BISECT_STATE_FORMAT_VERSION", "CASE_KINDS", "CULPRIT", "NOT_REPRODUCED",
-    "PAUSED", "RANGE", "BisectState", "Bisector", "CaseSpec", "EnvironmentCache", "IndexOptions", "Rounds",
-    "build_report", "candidate_pythons", "expected_steps", "index_versions", "is_plain", "load_report",
-    "parse_case", "parse_release", "plot_report", "question_key", "releases_between", "save_report",
-    "torch_requirements",
+    "CONTENDED", "PAUSED", "RANGE", "BisectState", "Bisector", "CaseSpec", "EnvironmentCache", "IndexOptions", "Rounds",
+    "build_report", "candidate_pythons", "check_order", "expected_steps", "index_versions", "is_plain", "load_report",
+    "parse_case", "parse_package", "parse_release", "plot_report", "question_key", "releases_between", "save_report",
+    "suite_environment", "torch_requirements",
 ]  # fmt: skip

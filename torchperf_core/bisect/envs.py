@@ -9,14 +9,19 @@ that release and its dependencies only)::
     envs/<...>/install.json           outcome: python used, download sizes, or why it failed
     lib/torchperf_core -> this checkout's package (the worker's engine), lib/benchmarks -> the suite
 
+A release the suite already has an asv environment for (`torchperf run --torch X` built it: same
+matrix, same install, asv's own cache under `env_dir`) is measured there instead, found by asv's own
+environment naming and completeness check (`suite_environment`): no second multi-GB install.
+
 A worker runs as `base python worker.py` with PYTHONPATH=site:lib, so every release is measured by
 the same engine: this torchperf, not the one each environment would have installed (asv installs the
 project `--no-deps` for the same reason: the matrix decides the rest).
 
 What a release needs: a Python it has wheels for (the configured Pythons first, then any `python3.X`
 on PATH, newest first, tried in turn when pip says no wheel fits); for torch the asv matrix's other
-requirements (numpy, packaging, threadpoolctl, ...) and `numpy<2` before torch 2.3 (built against
-NumPy 1). A release pip cannot install is recorded with pip's last error line and skipped.
+requirements (numpy, packaging, threadpoolctl, ...; read from asv.conf.json by the store's one
+config reader, spelt by asv's own parser) and `numpy<2` before torch 2.3 (built against NumPy 1).
+A release pip cannot install is recorded with pip's last error line and skipped.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from torchperf_core.bisect.releases import IndexOptions
 from torchperf_core.errors import TorchperfError
+from torchperf_core.store import AsvConfig
 
 Progress = Callable[..., None]
 
@@ -42,8 +48,6 @@ _WRONG_PYTHON = ("requires a different python", "no matching distribution found"
 # Names the release's `--target` folder to the worker, which processes its .pth files (PYTHONPATH
 # alone does not: a dependency that relies on one would be half-installed).
 SITE_ENV = "TORCHPERF_BISECT_SITE"
-# The asv matrix keys that are never extra requirements of a torch environment.
-_NOT_EXTRAS = {"torch", "pip+torch", "pytorch"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class Environment:
     """A release's installed environment: the interpreter and the folders to put on its path."""
 
     version: str
-    python: str  # base virtualenv's interpreter
+    python: str  # base virtualenv's interpreter, or the suite's asv environment's
     python_version: str  # "3.11"
     site: Path
     lib: Path
@@ -108,34 +112,72 @@ def candidate_pythons(configured: Iterable[str] = ()) -> list[tuple[str, str]]:
 
 
 def torch_requirements(version: str, matrix: Mapping[str, Any]) -> list[str]:
-    """torch==X plus the matrix's other requirements, `numpy<2` for torch older than 2.3."""
+    """torch==X plus the suite matrix's other requirements, spelt as asv spells them, with `numpy<2`
+    added for torch older than 2.3 (built against NumPy 1).
+
+    The matrix's keys that name torch are the store's (`TORCH_REQUIREMENT_KEYS`); a value becomes a
+    pip requirement through asv's own declaration parser (`asv.util.ParsedPipDeclaration`, as asv's
+    virtualenv environments install it: "1.26.4" -> "==1.26.4", "==0.3.2" kept, "" -> any). Like
+    `torchperf run` with one torch release, the first value of a list is the one used.
+    """
+    from asv.util import ParsedPipDeclaration
     from packaging.version import Version
 
+    from torchperf_core.store import TORCH_REQUIREMENT_KEYS
+
+    old = Version(version) < Version("2.3")
     reqs = [f"torch=={version}"]
     for key, values in matrix.items():
         name = key[4:] if key.startswith("pip+") else key
-        if key in _NOT_EXTRAS or name in _NOT_EXTRAS:
+        if key in TORCH_REQUIREMENT_KEYS or name in TORCH_REQUIREMENT_KEYS:
             continue
-        pin = (values[0] if isinstance(values, list) and values else values) or ""
-        if name == "numpy" and Version(version) < Version("2.3"):
-            pin = "<2"
-        reqs.append(f"{name}{pin}")
-    if not any(r.startswith("numpy") for r in reqs) and Version(version) < Version("2.3"):
+        value = (values[0] if isinstance(values, list) and values else values) or ""
+        parsed = ParsedPipDeclaration(f"{name} {value}")
+        spec = parsed.specification or ""
+        if parsed.pkgname == "numpy" and old:
+            spec = ",".join(x for x in (spec, "<2") if x)
+        reqs.append(f"{parsed.pkgname}{spec}")
+    if old and not any(r.startswith("numpy") for r in reqs):
         reqs.append("numpy<2")
     return reqs
+
+
+def suite_environment(config: AsvConfig, version: str) -> tuple[str, str] | None:
+    """(Python version, interpreter) of the asv environment `torchperf run --torch VERSION` built for
+    this release, when asv finds it complete; else None.
+
+    Why: the suite's environments are the same release under the same matrix, and each torch one is
+    GBs; asv's own naming (the config narrowed to the release, `AsvConfig.derived`, as `torchperf
+    run` derives it) and asv's own completeness check (`check_presence`) decide, so bisect finds
+    exactly the folder `run` would reuse and never a half-built one.
+    """
+    from asv import environment, util
+    from asv.config import Config
+
+    try:
+        conf = Config.from_json(config.derived([version]))
+        envs = list(environment.get_environments(conf, None, verbose=False))
+    except (util.UserError, OSError, ValueError):
+        return None  # e.g. a conda config without conda here: bisect builds its own environment
+    for env in envs:
+        if env.tool_name in ("virtualenv", "conda", "rattler", "uv") and env.check_presence():
+            return str(env.python), os.path.join(env._path, "bin", "python")  # noqa: SLF001 - no public path
+    return None
 
 
 class EnvironmentCache:
     """Builds and remembers release environments under `root`."""
 
     def __init__(self, root: Path, package: str, index: IndexOptions, *, pythons: Sequence[tuple[str, str]],
-                 extras: Callable[[str], list[str]] | None = None, benchmark_dir: Path | None = None) -> None:
+                 extras: Callable[[str], list[str]] | None = None, benchmark_dir: Path | None = None,
+                 suite: Callable[[str], tuple[str, str] | None] | None = None) -> None:
         self.root = root
         self.package = package
         self.index = index
         self.pythons = list(pythons)
         self.extras = extras
         self.benchmark_dir = benchmark_dir
+        self.suite = suite  # release -> (Python version, interpreter) of the suite's built environment
 
     def lib(self) -> Path:
         """The folder that gives every worker this checkout's torchperf_core (and the suite)."""
@@ -181,7 +223,18 @@ class EnvironmentCache:
         return None
 
     def ensure(self, version: str, progress: Progress) -> Environment | Skipped:
-        """The release's environment, built now or found in the cache; a Skipped with pip's reason."""
+        """The release's environment: the suite's own when `torchperf run` built it, else built now or
+        found in this cache; a Skipped with pip's reason."""
+        found = self.suite(version) if self.suite is not None else None
+        if found is not None:
+            python_version, python = found
+            # Nothing of its own to add: an empty first path entry, so the lib (this checkout's
+            # torchperf_core) still comes before the copy asv installed into that environment.
+            site = self.root / "envs" / f"suite-{self.package}-{version}"
+            site.mkdir(parents=True, exist_ok=True)
+            progress("reuse", version=version, python=f"{python_version}, the suite's asv environment "
+                                                        f"{Path(python).parent.parent}")
+            return Environment(version, python, python_version, site, self.lib())
         failure = self.cached_failure(version)
         if failure is not None:
             return Skipped(version, failure)

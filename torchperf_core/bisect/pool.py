@@ -4,6 +4,10 @@ Why interleaved: this kind of VM drifts ±5% over minutes and a neighbour's load
 two versions measured one after the other differ by the drift as much as by the code. In a round
 every worker takes a block of samples in the order A B C, then C B A, and so on (A B B A A B B A for
 a pair), so drift that is linear over a round, and most of a neighbour's burst, falls on every side.
+"Most" is not "all": a burst can still land on one block, and on a 2-core machine its samples then
+read whole scheduler quanta. Every block says whether the engine's contention probe saw it disturbed
+(worker.py), and a round with any disturbed block is returned as disturbed, for the search to set
+aside rather than judge.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -19,6 +24,19 @@ from torchperf_core.bisect.envs import Environment
 from torchperf_core.errors import TorchperfError
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+
+
+@dataclass(frozen=True)
+class Round:
+    """One interleaved round: every version's samples, and the versions whose block(s) the engine's
+    probe saw contended, with its cause. A round with any disturbed version is `disturbed`."""
+
+    samples: dict[str, list[float]]
+    disturbed: dict[str, str] = field(default_factory=dict)  # version -> cause
+
+    @property
+    def is_disturbed(self) -> bool:
+        return bool(self.disturbed)
 
 
 class Worker:
@@ -117,15 +135,19 @@ class Pool:
         for version in list(self.workers):
             self.stop(version)
 
-    def round(self, versions: Sequence[str], samples: int, blocks: int = 4) -> dict[str, list[float]]:
+    def round(self, versions: Sequence[str], samples: int, blocks: int = 4) -> Round:
         """One interleaved round: `blocks` blocks per worker, forwards then backwards (A B B A A B B A),
-        so a burst of load from a neighbour falls on every side rather than on one."""
+        so a burst of load from a neighbour falls on every side rather than on one; a block the probe
+        saw contended marks its version (first cause kept)."""
         out: dict[str, list[float]] = {v: [] for v in versions}
+        disturbed: dict[str, str] = {}
         for i in range(blocks):
             for version in (versions if i % 2 == 0 else list(reversed(versions))):
                 answer = self.workers[version].ask({"cmd": "measure", "samples": samples})
                 out[version].extend(float(x) for x in answer["samples"])
-        return out
+                if answer.get("contended"):
+                    disturbed.setdefault(version, str(answer.get("cause") or "the machine was busy"))
+        return Round(out, disturbed)
 
     def why(self, version: str) -> dict[str, Any]:
         return self.workers[version].ask({"cmd": "why"})

@@ -1,9 +1,11 @@
 """Which releases lie between good and bad: asked of the package index with pip itself.
 
 `pip index versions NAME --pre --json` lists what the index (or `--find-links` folder) serves, with
-the machine's own pip configuration (index URLs, constraints) applied, exactly as the install will
-see it. Plain releases only (PEP 440 X.Y[.Z], no pre/post/dev/local); `--include` adds others by
-name. Version spelling and order are the store's one torch-version rule (`parse_torch_version`,
+the machine's own pip configuration (index URLs, find-links) applied, as the install will see it.
+pip applies no constraints file to the listing: a release a constraint forbids (torch 2.15.0 on
+these machines) is listed and then fails to install with pip's reason (skipped; an endpoint: exit 2).
+Plain releases only (PEP 440 X.Y[.Z], no pre/post/dev/local); `--include` adds others by name.
+Version spelling and order are the store's one torch-version rule (`parse_torch_version`,
 `version_key`); another package's versions are kept as the index spells them.
 """
 
@@ -12,11 +14,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
 from torchperf_core.errors import TorchperfError
 from torchperf_core.store import parse_torch_version, version_key
+
+# PEP 508 distribution names.
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -44,17 +50,31 @@ class IndexOptions:
         return hashlib.sha256(json.dumps(self.pip_args()).encode()).hexdigest()[:8]
 
 
-def parse_release(text: str, package: str) -> str:
-    """A release as the user names it: torch's rule for torch ("2.13" -> "2.13.0"); PEP 440 otherwise."""
+def parse_release(text: str, package: str, *, included: bool = False) -> str:
+    """A release as the user names it: torch's rule for torch ("2.13" -> "2.13.0"); PEP 440 otherwise.
+
+    `included` (an `--include` value) may be any PEP 440 version, torch's too: naming pre- and
+    post-releases is what `--include` is for; the index's own spelling is used once it is matched.
+    """
     from packaging.version import InvalidVersion, Version
 
-    if package == "torch":
+    if package == "torch" and not included:
         return parse_torch_version(text)
     try:
         Version(str(text).strip())
     except InvalidVersion:
         raise TorchperfError(f"{package} version {text!r} is not a PEP 440 version; expected e.g. 1.5") from None
     return str(text).strip()
+
+
+def parse_package(text: str) -> str:
+    """`--package` as a distribution name (PEP 508); refused before it reaches pip's command line,
+    where a value starting with "-" would be read as an option."""
+    value = str(text).strip()
+    if not _NAME_RE.match(value):
+        raise TorchperfError(f"--package {text!r} is not a package name; expected a distribution name "
+                             "like torch or numpy")
+    return value
 
 
 def is_plain(version: str) -> bool:
@@ -65,6 +85,14 @@ def is_plain(version: str) -> bool:
     except InvalidVersion:
         return False
     return not (v.is_prerelease or v.is_postrelease or v.is_devrelease or v.local or v.epoch)
+
+
+def check_order(good: str, bad: str) -> None:
+    """The one rule for the pair: good strictly older than bad (checked before the index is asked)."""
+    from packaging.version import Version
+
+    if Version(good) >= Version(bad):
+        raise TorchperfError(f"--good {good} must be older than --bad {bad}")
 
 
 def index_versions(package: str, index: IndexOptions, *, python: str = sys.executable) -> list[str]:
@@ -93,8 +121,7 @@ def releases_between(available: Sequence[str], good: str, bad: str, package: str
     """
     from packaging.version import Version
 
-    if Version(good) >= Version(bad):
-        raise TorchperfError(f"--good {good} must be older than --bad {bad}")
+    check_order(good, bad)
     served = {Version(v): v for v in available}
     chosen: list[str] = []
     for name, value in (("--good", good), ("--bad", bad), *(("--include", v) for v in include)):

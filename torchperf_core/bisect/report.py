@@ -5,6 +5,10 @@ per version the pooled samples' median and quartiles (for the plot and the table
 sessions, so drift between sessions is in them), and for the culprit pair `judge_paired`'s ratio,
 its 90% interval (the equivalence interval: the ratio lies above its lower end with 95%
 confidence), p-value and verdict, from the last session that measured both sides interleaved.
+
+Only clean rounds make a version's median. Rounds the contention probe saw disturbed are counted
+(per version and per step) and never pooled with clean ones; a version measured only in disturbed
+rounds gets its median from them, flagged `"contended": true`, so no reader takes it for a clean one.
 """
 
 from __future__ import annotations
@@ -22,15 +26,29 @@ from torchperf_core.store import version_key, write_json
 # Report history:
 #   1 — first version: question, status, culprit (ratio, 90% interval, p, verdict), per-version
 #       medians, steps, skipped releases, why (fingerprint and kernel differences), plot file.
-BISECT_REPORT_FORMAT_VERSION = 1
+#   2 — status may be "contended"; per version "rounds" (clean), "disturbed_rounds" and "contended"
+#       (true: no clean round, the median is from disturbed ones); per step "disturbed" and "note".
+#       Version 1 reports still load and render (no disturbed rounds: none were watched).
+BISECT_REPORT_FORMAT_VERSION = 2
+_READS = (1, 2)
+
+
+def _disturbed_samples(session: Mapping[str, Any], version: str) -> list[float]:
+    return [x for d in session.get("disturbed") or () for x in d["samples"].get(version, ())]
+
 
 def _version_stats(state: BisectState) -> list[dict[str, Any]]:
     rows = []
-    measured = sorted({v for s in state.sessions for v in s["versions"] if pooled(s["rounds"], v)}, key=version_key)
+    measured = sorted({v for s in state.sessions for v in s["versions"]
+                       if pooled(s["rounds"], v) or _disturbed_samples(s, v)}, key=version_key)
     for version in measured:
-        samples = [x for s in state.sessions for x in pooled(s["rounds"], version)]
+        clean = [x for s in state.sessions for x in pooled(s["rounds"], version)]
+        rounds = sum(1 for s in state.sessions for r in s["rounds"] if r.get(version))
+        disturbed = sum(1 for s in state.sessions for d in s.get("disturbed") or () if d["samples"].get(version))
+        samples = clean or [x for s in state.sessions for x in _disturbed_samples(s, version)]
         rows.append({"version": version, "median": stats.median(samples), "q_25": stats.quantile(samples, 0.25),
-                     "q_75": stats.quantile(samples, 0.75), "samples": len(samples)})
+                     "q_75": stats.quantile(samples, 0.75), "samples": len(samples), "rounds": rounds,
+                     "disturbed_rounds": disturbed, "contended": not clean})
     return rows
 
 
@@ -64,7 +82,8 @@ def build_report(state: BisectState, plot: str | None = None) -> dict[str, Any]:
         "skipped": state.skipped,
         "versions": _version_stats(state),
         "steps": [{"step": s["step"], "versions": s["versions"], "rounds": len(s["rounds"]),
-                   "outcome": s["outcome"], "comparisons": s["comparisons"]} for s in state.sessions],
+                   "disturbed": len(s.get("disturbed") or ()), "outcome": s["outcome"],
+                   "comparisons": s["comparisons"], "note": s.get("note", "")} for s in state.sessions],
         "why": state.why,
         "plot": plot,
         "state_file": str(state.path),
@@ -83,7 +102,7 @@ def load_report(path: Path) -> dict[str, Any]:
         from torchperf_core.errors import TorchperfError
 
         raise TorchperfError(f"cannot read bisect report {str(path)!r}: {exc}") from None
-    check_format_version(data, "bisect report", BISECT_REPORT_FORMAT_VERSION, source=str(path),
+    check_format_version(data, "bisect report", _READS, source=str(path),
                          fix="re-run `torchperf bisect` to rewrite it")
     return data
 
@@ -102,6 +121,11 @@ def plot_report(report: Mapping[str, Any], path: Path) -> Path:
     high = [((r["q_75"] if r["q_75"] is not None else r["median"]) - r["median"]) * 1e3 for r in rows]
     fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(rows) + 2), 3.6))
     ax.errorbar(xs, med, yerr=[low, high], fmt="o-", capsize=3)
+    contended = [i for i, r in enumerate(rows) if r.get("contended")]
+    if contended:
+        ax.plot(contended, [med[i] for i in contended], "x", color="tab:orange", markersize=12,
+                label="contended (disturbed rounds only)")
+        ax.legend(loc="best")
     culprit = report.get("culprit") if report.get("status") == CULPRIT else None
     names = [r["version"] for r in rows]
     if culprit and culprit["good"] in names and culprit["bad"] in names:

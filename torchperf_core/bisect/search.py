@@ -20,6 +20,15 @@ ratios are tested (paired t-test for "different", an equivalence interval inside
 from one sample. Bonferroni spreads a 5% false-alarm budget over every comparison and look the
 search can make (`search_alpha`), so a wrong step anywhere stays unlikely.
 
+Why disturbed rounds are set aside (issue 11): on a shared machine a neighbour's burst can land on
+one side's block, whose samples then read scheduler quanta (8 ms for a 330 us case on 2 cores), and
+a ratio judged from such a round is the neighbour's, not the release's. Every block carries the
+engine probe's verdict (worker.py); a round in which any side's block was contended is kept in the
+state (`disturbed`) but never judged, and another round is taken. Disturbed rounds count toward
+`max_rounds`, so a busy machine cannot loop forever; a decision left with fewer than `min_rounds`
+clean rounds because of them ends CONTENDED (`verdict.contended_reason`, the gate's rule and words):
+"re-run on a quiet machine", never "not reproduced" and never a culprit.
+
 Everything measured is written to the state file after every round, so Ctrl-C keeps it and the next
 run with the same question resumes (a round cut short is re-taken).
 """
@@ -38,11 +47,13 @@ from torchperf_core.bisect.state import BisectState
 from torchperf_core.bisect.why import explain
 from torchperf_core.errors import TorchperfError
 from torchperf_core.engine import stats
-from torchperf_core.verdict import MIN_ROUNDS, SLOWER, UNKNOWN, judge_paired, per_case_alpha
+from torchperf_core.verdict import (CONTENDED, MIN_ROUNDS, SLOWER, UNKNOWN, contended_reason, judge_paired,
+                                   per_case_alpha)
 
 Progress = Callable[..., None]
 
-# Statuses of a finished (or paused) search.
+# Statuses of a finished (or paused) search. CONTENDED (the verdict room's "contended"): a decision
+# could not get enough clean rounds; a re-run measures that decision again.
 CULPRIT, RANGE, NOT_REPRODUCED, PAUSED = "culprit", "range", "not reproduced", "paused"
 
 
@@ -110,6 +121,14 @@ def decide_mid(rounds: Sequence[Mapping[str, Sequence[float]]], lo: str, mid: st
     if left["undecided"] or right["undecided"]:
         return None, [left, right]
     return ("bad" if left["ratio"] >= right["ratio"] else "good"), [left, right]
+
+
+def last_cause(disturbed: Sequence[Mapping[str, Any]]) -> str | None:
+    """The cause of the latest disturbed round, naming the version whose block it hit."""
+    for entry in reversed(disturbed):
+        for version, cause in (entry.get("causes") or {}).items():
+            return f"{version}: {cause}"
+    return None
 
 
 def expected_steps(n_between: int) -> int:
@@ -187,18 +206,35 @@ class Bisector:
     def _session(self, pool: Pool, step: int, versions: list[str],
                  decide: Callable[[list[dict[str, list[float]]]], tuple[str | None, list[dict[str, Any]]]]
                  ) -> dict[str, Any]:
+        """Rounds until `decide` decides or `max_rounds` (clean and disturbed together) are taken; only
+        clean rounds are judged. The session's outcome: decide's, CONTENDED, or "undecided"."""
         session = self.state.open_session(step, versions)
         rounds: list[dict[str, list[float]]] = session["rounds"]
+        disturbed: list[dict[str, Any]] = session["disturbed"]
         outcome, comparisons = (None, [])
         if len(rounds) >= self.rounds.min_rounds:
             outcome, comparisons = decide(rounds)
-        while outcome is None and len(rounds) < self.rounds.max_rounds:
-            rounds.append(pool.round(versions, self.rounds.samples, self.rounds.blocks))
+        while outcome is None and len(rounds) + len(disturbed) < self.rounds.max_rounds:
+            got = pool.round(versions, self.rounds.samples, self.rounds.blocks)
+            taken = len(rounds) + len(disturbed) + 1
+            if got.is_disturbed:
+                disturbed.append({"round": taken, "samples": got.samples, "causes": got.disturbed})
+                self.state.save()
+                self.progress("disturbed", step=step, round=taken, versions=versions, cause=last_cause(disturbed))
+                continue
+            rounds.append(got.samples)
             self.state.save()
-            self.progress("round", step=step, round=len(rounds), versions=versions)
+            self.progress("round", step=step, round=taken, versions=versions)
             if len(rounds) >= self.rounds.min_rounds:
                 outcome, comparisons = decide(rounds)
-        self.state.close_session(session, outcome or "undecided", comparisons)
+        note = ""
+        if outcome is None:
+            reason = contended_reason(len(rounds), len(disturbed), last_cause(disturbed), self.rounds.min_rounds)
+            if reason is not None:
+                outcome, note = CONTENDED, reason
+            elif disturbed:
+                note = f"{len(disturbed)} disturbed round(s) set aside"
+        self.state.close_session(session, outcome or "undecided", comparisons, note=note)
         return session
 
     def _run(self, pool: Pool) -> None:
@@ -207,6 +243,7 @@ class Bisector:
         alpha = search_alpha(len(state.releases) - 2, self.rounds)
         if state.status in (CULPRIT, RANGE, NOT_REPRODUCED):
             return
+        state.status = "running"  # a contended or paused search measures on
         if not state.endpoints_measured:
             for version, flag in ((good, "--good"), (bad, "--bad")):
                 self.progress("endpoint", version=version)
@@ -218,14 +255,18 @@ class Bisector:
                 session = self._session(pool, 0, [good, bad], lambda r: decide_endpoints(r, good, bad, factor, alpha))
             except WorkerError as exc:
                 raise TorchperfError(f"the case failed in {self.package} {exc}") from None
+            if session["outcome"] == CONTENDED:
+                state.finish(CONTENDED, good, bad, note=f"{good} vs {bad} (the endpoints): {session['note']}")
+                return
             if session["outcome"] != SLOWER:
                 note = "" if session["outcome"] == NOT_REPRODUCED else (
-                    f"the endpoints could not be told apart after {self.rounds.max_rounds} rounds")
+                    f"the endpoints could not be told apart after {self.rounds.max_rounds} rounds"
+                    + (f" ({session['note']})" if session["note"] else ""))
                 state.finish(NOT_REPRODUCED, good, bad, note=note)
                 return
             state.lo, state.hi = good, bad
             state.save()
-        steps_done = sum(1 for s in state.sessions if s["step"] > 0 and s["outcome"] is not None)
+        steps_done = sum(1 for s in state.sessions if s["step"] > 0 and s["outcome"] not in (None, CONTENDED))
         while True:
             lo, hi = state.lo, state.hi
             between = [v for v in state.releases if state.index(lo) < state.index(v) < state.index(hi)
@@ -261,9 +302,13 @@ class Bisector:
                 state.hi = mid
             elif session["outcome"] == "good":
                 state.lo = mid
+            elif session["outcome"] == CONTENDED:
+                state.finish(CONTENDED, lo, hi, note=f"{mid} between {lo} and {hi} (step {step}): {session['note']}")
+                return
             else:
                 state.finish(RANGE, lo, hi, note=f"{mid} could not be told apart from {lo} or {hi} "
-                                                 f"after {self.rounds.max_rounds} rounds")
+                                                 f"after {self.rounds.max_rounds} rounds"
+                                                 + (f" ({session['note']})" if session["note"] else ""))
                 return
             state.save()
 

@@ -14,10 +14,15 @@ from typing import Any, Mapping, Sequence
 
 from torchperf_core.formats import check_format_version
 from torchperf_core.store import write_json
+from torchperf_core.verdict import CONTENDED
 
 # State file history:
 #   1 — first version: question, releases, skipped, sessions (rounds of samples), lo/hi, status.
-BISECT_STATE_FORMAT_VERSION = 1
+#   2 — sessions gain "disturbed" (rounds the contention probe saw disturbed, set aside: round
+#       number, samples, causes by version) and "note"; "rounds" holds the clean rounds only; status
+#       may be "contended". A version 1 file reads as having no disturbed rounds (none were watched).
+BISECT_STATE_FORMAT_VERSION = 2
+_READS = (1, 2)
 
 
 def question_key(question: Mapping[str, Any]) -> str:
@@ -62,7 +67,8 @@ class BisectState:
 
     @property
     def endpoints_measured(self) -> bool:
-        return any(s["step"] == 0 and s["outcome"] is not None for s in self.sessions)
+        """A decision was made at the endpoints (a contended session decided nothing)."""
+        return any(s["step"] == 0 and s["outcome"] not in (None, CONTENDED) for s in self.sessions)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -77,13 +83,16 @@ class BisectState:
             return last
         if last is not None and last["outcome"] is None:
             self.sessions.pop()  # a session for another step: its bounds changed, its rounds do not apply
-        session = {"step": step, "versions": list(versions), "rounds": [], "outcome": None, "comparisons": []}
+        session = {"step": step, "versions": list(versions), "rounds": [], "disturbed": [], "outcome": None,
+                   "comparisons": [], "note": ""}
         self.sessions.append(session)
         return session
 
-    def close_session(self, session: dict[str, Any], outcome: str, comparisons: list[dict[str, Any]]) -> None:
+    def close_session(self, session: dict[str, Any], outcome: str, comparisons: list[dict[str, Any]],
+                      note: str = "") -> None:
         session["outcome"] = outcome
         session["comparisons"] = comparisons
+        session["note"] = note
         self.save()
 
     def finish(self, status: str, lo: str, hi: str, note: str = "") -> None:
@@ -112,11 +121,14 @@ class BisectState:
     @classmethod
     def load(cls, path: Path) -> "BisectState":
         data = json.loads(path.read_text(encoding="utf-8"))
-        check_format_version(data, "bisect state", BISECT_STATE_FORMAT_VERSION, source=str(path),
+        check_format_version(data, "bisect state", _READS, source=str(path),
                              fix="delete it (or pass --fresh) to start the search again")
         state = cls(path, data["question"], data["releases"])
         state.skipped = dict(data.get("skipped") or {})
         state.sessions = list(data.get("sessions") or [])
+        for session in state.sessions:  # version 1: nothing was set aside
+            session.setdefault("disturbed", [])
+            session.setdefault("note", "")
         state.lo, state.hi = data["lo"], data["hi"]
         state.status = data.get("status", "running")
         state.note = data.get("note", "")
@@ -130,7 +142,7 @@ class BisectState:
         path = folder / f"{question_key(question)}.json"
         if path.exists() and not fresh:
             state = cls.load(path)
-            if state.status == "paused":
+            if state.status in ("paused", CONTENDED):  # measured on: the contended decision is retaken
                 state.status = "running"
             return state
         folder.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,15 @@ Requests, one JSON object a line; each answered by one line {"ok": true, ...} or
 "error": "..."}::
 
     {"cmd": "load", "case": CaseSpec.to_json()}   -> {"version": "<package version>", "kernel": [op, dtype] | null}
-    {"cmd": "measure", "samples": n}              -> {"samples": [seconds per call, ...]}
+    {"cmd": "measure", "samples": n}              -> {"samples": [seconds per call, ...],
+                                                      "contended": true | false | null, "cause": "..." | null}
     {"cmd": "why"}                                -> {"fingerprint": {...}, "kernels": {...}}  (torch only)
     {"cmd": "quit"}
+
+"contended" is the engine's contention probe (`engine.SchedProbe`, standard library only, so any
+release's environment runs it) on this block: true when its threads waited for a CPU too often to
+trust it, with the probe's `cause` in words; null when the block could not be watched (a `track_`
+case that keeps no timing record). The parent never judges a contended block (search.py).
 
 The protocol owns the process's original stdout; fd 1 is pointed at stderr so that whatever the
 measured code prints cannot corrupt an answer.
@@ -39,9 +45,28 @@ class _Host:
         return None
 
 
+Timed = Callable[[int], "tuple[list[float], Any]"]  # n -> (samples, engine Contention | None)
+
+
+def _probe(threads: int | None) -> Any:
+    from torchperf_core.engine import SchedProbe
+
+    return SchedProbe(threads or 1)
+
+
+def _watched(run: Callable[[Any], Any], threads: int | None) -> tuple[list[float], Any]:
+    """`run(probe)` -> RawTiming, with a fresh probe closed afterwards (its file descriptors)."""
+    probe = _probe(threads)
+    try:
+        raw = run(probe)
+    finally:
+        probe.close()
+    return list(raw.samples), raw.contention
+
+
 class _Worker:
     def __init__(self) -> None:
-        self.time: Callable[[int], list[float]] | None = None
+        self.time: Timed | None = None
         self.teardown: Callable[[], None] | None = None
         self.kernel: tuple[str, str] | None = None
         self.package = ""
@@ -67,7 +92,8 @@ class _Worker:
             if not callable(obj):
                 raise TypeError(f"{case['target']} is not callable")
             fn = obj
-            self.time = lambda n: list(time_callable(fn, device=_Host(), options=self.options(n)).samples)
+            self.time = lambda n: _watched(lambda p: time_callable(fn, device=_Host(), options=self.options(n),
+                                                                   probe=p), None)
         elif kind == "op":
             from torchperf_core.engine import prepare
 
@@ -75,7 +101,7 @@ class _Worker:
                                layout=case["layout"])
             prepared.callables()[0]()  # one untimed call: a missing kernel fails here, not mid-timing
             self.kernel = (case["op"], case["dtype"])
-            self.time = lambda n: list(prepared.time(self.options(n)).samples)
+            self.time = lambda n: _raw(prepared.time(self.options(n)))  # the engine watches by default
         elif kind == "suite":
             os.environ.setdefault("TORCHPERF_TIER", "full")  # every valid parameter set runs; none capped
             module = importlib.import_module(f"benchmarks.{case['module']}")
@@ -91,11 +117,12 @@ class _Worker:
                 self.kernel = (str(op), str(values["dtype"]))
             self.teardown = (lambda: bench.teardown(*params)) if hasattr(bench, "teardown") else None
             if case["method"].startswith("track_"):
-                self.time = lambda n: _track_samples(method, params, n)
+                self.time = lambda n: _track_samples(bench, method, params, n)
             else:
                 clock = getattr(bench, "clock", None)
-                self.time = lambda n: list(time_callable(lambda: method(*params), device=_Host(), clock=clock,
-                                                         options=self.options(n)).samples)
+                self.time = lambda n: _watched(lambda p: time_callable(lambda: method(*params), device=_Host(),
+                                                                       clock=clock, options=self.options(n),
+                                                                       probe=p), case.get("threads"))
         else:
             raise ValueError(f"unknown case kind {kind!r}")
         return {"version": _installed_version(package), "kernel": list(self.kernel) if self.kernel else None}
@@ -103,7 +130,8 @@ class _Worker:
     def measure(self, samples: int) -> dict[str, Any]:
         if self.time is None:
             raise RuntimeError("measure before load")
-        return {"samples": self.time(samples)}
+        values, contention = self.time(samples)
+        return {"samples": values, **_contention_fields(contention)}
 
     def why(self) -> dict[str, Any]:
         from torchperf_core.env import collect_fingerprint, kernels_for
@@ -115,17 +143,43 @@ class _Worker:
         return {"fingerprint": fingerprint, "kernels": kernels}
 
 
-def _track_samples(method: Callable[..., Any], params: list[Any], n: int) -> list[float]:
+def _raw(raw: Any) -> tuple[list[float], Any]:
+    return list(raw.samples), raw.contention
+
+
+def _contention_fields(contention: Any) -> dict[str, Any]:
+    """The answer's "contended"/"cause" (null/null when the block was not watched)."""
+    if contention is None:
+        return {"contended": None, "cause": None}
+    return {"contended": bool(contention.contended), "cause": contention.cause}
+
+
+class _Merged:
+    """Several timings' contention as one: contended if any was (a `track_` block may call the case
+    more than once); the first contended one's cause."""
+
+    def __init__(self, records: list[Any]) -> None:
+        bad = [r for r in records if r.contended]
+        self.contended = bool(bad)
+        self.cause = (bad[0] if bad else records[0]).cause if records else None
+
+
+def _track_samples(bench: Any, method: Callable[..., Any], params: list[Any], n: int) -> tuple[list[float], Any]:
     """A `track_` method that returns asv's timing dict ({"samples": [...], "number": k}) gives its
-    per-call samples; one that returns a number gives one sample per call, taken n times."""
+    per-call samples; one that returns a number gives one sample per call, taken n times. The suite's
+    cases keep their engine timing in `bench.last_timing` (its contention is the block's)."""
     out: list[float] = []
+    records: list[Any] = []
     while len(out) < n:
         result = method(*params)
         if isinstance(result, dict) and "samples" in result:
             out.extend(float(x) for x in result["samples"])
         else:
             out.append(float(result))
-    return out
+        contention = getattr(getattr(bench, "last_timing", None), "contention", None)
+        if contention is not None:
+            records.append(contention)
+    return out, (_Merged(records) if records else None)
 
 
 def _installed_version(package: str) -> str | None:

@@ -1,8 +1,10 @@
 """`torchperf bisect CASE --good V --bad V`: find the release that made CASE slower, and why.
 
-Exit codes: 0 the culprit pair is named; 1 the search ended with a range (a step could not be
-decided within --max-rounds); 2 a mistake in the input (unknown case, malformed or unlisted version,
-good not older than bad, no release between, an endpoint that cannot be installed or measured);
+Exit codes: 0 the culprit pair is named; 1 undecided: the search ended with a range (a step could
+not be decided within --max-rounds), or contended (a decision could not get enough clean rounds
+because the contention probe saw the machine busy: re-run on a quiet machine); 2 a mistake in the
+input (unknown case, malformed or unlisted version, good not older than bad, no release between, an
+endpoint that cannot be installed or measured);
 3 the slowdown is not reproduced at the endpoints (nothing to bisect); 4 paused by --max-steps
 (re-run to continue); 130 interrupted (what was measured is kept: re-run to resume).
 """
@@ -10,14 +12,19 @@ good not older than bad, no release between, an endpoint that cannot be installe
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torchperf_core.store import AsvConfig
 
 NAME = "bisect"
 HELP = "find the release between --good and --bad that made a case slower, and why"
 
-EXIT_CODES = {"culprit": 0, "range": 1, "not reproduced": 3, "paused": 4}
+EXIT_CODES = {"culprit": 0, "range": 1, "contended": 1, "not reproduced": 3, "paused": 4}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a change must exceed this ratio (default: the gate's 1.03: rounds are paired, as in the gate)")
     parser.add_argument("--samples", default="10", help="samples per block, two blocks a round (default 10)")
     parser.add_argument("--rounds", default="3", help="interleaved rounds before a first decision (default 3, the least)")
-    parser.add_argument("--max-rounds", default="8", help="most rounds while undecided (default 8)")
+    parser.add_argument("--max-rounds", default="8", help="most rounds per decision while undecided, disturbed ones included (default 8)")
     parser.add_argument("--max-steps", default=None, help="pause after this many steps (re-run to continue)")
     parser.add_argument("--cache", default=".asv/bisect", help="environments and state (default .asv/bisect)")
     parser.add_argument("--report", default=None, help="report path, .json (default: in --cache/reports)")
@@ -44,14 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-def _config() -> tuple[list[str], dict[str, object], Path]:
-    """(configured Pythons, matrix requirements, benchmark folder) from ./asv.conf.json when present."""
+def _config() -> tuple[AsvConfig | None, list[str], dict[str, object], Path]:
+    """(the config, its Pythons, its matrix requirements, benchmark folder) from ./asv.conf.json,
+    read by the store's one reader; outside a project, torchperf_core's own runtime needs."""
     from torchperf_core.store import CONFIG_NAME, read_config
 
     if not Path(CONFIG_NAME).exists():
-        return [], {"numpy": [""], "packaging": [""], "threadpoolctl": [""]}, Path("benchmarks")
+        return None, [], {"numpy": [""], "packaging": [""], "threadpoolctl": [""]}, Path("benchmarks")
     config = read_config(CONFIG_NAME)
-    return [str(p) for p in config.raw.get("pythons") or []], dict(config.requirements), config.benchmark_dir
+    return (config, [str(p) for p in config.raw.get("pythons") or []], dict(config.requirements),
+            config.benchmark_dir)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,19 +75,16 @@ def run(args: argparse.Namespace) -> int:
                            min_rounds=positive_int(args.rounds, "--rounds"),
                            max_rounds=positive_int(args.max_rounds, "--max-rounds"))
     max_steps = positive_int(args.max_steps, "--max-steps")
-    pythons, matrix, benchmark_dir = _config()
-    package = args.package.strip()
+    config, pythons, matrix, benchmark_dir = _config()
+    package = bisect.parse_package(args.package)
     case = bisect.parse_case(args.case, benchmark_dir=benchmark_dir)
     good, bad = bisect.parse_release(args.good, package), bisect.parse_release(args.bad, package)
-    include = [bisect.parse_release(v, package) for v in args.include]
+    include = [bisect.parse_release(v, package, included=True) for v in args.include]
     index = bisect.IndexOptions(index_url=args.index_url, find_links=tuple(str(Path(p).resolve()) for p in args.find_links),
                                 no_index=args.no_index)
-    from packaging.version import Version
-
     from torchperf_core.errors import TorchperfError
 
-    if Version(good) >= Version(bad):
-        raise TorchperfError(f"--good {good} must be older than --bad {bad}")
+    bisect.check_order(good, bad)
     if args.report is not None and Path(args.report).suffix.lower() != ".json":
         raise TorchperfError(f"--report {args.report!r} must end in .json")
     releases = bisect.releases_between(bisect.index_versions(package, index), good, bad, package, include)
@@ -93,8 +99,14 @@ def run(args: argparse.Namespace) -> int:
                 "factor": factor, "include": include}
     state = bisect.BisectState.open(cache_dir / "runs", question, releases, fresh=args.fresh)
     extras = (lambda v: bisect.torch_requirements(v, matrix)) if package == "torch" else None
+    # torch releases the suite's asv environments already hold are measured there (same matrix, same
+    # cache); only from the default index, the one `torchperf run` installed them from.
+    suite = None
+    if config is not None and package == "torch" and index == bisect.IndexOptions():
+        suite = functools.partial(bisect.suite_environment, config)
     envs = bisect.EnvironmentCache(cache_dir, package, index, pythons=bisect.candidate_pythons(pythons),
-                                   extras=extras, benchmark_dir=benchmark_dir if case.kind == "suite" else None)
+                                   extras=extras, benchmark_dir=benchmark_dir if case.kind == "suite" else None,
+                                   suite=suite)
     n_between = len(releases) - 2
     print(f"bisecting {package} {good} -> {bad}: {n_between} releases between, ~{bisect.expected_steps(n_between)} "
           "steps after the endpoints", file=sys.stderr if args.json else sys.stdout, flush=True)

@@ -15,10 +15,11 @@ from typing import Mapping, Sequence
 
 from torchperf_core.errors import TorchperfError
 
-# A DNS name, an IPv4 address or a bracketed IPv6 address; a user as OpenSSH accepts it.
+# A DNS name, a `Host` alias of ~/.ssh/config (which may hold '_'), an IPv4 address or a bracketed
+# IPv6 address; a user as OpenSSH accepts it. Never a leading '-' (no option can pass for a host).
 _LINE_RE = re.compile(
     r"^(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?"
-    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)"
     r"(?::(?P<port>[0-9]{1,5}))?$"
 )
 # The machine name rule of `torchperf run --machine` (run.parse_machine), restated as a pattern

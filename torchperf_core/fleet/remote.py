@@ -99,22 +99,35 @@ class SshOptions:
     connect_timeout: float = 30.0
 
 
-def unknown_host_message(host: Host, address: str, port: int) -> str:
-    """The one line for a host whose key is not in known_hosts: how to trust it, after checking."""
+def unknown_host_message(host: Host, address: str, port: int, known_hosts: str = "~/.ssh/known_hosts") -> str:
+    """The one line for a host whose key is not in known_hosts: how to trust it, after checking,
+    in the known_hosts file the fleet actually reads."""
     return (f"host {host.label}: unknown host key; trust it with `ssh-keyscan -p {port} {address} >> "
-            f"~/.ssh/known_hosts` after checking its fingerprint")
+            f"{known_hosts}` after checking its fingerprint")
 
 
-async def connect(host: Host, options: SshOptions) -> Any:
-    """An authenticated connection, or HostFailed with the one line to show."""
+def _known_hosts_file(resolved: Any) -> str:
+    """The file asyncssh checked: --known-hosts, else the config's UserKnownHostsFile, else ~/.ssh/known_hosts."""
+    value = resolved.known_hosts
+    first = value[0] if isinstance(value, (list, tuple)) and value else value
+    return shlex.quote(str(first)) if isinstance(first, (str, Path)) and str(first) else "~/.ssh/known_hosts"
+
+
+def client_options(host: Host, options: SshOptions) -> Any:
+    """The asyncssh settings for `host`: OpenSSH's config (HostName, Port, User, IdentityFile,
+    UserKnownHostsFile) resolved first, then the fleet's rules on top, whatever the config says:
+    public keys only (no password, keyboard-interactive, GSS or host-based login), no agent
+    forwarding, host keys checked (never `known_hosts=None`). HostFailed on unusable settings."""
     import asyncssh
 
     kwargs: dict[str, Any] = {
-        "password": None, "preferred_auth": "publickey", "agent_forwarding": False,
+        "password": None, "preferred_auth": "publickey", "password_auth": False, "kbdint_auth": False,
+        "gss_auth": False, "host_based_auth": False, "agent_forwarding": False,
         "connect_timeout": options.connect_timeout, "keepalive_interval": 30, "keepalive_count_max": 4,
     }  # fmt: skip
-    if options.config is not None:
-        kwargs["config"] = [str(options.config)]
+    # `()` is asyncssh's "~/.ssh/config when readable"; SSHClientConnectionOptions' own default
+    # (None) would read no config at all.
+    kwargs["config"] = [str(options.config)] if options.config is not None else ()
     if options.known_hosts is not None:
         kwargs["known_hosts"] = str(options.known_hosts)
     if host.port is not None:
@@ -122,14 +135,22 @@ async def connect(host: Host, options: SshOptions) -> Any:
     if host.user is not None:
         kwargs["username"] = host.user
     try:
-        # Resolved first (the config's HostName, Port, User apply), so a message names the real target.
-        options = asyncssh.SSHClientConnectionOptions(host=host.host, **kwargs)
+        return asyncssh.SSHClientConnectionOptions(host=host.host, **kwargs)
     except (OSError, ValueError, asyncssh.Error) as exc:
         raise HostFailed(f"host {host.label}: unusable SSH settings ({_reason(exc)})") from None
+
+
+async def connect(host: Host, options: SshOptions) -> Any:
+    """An authenticated connection, or HostFailed with the one line to show."""
+    import asyncssh
+
+    # Resolved first (the config's HostName, Port, User apply), so a message names the real target.
+    resolved = client_options(host, options)
     try:
-        return await asyncssh.connect(host.host, options=options)
+        return await asyncssh.connect(host.host, options=resolved)
     except asyncssh.HostKeyNotVerifiable:
-        raise HostFailed(unknown_host_message(host, options.host, options.port)) from None
+        raise HostFailed(unknown_host_message(host, resolved.host, resolved.port,
+                                              _known_hosts_file(resolved))) from None
     except asyncssh.PermissionDenied:
         raise HostFailed(f"host {host.label}: authentication refused (public keys only; check IdentityFile "
                          "in ~/.ssh/config and the host's authorized_keys)") from None

@@ -38,7 +38,6 @@ from torchperf_core.verdict import (
     FAMILY_ALPHA,
     FASTER,
     FIXED,
-    MIN_ROUNDS,
     ONLY_AFTER,
     ONLY_BEFORE,
     REGRESSION_VERDICTS,
@@ -47,6 +46,7 @@ from torchperf_core.verdict import (
     SLOWER,
     UNKNOWN,
     PairedJudgement,
+    contended_reason,
     judge_paired,
     per_case_alpha,
 )
@@ -325,11 +325,10 @@ def _outcome(c: _Case) -> CaseOutcome:
         return CaseOutcome(c.benchmark, c.key, c.final, None, b, a, len(c.pairs), c.contended, c.reason)
     j = c.judgement
     verdict = j.verdict if j is not None else UNKNOWN
-    reason = None
-    if verdict == UNKNOWN and len(c.pairs) < MIN_ROUNDS and c.contended:
+    reason = contended_reason(len(c.pairs), c.contended, c.causes[-1] if c.causes else None) \
+        if verdict == UNKNOWN else None
+    if reason is not None:
         verdict = CONTENDED
-        cause = c.causes[-1] if c.causes else "the machine was busy"
-        reason = f"{c.contended} round(s) disturbed ({cause}): re-run on a quiet machine"
     elif verdict == UNKNOWN:
         reason = f"undecided after {len(c.pairs)} clean round(s): re-measure (more rounds or --budget)"
     return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason)

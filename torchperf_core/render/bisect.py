@@ -21,6 +21,7 @@ _PROGRESS = {
     "measure endpoints": "measuring the endpoints {versions_vs}, interleaved",
     "step": "step {step} of ~{total}: {version} (between {lo} and {hi})",
     "round": "  round {round}: {versions_list}",
+    "disturbed": "  round {round}: {versions_list}: disturbed, not judged ({cause})",
     "why": "collecting fingerprints and kernels of {lo} and {hi}",
     "resume": "resuming from {path} ({sessions} sessions measured)",
 }
@@ -64,12 +65,14 @@ def render_bisect_report(report: Mapping[str, Any]) -> str:
     elif status == "range":
         lines.append(f"undecided: the slowdown is between {pkg} {culprit['good'] if culprit else '?'} and "
                      f"{culprit['bad'] if culprit else '?'}; {report['note']}")
+    elif status == "contended":
+        lines.append(f"contended: {pkg} {report['note']}")
     elif status == "paused":
         lines.append(f"paused: the slowdown is between {pkg} {culprit['good'] if culprit else '?'} and "
                      f"{culprit['bad'] if culprit else '?'}; re-run the same command to continue")
     else:
         lines.append(f"status: {status}")
-    if report.get("note") and status != "range":
+    if report.get("note") and status not in ("range", "contended"):
         lines.append(f"note: {report['note']}")
     why = report.get("why")
     if why:
@@ -88,10 +91,34 @@ def render_bisect_report(report: Mapping[str, Any]) -> str:
     if report.get("skipped"):
         for version, reason in report["skipped"].items():
             lines.append(f"skipped {version}: {reason}")
-    rows = [[r["version"], format_time(r["median"]), f"{format_time(r['q_25'])}..{format_time(r['q_75'])}",
-             str(r["samples"])] for r in report.get("versions") or []]
-    if rows:
-        lines.append(table(["version", "median", "IQR", "samples"], rows, "lrrr"))
+    lines += _disturbed_lines(report)
+    lines += _version_table(report.get("versions") or [])
     if report.get("plot"):
         lines.append(f"plot: {report['plot']}")
     return "\n".join(lines) + "\n"
+
+
+def _disturbed_lines(report: Mapping[str, Any]) -> list[str]:
+    """Per decision, the rounds set aside because the contention probe saw them disturbed."""
+    parts = [f"{'endpoints' if s['step'] == 0 else 'step ' + str(s['step'])} {s['disturbed']} of "
+             f"{s['disturbed'] + s['rounds']}" for s in report.get("steps") or () if s.get("disturbed")]
+    return [f"disturbed rounds (set aside, not judged): {', '.join(parts)}"] if parts else []
+
+
+def _version_table(rows: list[Mapping[str, Any]]) -> list[str]:
+    """Medians of clean rounds; a version measured only in disturbed rounds shows its numbers in
+    parentheses, footnoted, so it never reads as a clean median. Version 1 reports: no column."""
+    if not rows:
+        return []
+    watched = any("disturbed_rounds" in r for r in rows)
+    body = []
+    for r in rows:
+        median, iqr = format_time(r["median"]), f"{format_time(r['q_25'])}..{format_time(r['q_75'])}"
+        if r.get("contended"):
+            median, iqr = f"({median})", f"({iqr})"
+        body.append([r["version"], median, iqr, str(r["samples"])] + ([str(r.get("disturbed_rounds", 0))] if watched else []))
+    header = ["version", "median", "IQR", "samples"] + (["disturbed"] if watched else [])
+    out = [table(header, body, "lrrr" + ("r" if watched else ""))]
+    if any(r.get("contended") for r in rows):
+        out.append("(...) contended: every round of that version was disturbed; not a clean median")
+    return out

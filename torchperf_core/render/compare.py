@@ -31,7 +31,7 @@ from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS, LEG
 from torchperf_core.render.compare_metrics import TITLE as BESIDE_TITLE
 from torchperf_core.render.compare_metrics import beside_cells, beside_json, has_beside, reading_lines
 from torchperf_core.render.compare_isa import TITLE as ISA_TITLE, isa_lines
-from torchperf_core.render.text import table
+from torchperf_core.render.text import md_escape, md_table, plural, table, undecided_headline
 
 FORMATS = ("text", "markdown", "json")
 
@@ -69,10 +69,6 @@ def gflops_text(before: float | None, after: float | None) -> str:
     return f"{fmt(before)} → {fmt(after)}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def summary_line(c: Comparison) -> str:
     counts = c.counts()
     parts = []
@@ -106,16 +102,7 @@ def headline(c: Comparison) -> str | None:
     """The line shown on top when cases are undecided: they are neither regressions nor unchanged,
     and the exit status does not count them (issue 11: said at the top, not only at the bottom)."""
     counts = c.counts()
-    unknown, contended = counts.get(UNKNOWN, 0), counts.get(CONTENDED, 0)
-    if not unknown and not contended:
-        return None
-    parts = []
-    if contended:
-        parts.append(f"{_plural(contended, 'case')} contended: re-run on a quiet machine")
-    if unknown:
-        parts.append(f"{_plural(unknown, 'case')} unknown: re-measure")
-    status = "exit status 1 for the decided regressions only" if c.exit_code else "exit status 0: no decided regression"
-    return "UNDECIDED: " + "; ".join(parts) + f" ({status}; these are not counted as changes)"
+    return undecided_headline(counts.get(UNKNOWN, 0), counts.get(CONTENDED, 0), c.exit_code, "case", "changes")
 
 
 def between_text(row: Row) -> str:
@@ -200,7 +187,7 @@ def _why_lines(c: Comparison) -> list[str]:
         if not d.fields:
             lines.append(f"[{d.env}] environments identical (fingerprint)")
             continue
-        lines.append(f"[{d.env}] {_plural(len(d.fields), 'fingerprint difference')} (! = timings not directly comparable):")
+        lines.append(f"[{d.env}] {plural(len(d.fields), 'fingerprint difference')} (! = timings not directly comparable):")
         for path, before, after, key in d.fields:
             lines.append(f"  {'!' if key else ' '} {path}: {before} → {after}")
     return lines
@@ -289,23 +276,6 @@ def _legend() -> str:
 _MD_ROWS_UNFOLDED = 20
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
-md_escape = _md_escape  # public: the gate's and the regressions' markdown escape with it too
-
-
-def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
-    """`align`: one letter per column, l/r/c (default: the comparison table's c r r r l l l)."""
-    align = align or "crrrr" + "l" * max(0, len(headers) - 5)
-    head = "| " + " | ".join(_md_escape(h) or " " for h in headers) + " |"
-    rule = {"l": "---", "r": "---:", "c": ":-:"}
-    align = "|" + "|".join(rule[a] for a in align) + "|"
-    body = ["| " + " | ".join(_md_escape(str(x)) if str(x).strip() else " " for x in r) + " |" for r in rows]
-    return "\n".join([head, align] + body)
-
-
 def _md_mark(mark: str) -> str:
     return {"+": "🔴 +", "-": "🟢 -", "!": "🔴 !", "*": "🟢 *", "x": "x", "?": "🟡 ?", "c": "🟠 c"}.get(mark, mark)
 
@@ -320,7 +290,7 @@ def _md_rows(c: Comparison, rows: Sequence[Row], show_env: bool) -> str:
         row[name] = f"`{row[name]}`"
         cells.append(row)
     headers = _headers(c, show_env)
-    return _md_table(headers, cells, "crrrrlr" + "l" * (len(headers) - 7) if beside else None)
+    return md_table(headers, cells, "crrrrlr" + "l" * (len(headers) - 7) if beside else None)
 
 
 def _details(summary: str, body: str) -> str:
@@ -333,17 +303,17 @@ def render_markdown(c: Comparison, *, split: bool = False, only_changed: bool = 
     show_env = _show_env(c)
     status = "❌" if c.exit_code else ("⚠️" if c_all.undecided else "✅")
     verdict = (
-        f"{_plural(len(c.regressions), 'benchmark')} got significantly slower"
+        f"{plural(len(c.regressions), 'benchmark')} got significantly slower"
         if c.regressions
         else "no significant regression"
     )
     top = headline(c_all)
-    out = [f"{status} **torchperf**: {verdict} — {_md_escape(summary)}", ""]
+    out = [f"{status} **torchperf**: {verdict} — {md_escape(summary)}", ""]
     if top:
-        out += [f"**{_md_escape(top)}**", ""]
-    out.append(f"{_md_escape(_title(c))}")
+        out += [f"**{md_escape(top)}**", ""]
+    out.append(f"{md_escape(_title(c))}")
     for w in c.warnings:
-        out += ["", f"> ⚠️ {_md_escape(w)}"]
+        out += ["", f"> ⚠️ {md_escape(w)}"]
     changed = tuple(r for r in c.rows if r.changed or r.verdict in (INCOMPARABLE, CONTENDED, UNKNOWN))
     if split:
         for title, rows in _sections(c, True):
@@ -356,26 +326,26 @@ def render_markdown(c: Comparison, *, split: bool = False, only_changed: bool = 
         if changed:
             out += ["", "**Changed**", "", _md_rows(c, changed, show_env)]
         if c.rows and not only_changed:
-            out += ["", _details(f"All {_plural(len(c.rows), 'benchmark')}", _md_rows(c, c.rows, show_env))]
+            out += ["", _details(f"All {plural(len(c.rows), 'benchmark')}", _md_rows(c, c.rows, show_env))]
         elif not changed:
             out += ["", "_No benchmarks to show._"]
     why = _why_lines(c_all)
     warnings = list(dict.fromkeys(w for d in c_all.env_diffs for w in d.warnings))
     if warnings:
-        out += [""] + [f"> ⚠️ {_md_escape(w)}" for w in warnings]
+        out += [""] + [f"> ⚠️ {md_escape(w)}" for w in warnings]
     kernels = _kernel_lines(c)
     if kernels:
-        out += ["", "**Kernels of ops that changed**", ""] + [f"- {_md_escape(k)}" for k in kernels]
+        out += ["", "**Kernels of ops that changed**", ""] + [f"- {md_escape(k)}" for k in kernels]
     if c.isa_findings:
-        out += ["", f"**{ISA_TITLE}**", ""] + [f"- {_md_escape(line)}" for line in isa_lines(c)]
+        out += ["", f"**{ISA_TITLE}**", ""] + [f"- {md_escape(line)}" for line in isa_lines(c)]
     readings = reading_lines(c.rows, show_env)
     if readings:
-        out += ["", f"**{BESIDE_TITLE}**", ""] + [f"- {_md_escape(line)}" for line in readings]
+        out += ["", f"**{BESIDE_TITLE}**", ""] + [f"- {md_escape(line)}" for line in readings]
     if why:
         out += ["", _details("Why: environment differences", "```\n" + "\n".join(why) + "\n```")]
-    out += ["", f"<sub>{_md_escape(_legend())}</sub>"]
+    out += ["", f"<sub>{md_escape(_legend())}</sub>"]
     if has_beside(c.rows):
-        out += [f"<sub>{_md_escape(BESIDE_LEGEND)}</sub>"]
+        out += [f"<sub>{md_escape(BESIDE_LEGEND)}</sub>"]
     return "\n".join(out) + "\n"
 
 

@@ -11,16 +11,13 @@ from torchperf_core.render.compare import (
     _details,
     _kernel_lines,
     _legend,
-    _md_escape,
-    _md_table,
     _MD_ROWS_UNFOLDED,
     _num,
-    _plural,
     _why_lines,
     comparison_to_json,
     human,
 )
-from torchperf_core.render.text import table
+from torchperf_core.render.text import md_escape, md_table, plural, table
 
 
 def _matrix_cells(m: VersionMatrix) -> tuple[list[str], list[list[str]]]:
@@ -89,17 +86,17 @@ def render_matrix(m: VersionMatrix, fmt: str) -> str:
     if fmt == "markdown":
         status = "❌" if m.exit_code else ("⚠️" if undecided else "✅")
         out = [
-            f"{status} **torchperf**: {_md_escape(tally)}",
+            f"{status} **torchperf**: {md_escape(tally)}",
             "",
-            _md_escape(_matrix_title(m)),
+            md_escape(_matrix_title(m)),
             "",
         ]
-        body = _md_table(headers, [[f"`{r[0]}`"] + r[1:] for r in rows], "l" * (len(headers) - len(m.versions)) + "r" * len(m.versions))
-        out.append(_details(f"{_plural(len(rows), 'benchmark')}", body) if len(rows) > _MD_ROWS_UNFOLDED else body)
+        body = md_table(headers, [[f"`{r[0]}`"] + r[1:] for r in rows], "l" * (len(headers) - len(m.versions)) + "r" * len(m.versions))
+        out.append(_details(f"{plural(len(rows), 'benchmark')}", body) if len(rows) > _MD_ROWS_UNFOLDED else body)
         for title, lines, kernels in why:
             text = "```\n" + "\n".join(lines + kernels) + "\n```"
-            out += ["", _details(f"Why: {_md_escape(title)}", text)]
-        out += ["", f"<sub>{_md_escape(_legend())}</sub>"]
+            out += ["", _details(f"Why: {md_escape(title)}", text)]
+        out += ["", f"<sub>{md_escape(_legend())}</sub>"]
         return "\n".join(out) + "\n"
     out = [f"torchperf compare: {_matrix_title(m)}", tally, ""]
     out.append(table(headers, rows, "l" * len(headers)))

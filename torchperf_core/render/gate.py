@@ -9,15 +9,15 @@ so a ratio or a time reads the same in `compare` and in `continuous`.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from torchperf_core.compare import CountBeside
 from torchperf_core.render.blas import format_count
-from torchperf_core.render.compare import md_escape, ratio_text
+from torchperf_core.render.compare import ratio_text
 from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS
 from torchperf_core.render.compare_metrics import LEGEND as BESIDE_LEGEND
 from torchperf_core.render.compare_metrics import READING_TEXT
-from torchperf_core.render.text import format_time, table
+from torchperf_core.render.text import format_time, md_escape, md_table, table
 from torchperf_core.verdict import (
     CONTENDED,
     COUNT_UNIT,
@@ -154,6 +154,30 @@ def _count_lines(r: GateReportLike, rows: Sequence[GateCaseLike]) -> list[str]:
     return out + list(r.notes)
 
 
+def _md_name(name: str) -> str:
+    return f"`{name}`"  # md_table escapes the cell
+
+
+def _time_table(rows: Sequence[GateCaseLike], beside: bool,
+                name: Callable[[str], str]) -> tuple[list[str], list[list[str]], str]:
+    """Headers, cells and alignment of the time cases' table: one shape for the text report and the
+    pull-request comment (`name` writes the benchmark's cell: plain, or escaped in backticks)."""
+    headers = ["", "Verdict", "Before", "After", "Ratio", *(BESIDE_HEADERS if beside else ()), "CI", "Rounds",
+               "Spread", "Benchmark (Parameter)"]
+    cells = [[MARKS.get(c.verdict, " "), c.verdict, _time(c.before), _time(c.after), _ratio(c)]
+             + (_beside(c) if beside else [])
+             + [_ci(c), str(c.rounds) + (f" (+{c.contended_rounds} disturbed)" if c.contended_rounds else ""),
+                _spread(c), name(c.name)] for c in rows]
+    return headers, cells, "clrrr" + ("rl" if beside else "") + "rrrl"
+
+
+def _count_table(counted: Sequence[GateCaseLike], name: Callable[[str], str]) -> tuple[list[str], list[list[str]], str]:
+    """The instruction-count cases' table (text and markdown alike)."""
+    cells = [[MARKS.get(c.verdict, " "), c.verdict, _count(c.before), _count(c.after),
+              ratio_text(c.ratio, False, digits=3), name(c.name)] for c in counted]
+    return ["", "Verdict", "Before", "After", "Ratio", "Benchmark (Parameter)"], cells, "clrrrl"
+
+
 def gate_headline(r: GateReportLike) -> str:
     """The first line: the decision, and what is left undecided (issue 11: said at the top)."""
     counts = r.counts()
@@ -181,18 +205,13 @@ def render_gate_text(r: GateReportLike) -> str:
         "",
     ]
     beside = _has_beside(rows)
-    body = [[MARKS.get(c.verdict, " "), c.verdict, _time(c.before), _time(c.after), _ratio(c)]
-            + (_beside(c) if beside else []) + [_ci(c), str(c.rounds)
-            + (f" (+{c.contended_rounds} disturbed)" if c.contended_rounds else ""), _spread(c), c.name] for c in rows]
-    out.append(table(["", "Verdict", "Before", "After", "Ratio", *(BESIDE_HEADERS if beside else ()), "CI", "Rounds",
-                      "Spread", "Benchmark (Parameter)"], body, "llrrr" + ("rl" if beside else "") + "rrrl"))
+    headers, body, align = _time_table(rows, beside, str)
+    out.append(table(headers, body, align.replace("c", "l")))
     counted = _ranked(r, COUNT_UNIT)
     if counted:
         out += ["", f"Instruction counts ({COUNT_UNIT} per call, counted once per side under valgrind; same within "
                     f"{_tolerances(counted)} of before):",
-                table(["", "Verdict", "Before", "After", "Ratio", "Benchmark (Parameter)"],
-                      [[MARKS.get(c.verdict, " "), c.verdict, _count(c.before), _count(c.after),
-                        ratio_text(c.ratio, False, digits=3), c.name] for c in counted], "llrrrl")]
+                table(*_count_table(counted, str)[:2], "llrrrl")]
     notes = [f"  {c.name}: {c.reason}" for c in rows if c.reason and c.verdict != SAME]
     notes += [f"  {line}" for line in _count_lines(r, rows)]
     if notes:
@@ -209,12 +228,9 @@ def render_gate_markdown(r: GateReportLike) -> str:
     rows = _ranked(r)
     status = "❌" if r.exit_code else ("⚠️" if any(c.verdict in UNDECIDED_VERDICTS for c in r.cases) else "✅")
     beside = _has_beside(rows)
-    extra_head = "".join(f" {h} |" for h in BESIDE_HEADERS) if beside else ""
-    head = [f"| | Verdict | Before | After | Ratio |{extra_head} CI | Rounds | Spread | Benchmark (Parameter) |",
-            "|:-:|---|---:|---:|---:|" + ("---:|---|" if beside else "") + "---:|---:|---:|---|"]
-    body = [f"| {MARKS.get(c.verdict, ' ')} | {c.verdict} | {_time(c.before)} | {_time(c.after)} | {_ratio(c)} | "
-            + "".join(f"{x} | " for x in (_beside(c) if beside else [])) +
-            f"{_ci(c)} | {c.rounds} | {_spread(c)} | `{md_escape(c.name)}` |" for c in rows]
+    headers, cells, align = _time_table(rows, beside, _md_name)
+    body = md_table(headers, cells, align).split("\n")[2:]
+    head = md_table(headers, [], align).split("\n")
     out = [f"{status} **torchperf continuous**: {md_escape(gate_headline(r))}", "",
            f"{md_escape(r.before.label)} → {md_escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
            f"{r.seconds:.0f} s; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise "
@@ -227,9 +243,7 @@ def render_gate_markdown(r: GateReportLike) -> str:
     if counted:
         out += ["", f"**Instruction counts** ({COUNT_UNIT} per call, counted once per side under valgrind; same "
                     f"within {_tolerances(counted)} of before)", "",
-                "| | Verdict | Before | After | Ratio | Benchmark (Parameter) |", "|:-:|---|---:|---:|---:|---|",
-                *[f"| {MARKS.get(c.verdict, ' ')} | {c.verdict} | {_count(c.before)} | {_count(c.after)} | "
-                  f"{ratio_text(c.ratio, False, digits=3)} | `{md_escape(c.name)}` |" for c in counted]]
+                md_table(*_count_table(counted, _md_name))]
     notes = [f"- `{md_escape(c.name)}`: {md_escape(c.reason)}" for c in rows if c.reason and c.verdict != SAME]
     notes += [f"- {md_escape(line)}" for line in _count_lines(r, rows)]
     if notes:

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from torchperf_core.compare import MARKS, MachineComparison, MachineRow
 from torchperf_core.render.bench import format_calibration, format_ceiling_fraction
 from torchperf_core.render.compare import human, ratio_text
-from torchperf_core.render.text import format_rate, table
+from torchperf_core.render.text import format_rate, md_table, table
 
 # JSON output history:
 #   1 — first version: commit, torch version, machines (hardware, calibration), rows, differences.
@@ -61,20 +61,11 @@ def render_text(c: MachineComparison) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    lines = ["| " + " | ".join(esc(h) for h in headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(esc(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def render_markdown(c: MachineComparison) -> str:
     show_env = len({m.row.env for m in c.rows}) > 1
     out = [f"### {c.a.machine} vs {c.b.machine} at `{c.commit[:8]}`, torch {c.torch_version}", "",
            f"- {c.a.machine}: {_calibration(c.a)}", f"- {c.b.machine}: {_calibration(c.b)}", "",
-           _md_table(_headers(c, show_env), [_cells(m, show_env) for m in c.rows])]
+           md_table(_headers(c, show_env), [_cells(m, show_env) for m in c.rows], "l" * len(_headers(c, show_env)))]
     why = _why(c)
     if why:
         out += ["", f"**What differs** ({c.a.machine} \\| {c.b.machine}):", "", *(f"-{w[1:]}" for w in why)]

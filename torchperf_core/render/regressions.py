@@ -12,15 +12,11 @@ import json
 from typing import Any, Sequence
 
 from torchperf_core.compare import REGRESSIONS_FORMAT_VERSION, RegressionReport, RegressionStep
-from torchperf_core.render.compare import between_text, human, md_escape, ratio_text
-from torchperf_core.render.text import table
+from torchperf_core.render.compare import between_text, human, ratio_text
+from torchperf_core.render.text import md_escape, md_table, plural, table, undecided_headline
 
 HEADERS = ["Verdict", "Benchmark", "Parameters", "Environment", "Commits", "Before", "After", "Ratio", "Runs", "Why"]
 _ALIGN = "lllllrrrrl"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _cells(s: RegressionStep) -> list[str]:
@@ -44,28 +40,18 @@ def _sections(report: RegressionReport) -> list[tuple[str, tuple[RegressionStep,
 
 
 def _title(report: RegressionReport) -> str:
-    what = _plural(len(report.decided), "regression")
+    what = plural(len(report.decided), "regression")
     head = f"{what} in the published history" + (f" of {report.project}" if report.project else "")
     if report.steps:
         factor = f", factor {report.factor:g}" if report.factor is not None else ""
-        head += f" ({_plural(len(report.steps), 'step')} listed by the site, judged as compare does{factor})"
+        head += f" ({plural(len(report.steps), 'step')} listed by the site, judged as compare does{factor})"
     return head
 
 
 def headline(report: RegressionReport) -> str | None:
     """Said on top when steps are undecided: they are neither regressions nor unchanged, and the
     exit status does not count them (as `compare` says it)."""
-    unknown, contended = len(report.unknown), len(report.contended)
-    if not unknown and not contended:
-        return None
-    parts = []
-    if contended:
-        parts.append(f"{_plural(contended, 'step')} contended: re-run on a quiet machine")
-    if unknown:
-        parts.append(f"{_plural(unknown, 'step')} unknown: re-measure")
-    status = ("exit status 1 for the decided regressions only" if report.exit_code
-              else "exit status 0: no decided regression")
-    return "UNDECIDED: " + "; ".join(parts) + f" ({status}; these are not counted as regressions)"
+    return undecided_headline(len(report.unknown), len(report.contended), report.exit_code, "step", "regressions")
 
 
 def render_text(report: RegressionReport) -> str:
@@ -82,9 +68,7 @@ def render_text(report: RegressionReport) -> str:
 
 
 def _md_table(rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in _ALIGN) + "|"]
-    lines += ["| " + " | ".join(md_escape(c) if c else " " for c in r) + " |" for r in rows]
-    body = "\n".join(lines)
+    body = md_table(HEADERS, rows, _ALIGN)
     if len(rows) > 20:
         body = f"<details>\n<summary>{len(rows)} steps</summary>\n\n{body}\n\n</details>"
     return body

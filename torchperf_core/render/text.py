@@ -44,3 +44,39 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | No
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def undecided_headline(unknown: int, contended: int, exit_code: int, noun: str, not_counted_as: str) -> str | None:
+    """The line said on top when cases (or steps) are undecided: they are neither regressions nor
+    unchanged, and the exit status does not count them (issue 11: said at the top, not only at the
+    bottom). One wording for `compare` and `regressions`."""
+    if not unknown and not contended:
+        return None
+    parts = []
+    if contended:
+        parts.append(f"{plural(contended, noun)} contended: re-run on a quiet machine")
+    if unknown:
+        parts.append(f"{plural(unknown, noun)} unknown: re-measure")
+    status = "exit status 1 for the decided regressions only" if exit_code else "exit status 0: no decided regression"
+    return "UNDECIDED: " + "; ".join(parts) + f" ({status}; these are not counted as {not_counted_as})"
+
+
+
+def md_escape(text: str) -> str:
+    """A markdown table cell: a pipe would end the cell, and < > would open HTML."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
+    """A markdown table, every cell escaped (a blank cell stays blank). `align`: one letter per column,
+    l/r/c (default: the comparison table's c r r r r l l l)."""
+    align = align or "crrrr" + "l" * max(0, len(headers) - 5)
+    head = "| " + " | ".join(md_escape(h) or " " for h in headers) + " |"
+    rule = {"l": "---", "r": "---:", "c": ":-:"}
+    sep = "|" + "|".join(rule[a] for a in align) + "|"
+    body = ["| " + " | ".join(md_escape(str(x)) if str(x).strip() else " " for x in r) + " |" for r in rows]
+    return "\n".join([head, sep] + body)

@@ -80,7 +80,9 @@ def _table(source: Any, reference: str, machine: str) -> _RatioTable:
 def render_machines_page(ctx: PageContext, results_dir: Path, meta_dir: Path, machines: Sequence[str],
                          conditions: Mapping[str, Any], calibrations: Mapping[str, Any],
                          reference: str | None = None, blas: Sequence[Any] = ()) -> str:
-    """The page; `reference` defaults to the first machine by name; `blas`: site.blas's tables."""
+    """The page; `blas`: site.blas's tables. Every machine can be the reference: the page's machine
+    selector picks it (the tables against each reference are one `section.machine`, the selector's
+    unit), `reference` (default: the first machine by name) comes first; without script all show."""
     from torchperf_core.compare import Source
     from torchperf_core.store import ResultsStore
 
@@ -88,7 +90,8 @@ def render_machines_page(ctx: PageContext, results_dir: Path, meta_dir: Path, ma
     store = ResultsStore(results_dir)
     cards = [_card(m, store.machine_info(m), conditions.get(m), calibrations.get(m)) for m in ordered]
     reference = reference if reference in ordered else (ordered[0] if ordered else None)
+    refs = [reference, *(m for m in ordered if m != reference)] if reference else []
     source = Source(results_dir=results_dir, meta_dir=meta_dir)
-    tables = [_table(source, reference, m) for m in ordered if m != reference] if reference else []
-    return _render(ctx, "machines.html", (), cards=cards, reference=reference or "", tables=tables,
+    groups = [(ref, [_table(source, ref, m) for m in ordered if m != ref]) for ref in refs]
+    return _render(ctx, "machines.html", refs, cards=cards, reference=reference or "", groups=groups,
                    blas=list(blas))

@@ -8,6 +8,7 @@ from torchperf_core.store.asv_results import (
     ResultsFile,
     ResultsStore,
     Sample,
+    TORCH_REQUIREMENT_KEYS,
     asv_reason,
     attribute_for,
     flops_for,
@@ -46,5 +47,5 @@ __all__ = [
     "attribute_for", "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
     "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",
     "flavour_of", "parse_torch_version",
-    "AsvConfig", "CONFIG_NAME", "PROJECT_ROOT_KEY", "read_config", "parse_torch_versions", "release_of", "torch_version_for", "version_key",
+    "AsvConfig", "CONFIG_NAME", "PROJECT_ROOT_KEY", "TORCH_REQUIREMENT_KEYS", "read_config", "parse_torch_versions", "release_of", "torch_version_for", "version_key",
 ]  # fmt: skip

@@ -35,6 +35,7 @@ from torchperf_core.verdict.paired import (
     GATE_FACTOR,
     MIN_ROUNDS,
     PairedJudgement,
+    contended_reason,
     judge_paired,
     per_case_alpha,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "judge", "parse_factor",
     "CONTENDED", "UNKNOWN", "UNDECIDED_VERDICTS", "NEXT_STEP",
     "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
-    "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "judge_paired", "per_case_alpha",
+    "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "contended_reason", "judge_paired",
+    "per_case_alpha",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip

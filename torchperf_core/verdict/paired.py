@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from torchperf_core.errors import TorchperfError
-from torchperf_core.verdict.significance import FASTER, SAME, SLOWER, UNKNOWN
+from torchperf_core.verdict.significance import CONTENDED, FASTER, NEXT_STEP, SAME, SLOWER, UNKNOWN
 from torchperf_core.verdict.tdist import t_ppf, t_two_sided_p
 
 FAMILY_ALPHA = 0.05  # false alarms per gate run, over all cases and looks
@@ -98,3 +98,15 @@ def judge_paired(before: Sequence[float], after: Sequence[float], factor: float,
     else:
         verdict = UNKNOWN
     return PairedJudgement(verdict, n, ratio, ci, p, sd, alpha)
+
+
+def contended_reason(clean: int, disturbed: int, cause: str | None, needed: int = MIN_ROUNDS) -> str | None:
+    """Why a paired decision is CONTENDED, or None when it is not.
+
+    Rounds in which a side's measurement was disturbed (the engine's contention probe) are never
+    judged, so a decision that ends with fewer than `needed` clean rounds while some were set aside
+    could not be made because of the machine, not the code: "re-run on a quiet machine", never a
+    verdict. One rule and one wording for every surface that takes paired rounds (gate, bisect)."""
+    if clean >= needed or disturbed < 1:
+        return None
+    return f"{disturbed} round(s) disturbed ({cause or 'the machine was busy'}): {NEXT_STEP[CONTENDED]}"
