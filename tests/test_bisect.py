@@ -707,10 +707,13 @@ def test_release_that_fails_to_install_is_skipped(capsys: pytest.CaptureFixture[
 @pytest.mark.slow
 def test_interrupted_search_resumes_from_the_cache(capsys: pytest.CaptureFixture[str], index: Path,
                                                   tmp_path: Path) -> None:
+    from tests.processes import ctrl_c_reaches_it
+
     cache = tmp_path / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "torchperf_core", *toy_args(index, cache)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=ctrl_c_reaches_it)
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:

@@ -184,6 +184,8 @@ def _samples(path: Path) -> list:
 def test_interrupted_run_keeps_what_was_done_and_resumes(tmp_path: Path, env_dir: Path, sig: str) -> None:
     import signal
 
+    from tests.processes import ctrl_c_reaches_it
+
     repo = copy_project(tmp_path / "project")
     (repo / ".asv").mkdir()
     (repo / ".asv" / "env").symlink_to(env_dir, target_is_directory=True)
@@ -197,7 +199,8 @@ def test_interrupted_run_keeps_what_was_done_and_resumes(tmp_path: Path, env_dir
             "--bench", "Sum", "--machine", MACHINE, "--no-publish", "--quick"]
     env = dict(os.environ, HOME=str(home))
     proc = subprocess.Popen([sys.executable, "-m", "torchperf_core", *args], cwd=repo, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=ctrl_c_reaches_it)
     try:
         done = _wait_for_results(repo / "results" / MACHINE, proc)
         # Ctrl-C reaches the whole foreground group; SIGKILL takes torchperf, asv and the benchmark at once.
