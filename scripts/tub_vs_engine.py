@@ -66,17 +66,19 @@ def main(argv: list[str] | None = None) -> int:
     from torchperf_core.store import read_config
 
     try:
+        if args.rounds < 1:
+            raise TorchperfError(f"--rounds {args.rounds} is not a positive integer")
+        cases = []
+        for text in args.cases:
+            parts = text.split()
+            if len(parts) not in (2, 3) or not parts[1].isdigit():
+                raise TorchperfError(f"case {text!r} is not 'op size [dtype]' (e.g. 'layer_norm 1024')")
+            cases.append([parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "float32"])
         pythons = torch_pythons(read_config(args.config).env_dir)
         missing = [v for v in args.torch if v not in pythons]
         if missing:
             raise TorchperfError(f"no asv environment with torch {', '.join(missing)}; built: "
                                  f"{', '.join(sorted(pythons)) or 'none'} (run `torchperf run --torch ...` first)")
-        cases = []
-        for text in args.cases:
-            parts = text.split()
-            if len(parts) not in (2, 3) or not parts[1].isdigit():
-                raise TorchperfError(f"case {text!r} is not 'op size [dtype]'")
-            cases.append([parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "float32"])
     except TorchperfError as exc:
         print(f"tub_vs_engine: error: {exc}", file=sys.stderr)
         return 2
