@@ -220,3 +220,13 @@ def test_a_real_measurement_beside_busy_processes_is_contended() -> None:
     assert m.contention is not None
     assert m.contention.contended is True, m.contention
     assert "busy" in (m.contention.cause or "") or "waited" in (m.contention.cause or "")
+
+
+def test_block_fields_are_null_unwatched_and_the_verdict_otherwise() -> None:
+    """The worker answer's two fields: a block nobody watched is neither clean nor contended."""
+    from torchperf_core.engine import Contention, block_fields
+
+    assert block_fields(None) == {"contended": None, "cause": None}
+    busy = Contention(10, 6, True, "6 of 10 samples waited for a CPU", 0.4, None, 0.9)
+    assert block_fields(busy) == {"contended": True, "cause": "6 of 10 samples waited for a CPU"}
+    assert block_fields(Contention(10, 0, False, None, 0.0, 0.0, 0.0)) == {"contended": False, "cause": None}

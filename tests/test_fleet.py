@@ -293,6 +293,19 @@ def _fleet(project: Path, *args: str, env: dict | None = None, timeout: int = 15
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def _fleet_hosts(project: Path, ssh_pair, tmp_path: Path, hosts_text: str, *extra: str) -> subprocess.CompletedProcess:
+    """`fleet run` of torch 2.13.0 on a hosts file with `hosts_text`, through the test servers' ssh config."""
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text(hosts_text)
+    return _fleet(project, "--hosts", str(hosts), "--ssh-config", str(ssh_pair["config"]), "--torch", "2.13.0",
+                  *extra, timeout=120)
+
+
+def _failed(proc: subprocess.CompletedProcess) -> list[str]:
+    """The fleet's one line per failed host."""
+    return [line for line in proc.stderr.splitlines() if line.startswith("fleet: FAILED")]
+
+
 @pytest.fixture(scope="session")
 def fleet_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from scripts._snapshot import snapshot_checkout
@@ -317,14 +330,10 @@ def _pip_env() -> dict[str, str]:
 def test_unknown_host_key_is_refused_in_one_line(ssh_pair, fleet_project: Path, tmp_path: Path) -> None:
     only_a = tmp_path / "known_hosts"
     only_a.write_text(ssh_pair["known_hosts"].read_text().splitlines()[0] + "\n")
-    hosts = tmp_path / "hosts.txt"
-    hosts.write_text("fleet-b box-b\n")
-    proc = _fleet(fleet_project, "--hosts", str(hosts), "--ssh-config", str(ssh_pair["config"]),
-                  "--known-hosts", str(only_a), "--torch", "2.13.0", timeout=120)
+    proc = _fleet_hosts(fleet_project, ssh_pair, tmp_path, "fleet-b box-b\n", "--known-hosts", str(only_a))
     assert proc.returncode == 1, proc.stderr
     port = ssh_pair["servers"][1].port
-    failed = [line for line in proc.stderr.splitlines() if line.startswith("fleet: FAILED")]
-    assert failed == [f"fleet: FAILED host fleet-b: unknown host key; trust it with `ssh-keyscan -p {port} 127.0.0.1 >> "
+    assert _failed(proc) == [f"fleet: FAILED host fleet-b: unknown host key; trust it with `ssh-keyscan -p {port} 127.0.0.1 >> "
                       f"{only_a}` after checking its fingerprint"], proc.stderr  # the file the fleet reads
     assert not (ssh_pair["homes"][1] / ".torchperf-fleet").exists()  # nothing was sent
 
@@ -332,13 +341,9 @@ def test_unknown_host_key_is_refused_in_one_line(ssh_pair, fleet_project: Path, 
 @pytest.mark.slow  # starts sshd, snapshots the project
 def test_refused_login_is_one_line(ssh_pair, fleet_project: Path, tmp_path: Path) -> None:
     """A user the server does not let in (AllowUsers): the login is refused, the fleet says so in one line."""
-    hosts = tmp_path / "hosts.txt"
-    hosts.write_text("nobody-here@fleet-a box-a\n")
-    proc = _fleet(fleet_project, "--hosts", str(hosts), "--ssh-config", str(ssh_pair["config"]), "--torch", "2.13.0",
-                  timeout=120)
+    proc = _fleet_hosts(fleet_project, ssh_pair, tmp_path, "nobody-here@fleet-a box-a\n")
     assert proc.returncode == 1, proc.stderr
-    failed = [line for line in proc.stderr.splitlines() if line.startswith("fleet: FAILED")]
-    assert failed == ["fleet: FAILED host nobody-here@fleet-a: authentication refused (public keys only; check "
+    assert _failed(proc) == ["fleet: FAILED host nobody-here@fleet-a: authentication refused (public keys only; check "
                       "IdentityFile in ~/.ssh/config and the host's authorized_keys)"], proc.stderr
     assert "fleet: 1 of 1 host(s) failed" in proc.stderr
     assert not (ssh_pair["homes"][0] / ".torchperf-fleet").exists()  # nothing ran, nothing was sent
@@ -347,10 +352,7 @@ def test_refused_login_is_one_line(ssh_pair, fleet_project: Path, tmp_path: Path
 @pytest.mark.slow  # starts sshd, snapshots the project
 def test_two_hosts_under_one_resolved_name_run_nothing(ssh_pair, fleet_project: Path, tmp_path: Path) -> None:
     """Both servers run on this machine: unnamed, both would record as its host name."""
-    hosts = tmp_path / "hosts.txt"
-    hosts.write_text("fleet-a\nfleet-b\n")
-    proc = _fleet(fleet_project, "--hosts", str(hosts), "--ssh-config", str(ssh_pair["config"]), "--torch", "2.13.0",
-                  timeout=120)
+    proc = _fleet_hosts(fleet_project, ssh_pair, tmp_path, "fleet-a\nfleet-b\n")
     assert proc.returncode == 2, proc.stderr
     name = socket.gethostname()
     assert proc.stderr.strip().splitlines()[-1] == (
@@ -381,7 +383,7 @@ def fleet_runs(ssh_pair, fleet_project: Path):
 def test_stopped_server_fails_alone(fleet_runs, fleet_project: Path, ssh_pair) -> None:
     first, _second, a_files = fleet_runs
     assert first.returncode == 1, first.stderr[-3000:]
-    failed = [line for line in first.stderr.splitlines() if line.startswith("fleet: FAILED")]
+    failed = _failed(first)
     assert len(failed) == 1 and failed[0].startswith("fleet: FAILED host fleet-b: cannot connect ("), first.stderr[-3000:]
     assert "fleet: 1 of 2 host(s) failed" in first.stderr
     # asv's progress was followed: every benchmark announced was counted done before the pull-back.

@@ -12,9 +12,9 @@ Version spelling and order are the store's one torch-version rule (`parse_torch_
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-import re
 from dataclasses import dataclass
 from typing import Sequence
 

@@ -130,8 +130,10 @@ class _Worker:
     def measure(self, samples: int) -> dict[str, Any]:
         if self.time is None:
             raise RuntimeError("measure before load")
+        from torchperf_core.engine import block_fields
+
         values, contention = self.time(samples)
-        return {"samples": values, **_contention_fields(contention)}
+        return {"samples": values, **block_fields(contention)}
 
     def why(self) -> dict[str, Any]:
         from torchperf_core.env import collect_fingerprint, kernels_for
@@ -145,13 +147,6 @@ class _Worker:
 
 def _raw(raw: Any) -> tuple[list[float], Any]:
     return list(raw.samples), raw.contention
-
-
-def _contention_fields(contention: Any) -> dict[str, Any]:
-    """The answer's "contended"/"cause" (null/null when the block was not watched)."""
-    if contention is None:
-        return {"contended": None, "cause": None}
-    return {"contended": bool(contention.contended), "cause": contention.cause}
 
 
 class _Merged:

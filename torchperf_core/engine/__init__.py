@@ -15,7 +15,7 @@ from torchperf_core.engine.affinity import (
     parse_cpu_ranges,
 )
 from torchperf_core.engine.clock import SyncClock, Synchronizer
-from torchperf_core.engine.contention import Contention, SchedProbe
+from torchperf_core.engine.contention import Contention, SchedProbe, block_fields
 from torchperf_core.engine.device import Device, parse_device, unavailable_reason
 from torchperf_core.engine.measurement import Case, flush_buffer_bytes, measure, prepare, translate_error
 from torchperf_core.engine.precision import (
@@ -41,7 +41,7 @@ from torchperf_core.engine.timing import (
 )
 
 __all__ = [
-    "Contention", "SchedProbe",
+    "Contention", "SchedProbe", "block_fields",
     "RESULTS_FORMAT_VERSION", "apply_affinity", "current_affinity", "format_cpu_list", "parse_cpu_list",
     "parse_cpu_ranges", "unavailable_reason", "TIMING_MODES", "Device", "Measurement", "PrecisionSettings", "Case", "flush_buffer_bytes",
     "RawTiming", "SyncClock", "Synchronizer", "TaskSpec", "TimingOptions", "choose_number", "default_threads",

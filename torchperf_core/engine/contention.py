@@ -198,6 +198,15 @@ class Contention:
                    number("wait_fraction") or 0.0, number("steal_fraction"), number("others_fraction"))
 
 
+
+def block_fields(contention: "Contention | None") -> dict[str, object]:
+    """A measuring worker's answer for one block: {"contended", "cause"}, both null when the block was
+    not watched (bisect's worker). The gate's worker writes the same two fields itself: it runs on a
+    commit's own tree, which may predate this function, so it uses the standard library only."""
+    if contention is None:
+        return {"contended": None, "cause": None}
+    return {"contended": bool(contention.contended), "cause": contention.cause}
+
 def _median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     n = len(ordered)
