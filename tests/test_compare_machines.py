@@ -147,3 +147,27 @@ def test_machines_page_lists_every_machine_and_the_ratio_table(two_machines: Pat
     only = render_machines_page(PageContext("p"), two_machines / "results", two_machines / "meta", ["box-a"], {}, {},
                                 reference="box-a")
     assert "<h2>" not in only and "box-a (reference)" in only
+
+
+def test_machines_page_reads_each_machines_results_once(two_machines: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three machines are six tables (each one the reference in turn); every machine's results files
+    are read once for the page, not once per table it appears in (12 reads before)."""
+    from torchperf_core.site.machines import render_machines_page
+    from torchperf_core.site.pages import PageContext
+    from torchperf_core.store import ResultsStore
+
+    make_machine(tmp_path / "c", "box-c", scale=2.0)
+    merge_results([tmp_path / "c"], two_machines / "results", two_machines / "meta")
+    reads: list[str] = []
+    load = ResultsStore._load_machine
+
+    def counted(self: ResultsStore, machine: str):  # type: ignore[no-untyped-def]
+        reads.append(machine)
+        return load(self, machine)
+
+    monkeypatch.setattr(ResultsStore, "_load_machine", counted)
+    page = render_machines_page(PageContext("p"), two_machines / "results", two_machines / "meta",
+                                ["box-a", "box-b", "box-c"], {}, {})
+    assert page.count("<h2>") == 6 and "<h2>box-c against box-b at 48669f7b, torch 2.14.1</h2>" in page
+    assert sorted(reads) == ["box-a", "box-b", "box-c"]

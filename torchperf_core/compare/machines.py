@@ -121,10 +121,12 @@ def _files(store: ResultsStore, machine: str, commit: str) -> dict[str, list[Res
 
 
 def compare_machines(source: Source, machine_a: str, machine_b: str, *, torch: str | None = None,
-                     commit: str | None = None, factor: float = DEFAULT_FACTOR) -> MachineComparison:
+                     commit: str | None = None, factor: float = DEFAULT_FACTOR,
+                     store: ResultsStore | None = None) -> MachineComparison:
     """Machine A against B at one commit (default: the latest both have) and one torch release
-    (default: the newest both have there)."""
-    store = ResultsStore(source.results_dir)
+    (default: the newest both have there). `store`: an open store of `source.results_dir`, for a
+    caller comparing many pairs (the site's Machines page), so each machine's files are read once."""
+    store = store if store is not None else ResultsStore(source.results_dir)
     a, b = store.pick_machine(machine_a), store.pick_machine(machine_b)
     if a == b:
         raise TorchperfError(f"--machines needs two different machines; got {a!r} twice")

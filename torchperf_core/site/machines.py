@@ -54,11 +54,11 @@ def _card(machine: str, info: Mapping[str, Any], condition: Any, calibration: An
                         format_calibration(calibration) if calibration is not None else "not calibrated")
 
 
-def _table(source: Any, reference: str, machine: str) -> _RatioTable:
+def _table(source: Any, store: Any, reference: str, machine: str) -> _RatioTable:
     from torchperf_core.compare import MARKS, compare_machines
 
     try:
-        c = compare_machines(source, reference, machine)
+        c = compare_machines(source, reference, machine, store=store)
     except TorchperfError as exc:
         return _RatioTable(machine, f"{machine} against {reference}", str(exc), (), ())
     rows = []
@@ -92,6 +92,7 @@ def render_machines_page(ctx: PageContext, results_dir: Path, meta_dir: Path, ma
     reference = reference if reference in ordered else (ordered[0] if ordered else None)
     refs = [reference, *(m for m in ordered if m != reference)] if reference else []
     source = Source(results_dir=results_dir, meta_dir=meta_dir)
-    groups = [(ref, [_table(source, ref, m) for m in ordered if m != ref]) for ref in refs]
+    # N x (N-1) tables from one store: each machine's results files are read once, not per pair
+    groups = [(ref, [_table(source, store, ref, m) for m in ordered if m != ref]) for ref in refs]
     return _render(ctx, "machines.html", refs, cards=cards, reference=reference or "", groups=groups,
                    blas=list(blas))
