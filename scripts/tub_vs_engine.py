@@ -31,7 +31,7 @@ _PROBE = r"""
 import json, statistics, sys
 import torch
 from torch.utils.benchmark import Timer
-from torchperf_core.engine import TimingOptions
+from torchperf_core.engine import TimingOptions, block_fields
 from torchperf_core.measure import prepare
 out = {}
 for spec in json.loads(sys.argv[1]):
@@ -41,7 +41,7 @@ for spec in json.loads(sys.argv[1]):
     tub = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads()).blocked_autorange(min_run_time=1.0)
     raw = case.time(TimingOptions(warmup_time=0.1, samples=15, min_samples=8, max_time=1.0))
     out[" ".join(map(str, spec))] = {"tub": tub.median, "engine": statistics.median(raw.samples),
-                                     "contended": bool(getattr(raw.contention, "contended", False))}
+                                     "contended": bool(block_fields(raw.contention)["contended"])}
 print(json.dumps({"torch": torch.__version__.split("+")[0], "threads": torch.get_num_threads(), "cases": out}))
 """
 

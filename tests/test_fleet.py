@@ -334,7 +334,7 @@ def test_unknown_host_key_is_refused_in_one_line(ssh_pair, fleet_project: Path, 
     assert proc.returncode == 1, proc.stderr
     port = ssh_pair["servers"][1].port
     assert _failed(proc) == [f"fleet: FAILED host fleet-b: unknown host key; trust it with `ssh-keyscan -p {port} 127.0.0.1 >> "
-                      f"{only_a}` after checking its fingerprint"], proc.stderr  # the file the fleet reads
+                             f"{only_a}` after checking its fingerprint"], proc.stderr  # the file the fleet reads
     assert not (ssh_pair["homes"][1] / ".torchperf-fleet").exists()  # nothing was sent
 
 
@@ -344,7 +344,7 @@ def test_refused_login_is_one_line(ssh_pair, fleet_project: Path, tmp_path: Path
     proc = _fleet_hosts(fleet_project, ssh_pair, tmp_path, "nobody-here@fleet-a box-a\n")
     assert proc.returncode == 1, proc.stderr
     assert _failed(proc) == ["fleet: FAILED host nobody-here@fleet-a: authentication refused (public keys only; check "
-                      "IdentityFile in ~/.ssh/config and the host's authorized_keys)"], proc.stderr
+                             "IdentityFile in ~/.ssh/config and the host's authorized_keys)"], proc.stderr
     assert "fleet: 1 of 1 host(s) failed" in proc.stderr
     assert not (ssh_pair["homes"][0] / ".torchperf-fleet").exists()  # nothing ran, nothing was sent
 

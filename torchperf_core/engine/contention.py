@@ -198,7 +198,6 @@ class Contention:
                    number("wait_fraction") or 0.0, number("steal_fraction"), number("others_fraction"))
 
 
-
 def block_fields(contention: "Contention | None") -> dict[str, object]:
     """A measuring worker's answer for one block: {"contended", "cause"}, both null when the block was
     not watched (bisect's worker). The gate's worker writes the same two fields itself: it runs on a
@@ -206,6 +205,7 @@ def block_fields(contention: "Contention | None") -> dict[str, object]:
     if contention is None:
         return {"contended": None, "cause": None}
     return {"contended": bool(contention.contended), "cause": contention.cause}
+
 
 def _median(values: Sequence[float]) -> float:
     ordered = sorted(values)
