@@ -215,6 +215,17 @@ def test_torch_requirements_of_the_project_config() -> None:
     assert reqs == ["torch==2.2.2", "numpy<2", "packaging", "threadpoolctl", "setuptools", "asv_runner==0.3.2"]
 
 
+def test_runtime_needs_outside_a_project_are_the_project_matrixs() -> None:
+    """A bisection outside a project installs torchperf_core's runtime needs from RUNTIME_MATRIX: the
+    project's matrix must spell each the same (one owner, held to the config here)."""
+    from torchperf_core.store import read_config
+
+    matrix = read_config(ROOT / "asv.conf.json").requirements
+    assert {k: matrix.get(k) for k in bisect.RUNTIME_MATRIX} == dict(bisect.RUNTIME_MATRIX)
+    assert bisect.torch_requirements("2.3.0", bisect.RUNTIME_MATRIX) == ["torch==2.3.0", "numpy", "packaging",
+                                                                         "threadpoolctl"]
+
+
 def test_suite_environment_of_a_release_is_reused(tmp_path: Path) -> None:
     """A torch release `torchperf run` already built an asv environment for is measured there: found
     by asv's naming of the config `run` derives (write_run_config) and asv's completeness check. The

@@ -250,3 +250,37 @@ def test_missing_matplotlib_is_one_line_exit_2(tmp_path):
     assert r.stderr == ("torchperf: error: plot needs the Python package 'matplotlib'; "
                         "install it with: pip install matplotlib\n")
     assert not (tmp_path / "p").exists()
+
+
+def test_sigterm_stops_a_command_like_ctrl_c_and_the_handler_is_restored(monkeypatch, capsys):
+    """SIGTERM (`kill PID`, a job's time limit) raises inside the command, so its `finally` blocks run
+    and the CLI says so in one line with 143 (Python's default would end the process on the spot)."""
+    import signal
+    import time
+    import types
+
+    from torchperf_core import cli
+
+    cleaned = []
+
+    def run(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises at once, interrupting this
+            return 0  # not reached
+        finally:
+            cleaned.append(True)
+
+    fake = types.SimpleNamespace(NAME="selfterm", HELP="sends itself SIGTERM",
+                                 add_arguments=lambda parser: None, run=run)
+    monkeypatch.setattr(cli, "_command_modules", lambda: [fake])
+    caught_here = []
+    guard = lambda signum, frame: caught_here.append(signum)  # noqa: E731 - were main's handler missing
+    original = signal.signal(signal.SIGTERM, guard)
+    try:
+        assert cli.main(["selfterm"]) == 143
+        assert signal.getsignal(signal.SIGTERM) is guard  # the caller gets its own handling back
+    finally:
+        signal.signal(signal.SIGTERM, original)
+    assert cleaned == [True] and caught_here == []
+    assert capsys.readouterr().err.strip() == "torchperf: terminated"

@@ -225,6 +225,58 @@ def test_interrupted_run_keeps_what_was_done_and_resumes(tmp_path: Path, env_dir
     assert len(list((repo / "meta" / MACHINE).glob("*-*.json"))) == 2  # both fingerprinted in the end
 
 
+
+@pytest.mark.slow
+def test_sigterm_mid_run_keeps_the_finished_rounds_sidecar_and_stops_cleanly(tmp_path: Path, env_dir: Path) -> None:
+    """`kill PID` (a CI job's time limit, a session ending) while round 3 of `--rounds 3` runs: exit 143
+    with one line, and the two finished rounds' sidecar is on disk with each case's two replicates,
+    filed once each (it was written only at the very end, so a stopped run lost it)."""
+    import signal
+
+    from torchperf_core.store import sidecar_for
+
+    repo = copy_project(tmp_path / "project")
+    (repo / ".asv").mkdir()
+    (repo / ".asv" / "env").symlink_to(env_dir, target_is_directory=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    args = ["run", "--no-machine-checks", "--torch", "2.13.0", "--rounds", "3", "--tier", "smoke", "--bench", "Sum",
+            "--machine", MACHINE, "--no-publish", "--quick"]
+    proc = subprocess.Popen([sys.executable, "-m", "torchperf_core", *args], cwd=repo, env=dict(os.environ, HOME=str(home)),
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    seen: list[str] = []
+    try:
+        for line in proc.stdout:  # until asv of the third round has started
+            seen.append(line)
+            if "round 3 of 3" in "".join(seen[:-1]) and line.startswith("torchperf: running: asv"):
+                break
+        else:
+            raise AssertionError("the run ended before round 3: " + "".join(seen)[-3000:])
+        proc.send_signal(signal.SIGTERM)  # torchperf alone, as `kill PID` does
+        out = "".join(seen) + proc.communicate(timeout=120)[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, out[-3000:]
+    tail = out.split("round 3 of 3")[-1]
+    assert "Traceback" not in tail, tail[-3000:]
+    assert tail.rstrip().splitlines()[-1] == "torchperf: terminated"
+    assert ("torchperf: stopped: the results of torch 2.13.0 are saved with their sidecars; "
+            "`torchperf run --resume` measures only what is missing") in tail
+    files = sorted((repo / "results" / MACHINE).glob("*-*.json"))
+    assert len(files) == 1
+    sidecar = sidecar_for(files[0], repo / "meta")
+    assert sidecar is not None and sidecar.fingerprint is not None, "the finished rounds' sidecar was not written"
+    records = [rec for by_key in sidecar.cases.values() for rec in by_key.values()]
+    import json
+
+    assert records and set(sidecar.cases) == set(json.loads(files[0].read_text())["results"])
+    # Rounds 1 and 2, each exactly once: a clean run adds a median, a contended one is counted as such.
+    assert [len(rec.get("run_medians") or []) + int(rec.get("contended_runs") or 0) for rec in records] == \
+        [2] * len(records)
+
+
 FAULTY_BENCH = '''
 """Written by tests/test_run_faults.py into a temporary copy of the project: one case whose setup
 really runs out of (address-space limited) memory, one that raises, one that works."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 from types import ModuleType
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from torchperf_core import __version__
-from torchperf_core.errors import TorchperfError
+from torchperf_core.errors import Terminated, TorchperfError, interrupted_exit_code
 
 
 # Import names whose distribution on the package index is spelled differently.
@@ -107,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    previous = _stop_on_sigterm()
     try:
         return int(args._run(args) or 0)
     except TorchperfError as exc:
@@ -120,11 +123,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"torchperf: error: {_needs_package(args.command, package)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("torchperf: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"torchperf: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}", file=sys.stderr)
+        return interrupted_exit_code(exc)
     except BrokenPipeError:
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _stop_on_sigterm() -> Any:
+    """SIGTERM stops a command the way Ctrl-C does (Python's default would end it on the spot:
+    no `finally`, no sidecars of the versions already measured, asv left running). Returns the handler
+    to restore; None where signals cannot be handled (not the main thread, e.g. a test calling main)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":

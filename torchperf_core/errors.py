@@ -29,3 +29,15 @@ class UnsupportedCase(TorchperfError):
 
     asv benchmarks turn it into NotImplementedError (asv's skip); the CLI prints it as one line.
     """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, a CI job's timeout, a session ending), raised by the CLI's handler so that
+    it stops the way Ctrl-C does: `finally` blocks run, asv is stopped, what was saved is kept."""
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a process killed by it
+
+
+def interrupted_exit_code(exc: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C (128 + SIGINT), 143 for SIGTERM."""
+    return getattr(exc, "exit_code", 130)

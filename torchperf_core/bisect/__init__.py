@@ -7,7 +7,13 @@ environment and is run as a script, never imported from here.
 """
 
 from torchperf_core.bisect.cases import CASE_KINDS, CaseSpec, parse_case
-from torchperf_core.bisect.envs import EnvironmentCache, candidate_pythons, suite_environment, torch_requirements
+from torchperf_core.bisect.envs import (
+    RUNTIME_MATRIX,
+    EnvironmentCache,
+    candidate_pythons,
+    suite_environment,
+    torch_requirements,
+)
 from torchperf_core.bisect.releases import (
     IndexOptions,
     check_order,
@@ -29,7 +35,7 @@ from torchperf_core.bisect.state import BISECT_STATE_FORMAT_VERSION, BisectState
 
 __all__ = [
     "BISECT_REPORT_FORMAT_VERSION", "BISECT_STATE_FORMAT_VERSION", "CASE_KINDS", "CULPRIT", "NOT_REPRODUCED",
-    "CONTENDED", "PAUSED", "RANGE", "BisectState", "Bisector", "CaseSpec", "EnvironmentCache", "IndexOptions", "Rounds",
+    "CONTENDED", "PAUSED", "RANGE", "RUNTIME_MATRIX", "BisectState", "Bisector", "CaseSpec", "EnvironmentCache", "IndexOptions", "Rounds",
     "build_report", "candidate_pythons", "check_order", "expected_steps", "index_versions", "is_plain", "load_report",
     "parse_case", "parse_package", "parse_release", "plot_report", "question_key", "releases_between", "save_report",
     "suite_environment", "torch_requirements",

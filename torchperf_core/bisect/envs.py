@@ -111,6 +111,12 @@ def candidate_pythons(configured: Iterable[str] = ()) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+# What torchperf_core needs at run time inside a measured environment, spelt as asv.conf.json's matrix
+# spells it (a test holds the project's matrix to it): the requirements of a bisection run outside a
+# project, where there is no matrix to read.
+RUNTIME_MATRIX: Mapping[str, list[str]] = {"numpy": [""], "packaging": [""], "threadpoolctl": [""]}
+
+
 def torch_requirements(version: str, matrix: Mapping[str, Any]) -> list[str]:
     """torch==X plus the suite matrix's other requirements, spelt as asv spells them, with `numpy<2`
     added for torch older than 2.3 (built against NumPy 1).

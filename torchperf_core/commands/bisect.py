@@ -54,10 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _config() -> tuple[AsvConfig | None, list[str], dict[str, object], Path]:
     """(the config, its Pythons, its matrix requirements, benchmark folder) from ./asv.conf.json,
     read by the store's one reader; outside a project, torchperf_core's own runtime needs."""
+    from torchperf_core.bisect import RUNTIME_MATRIX
     from torchperf_core.store import CONFIG_NAME, read_config
 
     if not Path(CONFIG_NAME).exists():
-        return None, [], {"numpy": [""], "packaging": [""], "threadpoolctl": [""]}, Path("benchmarks")
+        return None, [], dict(RUNTIME_MATRIX), Path("benchmarks")
     config = read_config(CONFIG_NAME)
     return (config, [str(p) for p in config.raw.get("pythons") or []], dict(config.requirements),
             config.benchmark_dir)
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     include = [bisect.parse_release(v, package, included=True) for v in args.include]
     index = bisect.IndexOptions(index_url=args.index_url, find_links=tuple(str(Path(p).resolve()) for p in args.find_links),
                                 no_index=args.no_index)
-    from torchperf_core.errors import TorchperfError
+    from torchperf_core.errors import Terminated, TorchperfError, interrupted_exit_code
 
     bisect.check_order(good, bad)
     if args.report is not None and Path(args.report).suffix.lower() != ".json":
@@ -114,10 +115,11 @@ def run(args: argparse.Namespace) -> int:
         progress("resume", path=str(state.path), sessions=len(state.sessions))
     try:
         bisect.Bisector(case, package, state, envs, rounds, progress, max_steps=max_steps).run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         state.save()
-        print(f"torchperf: interrupted; measurements kept in {state.path}: re-run to resume", file=sys.stderr)
-        return 130
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"torchperf: {what}; measurements kept in {state.path}: re-run to resume", file=sys.stderr)
+        return interrupted_exit_code(exc)
     report_path = Path(args.report) if args.report else cache_dir / "reports" / f"{state.path.stem}.json"
     report_path.parent.mkdir(parents=True, exist_ok=True)
     plot_path = report_path.with_suffix(".png")

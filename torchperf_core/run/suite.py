@@ -290,41 +290,70 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
     # gets N separately measured replicates (the drift between runs is then measured, not assumed
     # away) and none always runs first.
     schedule = [(r, g) for r in range(plan.rounds) for g in (groups if r % 2 == 0 else groups[::-1])]
-    for round_index, versions in schedule:
-        if any(versions[0] == v for v, _ in failed):
-            continue
-        if plan.rounds > 1:
-            log(f"round {round_index + 1} of {plan.rounds}")
-        config = write_run_config(root, versions, threads=plan.threads, isa=plan.isa)
-        before = results_snapshot(results_dir, machine)
-        cmd = asv_run_command(plan, config, machine, commit=commit)
-        log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))
-        proc = subprocess.run(cmd, cwd=root, env=env)
-        new = changed_results(before, results_snapshot(results_dir, machine))
-        if proc.returncode != 0 and not new:
-            why = (f"asv run failed (exit {proc.returncode}) and wrote no results: the environment could not "
-                   "be built (no such torch wheel for this Python/platform?) or every benchmark failed; see "
-                   "asv's output above")
-            if plan.existing:
-                raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
-            why += low_disk_hint(conf.env_dir)
-            log(f"torch {versions[0]}: {why}")
-            failed.append((versions[0], why))
-            continue
-        produced.extend(p for p in new if p not in produced)
-        if not plan.existing:
-            pythons.update(environment_pythons(config))
+    sidecars: list[Path] = []
+    fingerprints: dict[str, tuple[Any, Any, Any, Any]] = {}  # one probe per environment, not per round
+
+    def fingerprint(python: str) -> tuple[Any, Any, Any, Any]:
+        if python not in fingerprints:
+            fingerprints[python] = fingerprint_of(python)
+        return fingerprints[python]
+
+    def file_sidecars(files: Sequence[Path]) -> None:
+        # The case log holds what the benchmarks appended since the last call (asv is not running
+        # now, so nothing appends while it is read and emptied): each line is merged exactly once.
+        lines = read_case_log(case_log_file)
+        case_log_file.write_text("")
+        new_sidecars = write_sidecars(files, pythons, existing_python=sys.executable if plan.existing else None,
+                                      meta_dir=meta_dir, fingerprint=fingerprint, case_log=lines)
+        sidecars.extend(p for p in new_sidecars if p not in sidecars)
+
+    done: list[str] = []
+    try:
+        for round_index, versions in schedule:
+            if any(versions[0] == v for v, _ in failed):
+                continue
+            if plan.rounds > 1:
+                log(f"round {round_index + 1} of {plan.rounds}")
+            config = write_run_config(root, versions, threads=plan.threads, isa=plan.isa)
+            before = results_snapshot(results_dir, machine)
+            cmd = asv_run_command(plan, config, machine, commit=commit)
+            log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))
+            proc = subprocess.run(cmd, cwd=root, env=env)
+            new = changed_results(before, results_snapshot(results_dir, machine))
+            if proc.returncode != 0 and not new:
+                why = (f"asv run failed (exit {proc.returncode}) and wrote no results: the environment could not "
+                       "be built (no such torch wheel for this Python/platform?) or every benchmark failed; see "
+                       "asv's output above")
+                if plan.existing:
+                    raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
+                why += low_disk_hint(conf.env_dir)
+                log(f"torch {versions[0]}: {why}")
+                failed.append((versions[0], why))
+                case_log_file.write_text("")  # nothing of it was saved
+                continue
+            produced.extend(p for p in new if p not in produced)
+            if not plan.existing:
+                pythons.update(environment_pythons(config))
+            # Each version's sidecar (fingerprint, contention, run medians) as soon as its results
+            # are saved: a run stopped later (Ctrl-C, SIGTERM, a job's time limit) keeps them whole.
+            file_sidecars(new)
+            done.extend(v for v in versions if v not in done)
+    except KeyboardInterrupt:
+        if done:
+            log(f"stopped: the results of torch {', '.join(done)} are saved with their sidecars; "
+                "`torchperf run --resume` measures only what is missing")
+        raise
     if plan.resume:
         # An interrupted run saved results but never got to fingerprint them, and asv leaves a
         # finished commit x environment untouched when resuming: fingerprint those now.
-        produced.extend(p for p in sorted(results_snapshot(results_dir, machine))
-                        if p not in produced and not sidecar_path(p, meta_dir).exists())
+        missing = [p for p in sorted(results_snapshot(results_dir, machine))
+                   if p not in produced and not sidecar_path(p, meta_dir).exists()]
+        produced.extend(missing)
+        if missing:
+            file_sidecars(missing)
     if not produced:
         raise TorchperfError(f"no torch version produced results (failed: {', '.join(v for v, _ in failed)}); "
                              "see asv's output above")
-    log(f"fingerprinting {len(produced)} environment(s)")
-    sidecars = write_sidecars(produced, pythons, existing_python=sys.executable if plan.existing else None,
-                              meta_dir=meta_dir, case_log=read_case_log(case_log_file))
     html, publish_error = None, None
     if publish:
         try:
