@@ -225,12 +225,12 @@ def test_interrupted_run_keeps_what_was_done_and_resumes(tmp_path: Path, env_dir
     assert len(list((repo / "meta" / MACHINE).glob("*-*.json"))) == 2  # both fingerprinted in the end
 
 
-
 @pytest.mark.slow
 def test_sigterm_mid_run_keeps_the_finished_rounds_sidecar_and_stops_cleanly(tmp_path: Path, env_dir: Path) -> None:
     """`kill PID` (a CI job's time limit, a session ending) while round 3 of `--rounds 3` runs: exit 143
     with one line, and the two finished rounds' sidecar is on disk with each case's two replicates,
     filed once each (it was written only at the very end, so a stopped run lost it)."""
+    import json
     import signal
 
     from torchperf_core.store import sidecar_for
@@ -269,8 +269,6 @@ def test_sigterm_mid_run_keeps_the_finished_rounds_sidecar_and_stops_cleanly(tmp
     sidecar = sidecar_for(files[0], repo / "meta")
     assert sidecar is not None and sidecar.fingerprint is not None, "the finished rounds' sidecar was not written"
     records = [rec for by_key in sidecar.cases.values() for rec in by_key.values()]
-    import json
-
     assert records and set(sidecar.cases) == set(json.loads(files[0].read_text())["results"])
     # Rounds 1 and 2, each exactly once: a clean run adds a median, a contended one is counted as such.
     assert [len(rec.get("run_medians") or []) + int(rec.get("contended_runs") or 0) for rec in records] == \

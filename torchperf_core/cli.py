@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any, NoReturn, Sequence
 
 from torchperf_core import __version__
-from torchperf_core.errors import Terminated, TorchperfError, interrupted_exit_code
+from torchperf_core.errors import Terminated, TorchperfError, how_stopped
 
 
 # Import names whose distribution on the package index is spelled differently.
@@ -124,8 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"torchperf: error: {_needs_package(args.command, package)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"torchperf: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}", file=sys.stderr)
-        return interrupted_exit_code(exc)
+        word, code = how_stopped(exc)
+        print(f"torchperf: {word}", file=sys.stderr)
+        return code
     except BrokenPipeError:
         return 0
     finally:

@@ -35,9 +35,8 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (`kill PID`, a CI job's timeout, a session ending), raised by the CLI's handler so that
     it stops the way Ctrl-C does: `finally` blocks run, asv is stopped, what was saved is kept."""
 
-    exit_code = 143  # 128 + SIGTERM, what a shell reports for a process killed by it
 
-
-def interrupted_exit_code(exc: KeyboardInterrupt) -> int:
-    """130 for Ctrl-C (128 + SIGINT), 143 for SIGTERM."""
-    return getattr(exc, "exit_code", 130)
+def how_stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """(the word the CLI prints, the exit code) of a stop: ("terminated", 143) for SIGTERM,
+    ("interrupted", 130) for Ctrl-C: 128 + the signal, what a shell reports for a process it ends."""
+    return ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     include = [bisect.parse_release(v, package, included=True) for v in args.include]
     index = bisect.IndexOptions(index_url=args.index_url, find_links=tuple(str(Path(p).resolve()) for p in args.find_links),
                                 no_index=args.no_index)
-    from torchperf_core.errors import Terminated, TorchperfError, interrupted_exit_code
+    from torchperf_core.errors import TorchperfError, how_stopped
 
     bisect.check_order(good, bad)
     if args.report is not None and Path(args.report).suffix.lower() != ".json":
@@ -117,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
         bisect.Bisector(case, package, state, envs, rounds, progress, max_steps=max_steps).run()
     except KeyboardInterrupt as exc:
         state.save()
-        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        print(f"torchperf: {what}; measurements kept in {state.path}: re-run to resume", file=sys.stderr)
-        return interrupted_exit_code(exc)
+        word, code = how_stopped(exc)
+        print(f"torchperf: {word}; measurements kept in {state.path}: re-run to resume", file=sys.stderr)
+        return code
     report_path = Path(args.report) if args.report else cache_dir / "reports" / f"{state.path.stem}.json"
     report_path.parent.mkdir(parents=True, exist_ok=True)
     plot_path = report_path.with_suffix(".png")

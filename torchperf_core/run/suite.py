@@ -18,6 +18,7 @@ asv runs as `python -m asv` of the tool's interpreter, never through a shell.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -291,12 +292,7 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
     # away) and none always runs first.
     schedule = [(r, g) for r in range(plan.rounds) for g in (groups if r % 2 == 0 else groups[::-1])]
     sidecars: list[Path] = []
-    fingerprints: dict[str, tuple[Any, Any, Any, Any]] = {}  # one probe per environment, not per round
-
-    def fingerprint(python: str) -> tuple[Any, Any, Any, Any]:
-        if python not in fingerprints:
-            fingerprints[python] = fingerprint_of(python)
-        return fingerprints[python]
+    fingerprint = functools.cache(fingerprint_of)  # one probe per environment, not per round
 
     def file_sidecars(files: Sequence[Path]) -> None:
         # The case log holds what the benchmarks appended since the last call (asv is not running
