@@ -21,6 +21,15 @@ Figures (each row says the machine, the load, the torch version and what was run
              the after side's samples (worker hook TORCHPERF_GATE_SCALE: the noise is measured, the
              shift exact): detected k/`--trials` (default 10) and the time each gate run took.
              Target: >= 9/10.
+  gate-tier  The gate over the whole tier with +5% injected on one case (`--inject-case`): each
+             trial is one `continuous HEAD HEAD` whose after side slows that case, so the injected
+             case is judged at the tier's multiplicity (per-case alpha over every case of the tier)
+             and with the re-measure budget shared as a real pull request shares it. A trial has a
+             false alarm when any *other* case is decided slower/faster; the injected case is
+             detected when decided slower. Both figures of the gate from the same trials.
+             `--ledger FILE` appends each trial as it finishes (JSON lines) and prints the totals
+             over every trial in FILE of the same tier, factor, budget and case: trials of a day's
+             worth can be taken a few at a time.
   versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
              --torch ...`): the gate's verdict per case beside torch.utils.benchmark's ratio,
              measured in the same two environments (median of 3 rounds, alternating the side
@@ -46,7 +55,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FIGURES = ("separate", "gate-aa", "inject", "versions")
+FIGURES = ("separate", "gate-aa", "inject", "gate-tier", "versions")
 TUB_ROUNDS = 3  # torch.utils.benchmark rounds per side in 'versions', alternating which side goes first
 DEFAULT_INJECT_CASE = r"MM\.track_mm\(1024, 'float32', 'contiguous'"
 
@@ -170,9 +179,7 @@ def figure_gate_aa(args: argparse.Namespace, side: Any, load: _Load) -> dict[str
 
 
 def figure_inject(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
-    from torchperf_core.gate import GateSide
-
-    slowed = GateSide(side.label + "+5%", side.python, side.benchmark_dir, env={"TORCHPERF_GATE_SCALE": f"{args.inject_case}=1.05"})
+    slowed = _slowed(side, args.inject_case)
     trials, detected, times, before, each = args.trials or 10, 0, [], None, []
     for _ in range(trials):
         report = _gate(side, slowed, args, args.inject_case)  # only that case: the hook and --bench alike
@@ -187,6 +194,87 @@ def figure_inject(args: argparse.Namespace, side: Any, load: _Load) -> dict[str,
     return {"figure": "inject", "load": load.label, "case": args.inject_case, "case_seconds": before,
             "trials": trials, "detected": detected, "median_seconds": round(statistics.median(times)),
             "max_seconds": round(max(times)), "budget": args.budget, "each": each}
+
+
+def _slowed(side: Any, case: str) -> Any:
+    from torchperf_core.gate import GateSide
+
+    return GateSide(side.label + "+5%", side.python, side.benchmark_dir, env={"TORCHPERF_GATE_SCALE": f"{case}=1.05"})
+
+
+# The fields a ledger's trials must share to be summed (the rest say when, where and on what).
+LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load")
+
+
+def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
+    """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
+    import re
+
+    report = _gate(side, _slowed(side, args.inject_case), args, args.bench)
+    pattern = re.compile(args.inject_case)
+    injected = [c for c in report.cases if pattern.search(f"{c.benchmark}{c.key}")]
+    if len(injected) != 1:
+        raise SystemExit(f"--inject-case {args.inject_case!r} matches {len(injected)} cases of tier {args.tier}; "
+                         f"it must match exactly one")
+    case, others = injected[0], [c for c in report.cases if c is not injected[0]]
+    alarms = sorted(c.name for c in others if c.verdict in ("slower", "faster"))
+    verdicts: dict[str, int] = {}
+    for c in others:
+        verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
+    return {"figure": "gate-tier", "tier": args.tier, "factor": args.factor, "budget": args.budget,
+            "case": args.inject_case, "bench": args.bench, "threads": args.threads, "load": load.label,
+            "machine": _machine(), "torch": _torch_version(side.python), "commit": side.label,
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cases": len(report.cases), "alpha": report.alpha,
+            "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
+            "injected": {"verdict": case.verdict, "ratio": case.ratio, "rounds": case.rounds,
+                         "seconds_a_call": case.before},
+            "rounds": report.rounds, "budget_spent": report.budget_spent, "seconds": round(report.seconds)}
+
+
+def read_ledger(path: Path) -> list[dict[str, Any]]:
+    """The ledger's trials, one JSON object a line; a line that is not one names the file and line."""
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise SystemExit(f"{path}:{n}: not a JSON object ({exc.msg}); each line of a ledger is one trial")
+    return rows
+
+
+def summarize_gate_tier(trials: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over trials that share LEDGER_KEYS (the caller picks them)."""
+    times = [t["seconds"] for t in trials]
+    rounds = [t["injected"]["rounds"] for t in trials]
+    return {"figure": "gate-tier", **{k: trials[0][k] for k in LEDGER_KEYS}, "trials": len(trials),
+            "false_alarm_trials": sum(bool(t["false_alarms"]) for t in trials),
+            "detected": sum(t["detected"] for t in trials), "cases": trials[0]["cases"],
+            "median_seconds": round(statistics.median(times)), "max_seconds": max(times),
+            "injected_rounds": (min(rounds), max(rounds)),
+            "commits": sorted({t["commit"] for t in trials}), "each": trials}
+
+
+def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
+    ledger = Path(args.ledger) if args.ledger else None
+    done: list[dict[str, Any]] = []
+    for _ in range(args.trials or 20):
+        done.append(gate_tier_trial(args, side, load))
+        if ledger is not None:  # each trial as it finishes: a stopped session keeps what it measured
+            with ledger.open("a") as f:
+                f.write(json.dumps(done[-1], default=str) + "\n")
+        _print_trial(done[-1])
+    if ledger is not None:
+        mine = {k: done[-1][k] for k in LEDGER_KEYS}
+        done = [t for t in read_ledger(ledger) if all(t.get(k) == v for k, v in mine.items())]
+    return summarize_gate_tier(done)
+
+
+def _print_trial(t: dict[str, Any]) -> None:
+    i = t["injected"]
+    print(f"  trial: {len(t['false_alarms'])} false alarm(s) {t['false_alarms'] or ''} of {t['cases'] - 1} unchanged "
+          f"cases ({t['verdicts']}); injected +5%: {i['verdict']} x{i['ratio'] or float('nan'):.3f} after "
+          f"{i['rounds']} rounds; {t['rounds']} rounds, {t['seconds']} s", flush=True)
 
 
 # --------------------------------------------------------------------------------------- versions
@@ -271,6 +359,12 @@ def _print(row: dict[str, Any]) -> None:
               f"detected {row['detected']}/{row['trials']}; median {row['median_seconds']} s a gate run (max {row['max_seconds']} s)")
         for t in row["each"]:
             print(f"    {t['verdict']:>9} x{t['ratio'] or float('nan'):.3f}  {t['rounds']} rounds  {t['seconds']} s")
+    elif fig == "gate-tier":
+        print(f"gate over tier {row['tier']} with +5% on {row['case']}, {row['load']}, budget {row['budget']:g} s: "
+              f"{row['false_alarm_trials']}/{row['trials']} trials with a false alarm among the other "
+              f"{row['cases'] - 1} cases; injected detected {row['detected']}/{row['trials']} "
+              f"({row['injected_rounds'][0]}-{row['injected_rounds'][1]} rounds); median {row['median_seconds']} s a "
+              f"trial (max {row['max_seconds']} s); commits {', '.join(row['commits'])}")
     else:
         print(f"versions {row['pair']}, {row['load']}: gate and torch.utils.benchmark agree on {row['agree']}/{row['cases']}")
         for r in row["rows"]:
@@ -298,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", action="store_true", help="start one CPU-bound process for the whole run")
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--ledger", help="'gate-tier': append each trial to this JSON-lines file; totals over all its trials")
     args = parser.parse_args(argv)
     # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.
     if args.factor is not None and not args.factor > 1:
@@ -325,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
                 _print(rows[-1])
             elif figure == "inject":
                 rows.append(figure_inject(args, side, load))
+                _print(rows[-1])
+            elif figure == "gate-tier":
+                rows.append(figure_gate_tier(args, side, load))
                 _print(rows[-1])
             else:
                 for row in figure_versions(args, load):

@@ -232,7 +232,7 @@ def test_gate_figures_help_names_every_figure():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--help"], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0
-    for word in ("separate", "gate-aa", "inject", "versions", "--tier", "--trials", "--load"):
+    for word in ("separate", "gate-aa", "inject", "gate-tier", "versions", "--tier", "--trials", "--load", "--ledger"):
         assert word in proc.stdout
 
 
@@ -251,3 +251,38 @@ def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatc
         assert row["cases"] == 2 and row["false_regressions"] == 0 and row["false_improvements"] == 0
         assert row["verdicts"] == {"same": 1, "contended": 1} and row["asv_rule_one_run"] == {"same": 2}
         assert row["load"] == "quiet (no load started)" and row["order"] == order
+
+
+def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a_ledger(tmp_path, monkeypatch, sides):
+    """'gate-tier': +5% on one case inside an A/A gate run over the others. The injected case is the
+    detection, never a false alarm; the per-case alpha counts every case; each trial is appended to the
+    ledger as it finishes and the totals cover only the ledger's trials of the same settings."""
+    import argparse
+
+    monkeypatch.setenv("GATE_TEST_LOG", str(tmp_path / "calls.log"))
+    figures = _figures()
+    ledger = tmp_path / "ledger.jsonl"
+    foreign = {"figure": "gate-tier", "tier": "smoke", "factor": 1.03, "budget": 300.0, "case": r"\('steady'\)",
+               "bench": "steady|slow|busy", "threads": None, "load": "quiet (no load started)", "commit": "older",
+               "false_alarms": ["x"], "detected": False, "injected": {"rounds": 9}, "seconds": 5, "cases": 3}
+    same_settings = {**foreign, "budget": 0.0, "seconds": 7, "injected": {"rounds": 4}}
+    ledger.write_text(json.dumps(foreign) + "\n" + json.dumps(same_settings) + "\n")
+    args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
+                              inject_case=r"\('steady'\)", trials=2, ledger=str(ledger))
+    with figures._Load(False) as load:
+        row = figures.figure_gate_tier(args, sides[0], load)
+    lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert len(lines) == 4
+    for t in lines[2:]:
+        assert t["false_alarms"] == [] and t["detected"] is True and t["cases"] == 3
+        assert t["verdicts"] == {"same": 1, "contended": 1}
+        assert t["injected"]["verdict"] == "slower" and t["injected"]["ratio"] == pytest.approx(1.05)
+        assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))
+        assert t["rounds"] == 6 and t["budget_spent"] is True
+    assert (row["trials"], row["false_alarm_trials"], row["detected"]) == (3, 1, 2)
+    assert row["commits"] == sorted({"older", sides[0].label}) and row["injected_rounds"][1] == 6
+    with pytest.raises(SystemExit, match="matches 2 cases"):
+        figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "inject_case": "steady|slow"}), sides[0], load)
+    ledger.write_text("not json\n")
+    with pytest.raises(SystemExit, match=r"ledger.jsonl:1: not a JSON object"):
+        figures.read_ledger(ledger)
