@@ -75,6 +75,14 @@ MAX_SIZE = {"cpu": 4096, "cuda": 8192}
 # Cases far slower than their neighbours, capped per tier: float16 GEMMs on CPUs without native
 # fp16 arithmetic take a slow path (a 1024³ fp16 mm took 3.3 s, 60× float32, on a 2-core Zen 4).
 SLOW_CAPS = {("cpu", "float16"): {"smoke": 256, "default": 512, "full": 1024}}
+# bfloat16 GEMM-type work on a CPU without AVX-512 (or a run capped below it) takes ATen's slow
+# path: on a 2-core AVX2 EPYC (torch 2.13) a 1024³ bf16 mm took 2.2 s a call (~1 GFLOP/s, 150×
+# float32), a bmm 1024 9 s, a 2048³ mm 58 s; its 62 bf16 cases were 711 s of the default tier's 771 s
+# a pass. Above these FLOPs a call such cases are left to the 'full' tier there; the cheaper ones
+# (mm 256², conv2d 32, the backward passes at 256) stay. Memory-bound ops and sdpa (its bf16
+# kernel ran at ~130 GFLOP/s there) are not capped.
+EMULATED_BF16_OPS = frozenset({"mm", "addmm", "bmm", "matmul", "linear", "linear_backward", "matmul_backward", "conv2d"})
+EMULATED_BF16_FLOP_CAPS = {"smoke": 1e9, "default": 1e9, "full": None}
 
 
 def current_tier() -> str:
@@ -169,8 +177,22 @@ def grid(tiers: Mapping[str, Mapping[str, Sequence[Any]]]) -> tuple[list[list[An
     return params, names
 
 
-def skip_reason(op: str, size: int, dtype: str, layout: str, device_type: str, tier: str) -> str | None:
-    """Why a case is not run here, decided without importing torch (skips stay cheap)."""
+def bf16_gemm_is_slow(flags: frozenset[str] | None = None) -> bool:
+    """True when ATen runs on this CPU without AVX-512: its flags lack it, or the run is capped at
+    avx2 (`TORCHPERF_ISA`). Unreadable flags (not Linux) cap nothing: slow is what was measured."""
+    from torchperf_core.engine import isa_unavailable_reason
+    from torchperf_core.engine.isa import cpu_flags
+
+    have = cpu_flags() if flags is None else flags
+    if not have:
+        return False
+    return current_isa() == "avx2" or isa_unavailable_reason("avx512", have) is not None
+
+
+def skip_reason(op: str, size: int, dtype: str, layout: str, device_type: str, tier: str,
+                flags: frozenset[str] | None = None) -> str | None:
+    """Why a case is not run here, decided without importing torch (skips stay cheap). `flags`: the
+    CPUID flags the rules read (default: this CPU's)."""
     from torchperf_core import catalog
 
     if size > MAX_SIZE.get(device_type, MAX_SIZE["cpu"]):
@@ -178,6 +200,14 @@ def skip_reason(op: str, size: int, dtype: str, layout: str, device_type: str, t
     cap = SLOW_CAPS.get((device_type, dtype), {}).get(tier)
     if cap is not None and size > cap:
         return f"{dtype} on {device_type} above {cap} is slow: run the 'full' tier for it"
+    flop_cap = EMULATED_BF16_FLOP_CAPS[tier]
+    if (device_type, dtype) == ("cpu", "bfloat16") and op in EMULATED_BF16_OPS and flop_cap is not None \
+            and bf16_gemm_is_slow(flags):
+        opdef = catalog.get_op(op)
+        flops = opdef.flops(opdef.shape_for_size(size))
+        if flops > flop_cap:
+            return (f"bfloat16 {op} at {flops:.2g} FLOPs a call is slow on a CPU without AVX-512 (8-150x "
+                    f"float32 where measured): run the 'full' tier for it")
     if device_type == "cuda" and not _nvidia_driver_present():
         return "no NVIDIA driver on this machine"
     return catalog.unsupported_reason(catalog.get_op(op), dtype, device_type, layout)

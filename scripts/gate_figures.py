@@ -160,10 +160,14 @@ def figure_separate(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
 # ------------------------------------------------------------------------------------------- gate
 
 
-def _gate(before: Any, after: Any, args: argparse.Namespace, bench: str | None) -> Any:
+def _gate(before: Any, after: Any, args: argparse.Namespace, bench: str | None, verbose: bool = False) -> Any:
     from torchperf_core.gate import run_gate
 
-    return run_gate(before, after, _plan(args, bench), base_env=dict(os.environ))
+    def progress(line: str) -> None:  # the gate's own round lines, stamped: a long trial shows its pace
+        if verbose:
+            print(f"    {time.strftime('%H:%M:%S')} {line}", flush=True)
+
+    return run_gate(before, after, _plan(args, bench), base_env=dict(os.environ), progress=progress)
 
 
 def figure_gate_aa(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
@@ -210,7 +214,7 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
     import re
 
-    report = _gate(side, _slowed(side, args.inject_case), args, args.bench)
+    report = _gate(side, _slowed(side, args.inject_case), args, args.bench, verbose=True)
     pattern = re.compile(args.inject_case)
     injected = [c for c in report.cases if pattern.search(f"{c.benchmark}{c.key}")]
     if len(injected) != 1:

@@ -212,3 +212,40 @@ def test_setup_runs_the_case_at_the_suite_thread_count(monkeypatch) -> None:
         assert bench.case.threads == 1
     finally:
         bench.teardown(*params)
+
+
+AVX2_FLAGS = frozenset({"sse4_2", "avx", "avx2", "fma"})
+AVX512_FLAGS = AVX2_FLAGS | {"avx512f", "avx512vl", "avx512bw", "avx512dq"}
+
+
+@pytest.mark.parametrize(
+    ("op", "size", "flags", "tier", "capped"),
+    [
+        ("mm", 1024, AVX2_FLAGS, "default", True),  # 2.1e9 FLOPs: ~2 s a call on an AVX2 EPYC
+        ("mm", 256, AVX2_FLAGS, "default", False),  # 3.4e7: stays
+        ("conv2d", 32, AVX2_FLAGS, "default", False),  # 6.0e8: stays
+        ("conv2d", 64, AVX2_FLAGS, "default", True),  # 2.4e9
+        ("linear_backward", 1024, AVX2_FLAGS, "smoke", True),
+        ("bmm", 256, AVX2_FLAGS, "smoke", False),  # 1.3e8
+        ("mm", 2048, AVX2_FLAGS, "full", False),  # the full tier measures everything
+        ("sdpa", 2048, AVX2_FLAGS, "default", False),  # its bf16 kernel is fast
+        ("layer_norm", 4096, AVX2_FLAGS, "default", False),  # memory-bound
+        ("mm", 1024, AVX512_FLAGS, "default", False),  # AVX-512: not measured slow, not capped
+        ("mm", 1024, frozenset(), "default", False),  # flags unreadable: nothing capped
+    ],
+)
+def test_bf16_gemm_work_above_the_flop_cap_is_left_to_the_full_tier_on_a_cpu_without_avx512(
+        op: str, size: int, flags: frozenset, tier: str, capped: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(common.ISA_ENV, raising=False)
+    reason = common.skip_reason(op, size, "bfloat16", "contiguous", "cpu", tier, flags=flags)
+    assert (reason is not None) == capped
+    if capped:
+        assert reason.startswith(f"bfloat16 {op} at ") and "without AVX-512" in reason and "'full' tier" in reason
+    assert common.skip_reason(op, size, "float32", "contiguous", "cpu", tier, flags=flags) is None
+
+
+def test_a_run_capped_at_avx2_caps_bf16_gemm_work_on_an_avx512_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(common.ISA_ENV, "avx2")
+    assert common.skip_reason("mm", 1024, "bfloat16", "contiguous", "cpu", "default", flags=AVX512_FLAGS) is not None
+    monkeypatch.setenv(common.ISA_ENV, "avx512")
+    assert common.skip_reason("mm", 1024, "bfloat16", "contiguous", "cpu", "default", flags=AVX512_FLAGS) is None
