@@ -81,8 +81,8 @@ SLOW_CAPS = {("cpu", "float16"): {"smoke": 256, "default": 512, "full": 1024}}
 # a pass. Above these FLOPs a call such cases are left to the 'full' tier there; the cheaper ones
 # (mm 256², conv2d 32, the backward passes at 256) stay. Memory-bound ops and sdpa (its bf16
 # kernel ran at ~130 GFLOP/s there) are not capped.
-EMULATED_BF16_OPS = frozenset({"mm", "addmm", "bmm", "matmul", "linear", "linear_backward", "matmul_backward", "conv2d"})
-EMULATED_BF16_FLOP_CAPS = {"smoke": 1e9, "default": 1e9, "full": None}
+SLOW_BF16_OPS = frozenset({"mm", "addmm", "bmm", "matmul", "linear", "linear_backward", "matmul_backward", "conv2d"})
+SLOW_BF16_FLOP_CAPS = {"smoke": 1e9, "default": 1e9, "full": None}
 
 
 def current_tier() -> str:
@@ -200,8 +200,8 @@ def skip_reason(op: str, size: int, dtype: str, layout: str, device_type: str, t
     cap = SLOW_CAPS.get((device_type, dtype), {}).get(tier)
     if cap is not None and size > cap:
         return f"{dtype} on {device_type} above {cap} is slow: run the 'full' tier for it"
-    flop_cap = EMULATED_BF16_FLOP_CAPS[tier]
-    if (device_type, dtype) == ("cpu", "bfloat16") and op in EMULATED_BF16_OPS and flop_cap is not None \
+    flop_cap = SLOW_BF16_FLOP_CAPS[tier]
+    if (device_type, dtype) == ("cpu", "bfloat16") and op in SLOW_BF16_OPS and flop_cap is not None \
             and bf16_gemm_is_slow(flags):
         opdef = catalog.get_op(op)
         flops = opdef.flops(opdef.shape_for_size(size))
