@@ -21,6 +21,7 @@ from torchperf_core.commands.continuous import wants_counts
 from torchperf_core.gate import (COUNT_BENCHMARK, GatePlan, GateSide, add_counts, collect_side, judge_sides, render_gate,
                                   run_gate)
 from torchperf_core.gate.counts import counts_env, key_values
+from torchperf_core.verdict import per_case_alpha
 
 TOY_COUNTER = '''
 import os
@@ -181,3 +182,14 @@ def test_key_values_splits_asv_keys_as_written():
     assert key_values("('mm 64 float32')") == ("'mm 64 float32'",)
     assert key_values("()") == ()
     assert key_values("(<object at 0x1>)") is None
+
+
+def test_a_time_only_gate_leaves_the_count_cases_out_of_the_rounds(tmp_path):
+    """Without --metric instructions the Instructions cases are neither timed (they only failed: 14
+    'both failed' rows in a default-tier gate) nor counted, nor in the per-case alpha."""
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=3, bench="steady|Mm|Instructions")
+    before, after = _side(tmp_path, "before", BEFORE), _side(tmp_path, "after", AFTER)
+    timed = run_gate(before, after, plan, base_env={**_env(tmp_path), "TORCHPERF_METRICS": "time"})
+    assert {c.name: c.verdict for c in timed.cases} == {"bench_fake.Fake.track_fake('steady')": "same",
+                                                         "bench_mm.Mm.track_mm(64, 'float32')": "same"}
+    assert timed.alpha == per_case_alpha(2, plan.looks)

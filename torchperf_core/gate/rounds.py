@@ -54,8 +54,9 @@ from torchperf_core.verdict import (
 WORKER = Path(__file__).with_name("worker.py")
 DECIDED = (SLOWER, FASTER, SAME)
 TIME_UNIT = "seconds"
-# Counted once per side under Callgrind (gate/counts.py), never timed in the rounds: with
-# `instructions` on, its cases are left out of the rounds and come back as count cases.
+# Counted once per side under Callgrind (gate/counts.py), never timed in the rounds: its cases are
+# left out of the rounds always (timed, they only failed), and come back as count cases with
+# `instructions` on.
 COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
 
 
@@ -278,7 +279,8 @@ def run_gate(
         workers = [_Worker(before, envs[0], plan.threads), _Worker(after, envs[1], plan.threads)]
         try:
             if rounds == 0:
-                cases, finished = _list_cases(workers, plan.bench, (COUNT_BENCHMARK,) if plan.instructions else ())
+                # Count cases are never timed (a Callgrind count per side, gate/counts.py, when asked for).
+                cases, finished = _list_cases(workers, plan.bench, (COUNT_BENCHMARK,))
                 if not cases:
                     raise TorchperfError(f"no benchmark case on both sides matches --bench {plan.bench!r}" if plan.bench
                                          else "no benchmark case found on both sides")
