@@ -45,6 +45,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -212,8 +213,6 @@ LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load")
 
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
-    import re
-
     report = _gate(side, _slowed(side, args.inject_case), args, args.bench, verbose=True)
     pattern = re.compile(args.inject_case)
     injected = [c for c in report.cases if pattern.search(f"{c.benchmark}{c.key}")]
@@ -401,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
     # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.
     if args.factor is not None and not args.factor > 1:
         parser.error(f"--factor {args.factor:g} must be above 1, e.g. 1.05")
+    for flag, text in (("--bench", args.bench), ("--inject-case", args.inject_case)):
+        try:
+            re.compile(text or "")
+        except re.error as exc:
+            parser.error(f"{flag} {text!r} is not a regular expression ({exc}); e.g. {DEFAULT_INJECT_CASE!r}")
     args.separate_factor = DEFAULT_FACTOR if args.factor is None else args.factor
     args.factor = GATE_FACTOR if args.factor is None else args.factor
 

@@ -236,6 +236,14 @@ def test_gate_figures_help_names_every_figure():
         assert word in proc.stdout
 
 
+def test_gate_figures_bad_regex_is_one_line_naming_it():
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--figures", "gate-tier",
+                           "--inject-case", "mm("], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1].startswith("gate_figures.py: error: --inject-case 'mm(' is not a regular expression")
+    assert "Traceback" not in proc.stderr
+
+
 def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatch, sides):
     """The A/A separate-runs figure's bookkeeping, on the deterministic fake cases: identical sides
     give no false regression, the always-contended case is counted as contended, not as a change."""
