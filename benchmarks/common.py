@@ -46,6 +46,7 @@ Importing this module is cheap: no torch, no device work (asv imports every modu
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -177,13 +178,20 @@ def grid(tiers: Mapping[str, Mapping[str, Sequence[Any]]]) -> tuple[list[list[An
     return params, names
 
 
+@functools.cache
+def _this_cpu_flags() -> frozenset[str]:
+    """This CPU's flags, read once a process (every case's `setup` asks)."""
+    from torchperf_core.engine.isa import cpu_flags
+
+    return cpu_flags()
+
+
 def bf16_gemm_is_slow(flags: frozenset[str] | None = None) -> bool:
     """True when ATen runs on this CPU without AVX-512: its flags lack it, or the run is capped at
     avx2 (`TORCHPERF_ISA`). Unreadable flags (not Linux) cap nothing: slow is what was measured."""
     from torchperf_core.engine import isa_unavailable_reason
-    from torchperf_core.engine.isa import cpu_flags
 
-    have = cpu_flags() if flags is None else flags
+    have = _this_cpu_flags() if flags is None else flags
     if not have:
         return False
     return current_isa() == "avx2" or isa_unavailable_reason("avx512", have) is not None

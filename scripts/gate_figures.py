@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 FIGURES = ("separate", "gate-aa", "inject", "gate-tier", "versions")
 TUB_ROUNDS = 3  # torch.utils.benchmark rounds per side in 'versions', alternating which side goes first
 DEFAULT_INJECT_CASE = r"MM\.track_mm\(1024, 'float32', 'contiguous'"
+INJECTED = 1.05  # the slowdown 'inject' and 'gate-tier' put on the after side's samples
 
 # `--json` output history:
 #   1 — first version: machine, torch, tier, figures (one object per figure row).
@@ -204,7 +205,8 @@ def figure_inject(args: argparse.Namespace, side: Any, load: _Load) -> dict[str,
 def _slowed(side: Any, case: str) -> Any:
     from torchperf_core.gate import GateSide
 
-    return GateSide(side.label + "+5%", side.python, side.benchmark_dir, env={"TORCHPERF_GATE_SCALE": f"{case}=1.05"})
+    return GateSide(f"{side.label}x{INJECTED:g}", side.python, side.benchmark_dir,
+                    env={"TORCHPERF_GATE_SCALE": f"{case}={INJECTED!r}"})
 
 
 # The fields a ledger's trials must share to be summed (the rest say when, where and on what).
@@ -252,7 +254,7 @@ def summarize_gate_tier(trials: list[dict[str, Any]]) -> dict[str, Any]:
     rounds = [t["injected"]["rounds"] for t in trials]
     return {"figure": "gate-tier", **{k: trials[0][k] for k in LEDGER_KEYS}, "trials": len(trials),
             "false_alarm_trials": sum(bool(t["false_alarms"]) for t in trials),
-            "detected": sum(t["detected"] for t in trials), "cases": trials[0]["cases"],
+            "detected": sum(t["detected"] for t in trials), "cases": trials[-1]["cases"],  # the latest tree's
             "median_seconds": round(statistics.median(times)), "max_seconds": max(times),
             "injected_rounds": (min(rounds), max(rounds)),
             "commits": sorted({t["commit"] for t in trials}), "each": trials}

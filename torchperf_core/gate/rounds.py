@@ -54,9 +54,8 @@ from torchperf_core.verdict import (
 WORKER = Path(__file__).with_name("worker.py")
 DECIDED = (SLOWER, FASTER, SAME)
 TIME_UNIT = "seconds"
-# Counted once per side under Callgrind (gate/counts.py), never timed in the rounds: its cases are
-# left out of the rounds always (timed, they only failed), and come back as count cases with
-# `instructions` on.
+# Counted once per side under Callgrind (gate/counts.py), never timed (`_Worker.timed_cases`): its
+# cases come back as count cases with `instructions` on.
 COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
 
 
@@ -168,6 +167,11 @@ class _Worker:
         self.proc.stdin.flush()
         return self._read()
 
+    def timed_cases(self) -> list[tuple[str, str]]:
+        """(benchmark, key) of every case this side lists, less the count cases: those are never
+        timed (a Callgrind count per side, gate/counts.py, when asked for; timed, they only fail)."""
+        return [(c["benchmark"], c["key"]) for c in self.ask({"op": "list"})["cases"] if c["benchmark"] != COUNT_BENCHMARK]
+
     def close(self) -> None:
         try:
             if self.proc.poll() is None and self.proc.stdin is not None:
@@ -216,11 +220,9 @@ def _one_side_verdict(b: Mapping[str, Any], a: Mapping[str, Any]) -> tuple[str, 
     return FIXED, b.get("error")
 
 
-def _list_cases(workers: Sequence[_Worker], bench: str | None,
-                exclude: Sequence[str] = ()) -> tuple[list[_Case], list[CaseOutcome]]:
+def _list_cases(workers: Sequence[_Worker], bench: str | None) -> tuple[list[_Case], list[CaseOutcome]]:
     pattern = re.compile(bench) if bench else None
-    listed = [{(c["benchmark"], c["key"]) for c in w.ask({"op": "list"})["cases"] if c["benchmark"] not in exclude}
-              for w in workers]
+    listed = [set(w.timed_cases()) for w in workers]
     keep = lambda k: pattern is None or pattern.search(f"{k[0]}{k[1]}") is not None  # noqa: E731
     both = sorted(k for k in listed[0] & listed[1] if keep(k))
     one_side = [CaseOutcome(n, k, ONLY_BEFORE, None, None, None, 0, 0) for n, k in sorted(listed[0] - listed[1]) if keep((n, k))]
@@ -235,9 +237,9 @@ def run_once(side: GateSide, plan: GatePlan, base_env: Mapping[str, str]) -> dic
     try:
         pattern = re.compile(plan.bench) if plan.bench else None
         out = {}
-        for c in worker.ask({"op": "list"})["cases"]:
-            if pattern is None or pattern.search(f"{c['benchmark']}{c['key']}"):
-                out[(c["benchmark"], c["key"])] = worker.ask({"op": "run", "benchmark": c["benchmark"], "key": c["key"]})
+        for name, key in worker.timed_cases():
+            if pattern is None or pattern.search(f"{name}{key}"):
+                out[(name, key)] = worker.ask({"op": "run", "benchmark": name, "key": key})
         return out
     finally:
         worker.close()
@@ -279,8 +281,7 @@ def run_gate(
         workers = [_Worker(before, envs[0], plan.threads), _Worker(after, envs[1], plan.threads)]
         try:
             if rounds == 0:
-                # Count cases are never timed (a Callgrind count per side, gate/counts.py, when asked for).
-                cases, finished = _list_cases(workers, plan.bench, (COUNT_BENCHMARK,))
+                cases, finished = _list_cases(workers, plan.bench)
                 if not cases:
                     raise TorchperfError(f"no benchmark case on both sides matches --bench {plan.bench!r}" if plan.bench
                                          else "no benchmark case found on both sides")
