@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from torchperf_core.run.sidecars import CASE_LOG_ENV, fingerprint_of, read_case_log, write_sidecars  # noqa: F401
 from torchperf_core.run.summary import SummaryRow, summarize  # noqa: F401 - run's API
+from torchperf_core.run.child import run_to_end
 from torchperf_core.run.asvglue import (
     environment_pythons,
     register_machine,
@@ -314,14 +315,14 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
             before = results_snapshot(results_dir, machine)
             cmd = asv_run_command(plan, config, machine, commit=commit)
             log(("running: asv " + " ".join(cmd[3:])).replace(str(root) + os.sep, ""))
-            proc = subprocess.run(cmd, cwd=root, env=env)
+            returncode = run_to_end(cmd, cwd=root, env=env)
             new = changed_results(before, results_snapshot(results_dir, machine))
-            if proc.returncode != 0 and not new:
-                why = (f"asv run failed (exit {proc.returncode}) and wrote no results: the environment could not "
+            if returncode != 0 and not new:
+                why = (f"asv run failed (exit {returncode}) and wrote no results: the environment could not "
                        "be built (no such torch wheel for this Python/platform?) or every benchmark failed; see "
                        "asv's output above")
                 if plan.existing:
-                    raise TorchperfError(f"asv run failed (exit {proc.returncode}) and wrote no results; see its output above")
+                    raise TorchperfError(f"asv run failed (exit {returncode}) and wrote no results; see its output above")
                 why += low_disk_hint(conf.env_dir)
                 log(f"torch {versions[0]}: {why}")
                 failed.append((versions[0], why))
