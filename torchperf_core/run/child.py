@@ -119,11 +119,13 @@ def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> None:
 def run_to_end(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> int:
     """Run `cmd` (its output goes where torchperf's goes) and return its exit code; if torchperf is
     stopped meanwhile, stop the child's whole tree first, then let the stop go on."""
-    with _stops_held() as held:
-        proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL)
-    try:
+    proc: subprocess.Popen[bytes] | None = None
+    try:  # entered before the start: a stop landing as the handlers come back finds the child in hand
+        with _stops_held() as held:
+            proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL)
         _deliver(held)
         return proc.wait()
     except BaseException:
-        stop_tree(proc)
+        if proc is not None:
+            stop_tree(proc)
         raise
