@@ -57,44 +57,42 @@ def _deliver(held: list[int]) -> None:
         signal.raise_signal(sig)
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks (field 22 of /proc/PID/stat): with the pid, it names
-    one process, so a pid reused after its process ended is never signalled."""
+def _stat(pid: int | str) -> tuple[int, str] | None:
+    """(parent pid, start time in clock ticks) of a live process, from /proc/PID/stat (fields 4 and 22;
+    the name in parentheses may hold spaces); None once it has ended. With the pid, the start time
+    names one process, so a pid reused after its process ended is never signalled."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
-    return stat.rpartition(")")[2].split()[19]
+    return int(fields[1]), fields[19]
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
-    """(pid, start time) of every live descendant of `pid`, from /proc; [] where /proc is not Linux's."""
-    children: dict[int, list[int]] = {}
+    """(pid, start time) of every live descendant of `pid`, from one pass over /proc; [] where /proc
+    is not Linux's."""
     try:
         entries = [e for e in os.listdir("/proc") if e.isdigit()]
     except OSError:
         return []
+    children: dict[int, list[tuple[int, str]]] = {}
     for entry in entries:
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        fields = stat.rpartition(")")[2].split()  # the name in parentheses may hold spaces
-        children.setdefault(int(fields[1]), []).append(int(entry))
+        stat = _stat(entry)
+        if stat is not None:
+            children.setdefault(stat[0], []).append((int(entry), stat[1]))
     found: list[tuple[int, str]] = []
     todo = [pid]
     while todo:
-        for child in children.get(todo.pop(), []):
-            started = _start_time(child)
-            if started is not None:
-                found.append((child, started))
-                todo.append(child)
+        kids = children.get(todo.pop(), [])
+        found.extend(kids)
+        todo.extend(child for child, _ in kids)
     return found
 
 
 def _signal_tree(tree: Sequence[tuple[int, str]], sig: int) -> None:
     for pid, started in tree:
-        if _start_time(pid) == started:
+        stat = _stat(pid)
+        if stat is not None and stat[1] == started:
             with contextlib.suppress(OSError):
                 os.kill(pid, sig)
 
