@@ -210,11 +210,15 @@ def _slowed(side: Any, case: str) -> Any:
 
 
 # The fields a ledger's trials must share to be summed (the rest say when, where and on what).
-LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load")
+# "remeasure": which undecided cases the gate re-measures (gate.rounds.REMEASURE_RULE); trials taken
+# before it was recorded (every undecided case, out of reach or not) have none and are summed apart.
+LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure")
 
 
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
+    from torchperf_core.gate.rounds import REMEASURE_RULE
+
     report = _gate(side, _slowed(side, args.inject_case), args, args.bench, verbose=True)
     pattern = re.compile(args.inject_case)
     injected = [c for c in report.cases if pattern.search(f"{c.benchmark}{c.key}")]
@@ -226,13 +230,16 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
     verdicts: dict[str, int] = {}
     for c in others:
         verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
+    far = sum(c.out_of_reach for c in others)
     return {"figure": "gate-tier", "tier": args.tier, "factor": args.factor, "budget": args.budget,
             "case": args.inject_case, "bench": args.bench, "threads": args.threads, "load": load.label,
+            "remeasure": REMEASURE_RULE, "out_of_reach": far,
             "machine": _machine(), "torch": _torch_version(side.python), "commit": side.label,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cases": len(report.cases), "alpha": report.alpha,
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
             "injected": {"verdict": case.verdict, "ratio": case.ratio, "rounds": case.rounds,
-                         "seconds_a_call": case.before},
+                         "seconds_a_call": case.before,
+                         "spread": case.judgement.spread if case.judgement is not None else None},
             "rounds": report.rounds, "budget_spent": report.budget_spent, "seconds": round(report.seconds)}
 
 

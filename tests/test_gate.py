@@ -20,6 +20,7 @@ import pytest
 
 from tests.compare_helpers import ROOT, run_cli
 from torchperf_core.gate import GatePlan, GateSide, commit_sides, extract_tree, first_side, render_gate, run_gate
+from torchperf_core.gate.rounds import REMEASURE_RULE
 from torchperf_core.verdict import per_case_alpha
 
 BENCH = '''
@@ -31,7 +32,7 @@ SIDE = "{side}"
 
 
 class Fake:
-    params = [["steady", "slow", "noisy", "busy", "skip", "broken"]]
+    params = [["steady", "slow", "noisy", "edge", "busy", "skip", "broken"]]
     param_names = ["kind"]
 
     def setup(self, kind):
@@ -50,6 +51,8 @@ class Fake:
             base *= 1.5
         if kind == "noisy" and SIDE == "after":
             base *= 1.3 if k % 2 else 0.7
+        if kind == "edge" and SIDE == "after":
+            base *= 1.068 * (0.98 if k % 2 == 0 else 1.02)
         if kind == "broken" and SIDE == "after":
             raise RuntimeError("boom")
         if kind == "busy":
@@ -92,21 +95,29 @@ def test_the_gate_decides_remeasures_and_reports_exactly(tmp_path, sides):
     lines: list[str] = []
     report = run_gate(*sides, plan, base_env=_env(tmp_path), progress=lines.append)
     got = {c.key: c.verdict for c in report.cases}
-    assert got == {"('steady')": "same", "('slow')": "slower", "('noisy')": "unknown", "('busy')": "contended",
-                   "('skip')": "skipped", "('broken')": "failed"}
+    assert got == {"('steady')": "same", "('slow')": "slower", "('noisy')": "unknown", "('edge')": "unknown",
+                   "('busy')": "contended", "('skip')": "skipped", "('broken')": "failed"}
     assert report.exit_code == 1 and report.rounds == 7 and not report.budget_spent
-    assert plan.looks == 3 and report.alpha == per_case_alpha(6, 3)  # Bonferroni over 6 cases x 3 looks
+    assert plan.looks == 3 and report.alpha == per_case_alpha(7, 3)  # Bonferroni over 7 cases x 3 looks
     by = {c.key: c for c in report.cases}
     assert (by["('slow')"].rounds, by["('slow')"].judgement.ratio) == (3, pytest.approx(1.5))
-    assert (by["('noisy')"].rounds, by["('busy')"].rounds, by["('busy')"].contended_rounds) == (7, 0, 7)
+    assert (by["('edge')"].rounds, by["('busy')"].rounds, by["('busy')"].contended_rounds) == (7, 0, 7)
     assert by["('busy')"].reason == "7 round(s) disturbed (run-queue wait 50%): re-run on a quiet machine"
-    assert by["('noisy')"].reason == "undecided after 7 clean round(s): re-measure (more rounds or --budget)"
-    # Only the undecided cases were re-measured after the first 3 rounds; the skipped one never ran.
+    # x1.068 +-2%: never beyond the factor, never inside it: within reach, so re-measured to the end.
+    assert by["('edge')"].reason == "undecided after 7 clean round(s): re-measure (more rounds or --budget)"
+    # 0.7x/1.3x: a spread of 36% between rounds; 7 rounds could decide only a change beyond x1.97 (t at
+    # 6 df and alpha/2 is 5.03, checked by numeric integration of the t density) and "same" not at all,
+    # so after the first look its rounds go to the cases within reach (futility stopping).
+    assert by["('noisy')"].rounds == 3 and [c.key for c in report.cases if c.out_of_reach] == ["('noisy')"]
+    assert by["('noisy')"].reason == ("undecided after 3 clean round(s) and out of reach: at its spread between "
+                                      "rounds (35.7%), 7 rounds could decide only a change beyond x1.973: "
+                                      "re-measure on a quieter machine")
+    # Only the undecided cases within reach were re-measured after the first 3 rounds; the skipped one never ran.
     calls = Counter((tmp_path / "calls.log").read_text().split("\n")[:-1])
     assert calls == {f"{s} {k}": n for s in ("before", "after")
-                     for k, n in (("steady", 3), ("slow", 3), ("noisy", 7), ("busy", 7), ("broken", 1))}
-    assert lines[0] == f"6 case(s); per-case alpha {per_case_alpha(6, 3):.2g} (family-wise 5% over 6 cases x 3 looks)"
-    assert lines[-1] == "round 7: re-measuring 2 undecided case(s)"
+                     for k, n in (("steady", 3), ("slow", 3), ("noisy", 3), ("edge", 7), ("busy", 7), ("broken", 1))}
+    assert lines[0] == f"7 case(s); per-case alpha {per_case_alpha(7, 3):.2g} (family-wise 5% over 7 cases x 3 looks)"
+    assert lines[-1] == "round 7: re-measuring 2 undecided case(s); 1 out of reach at their spread, not re-measured"
 
 
 def test_both_orders_are_used_within_each_case(tmp_path, sides):
@@ -127,7 +138,7 @@ def test_the_budget_stops_re_measuring_and_leaves_unknown(tmp_path, sides):
     assert report.budget_spent and report.rounds == 3
     assert {c.key: c.verdict for c in report.cases}["('noisy')"] == "unknown"
     text = render_gate(report, "text")
-    assert text.splitlines()[0] == ("torchperf continuous: REGRESSION: 1 slower, 1 newly failing; 1 unknown "
+    assert text.splitlines()[0] == ("torchperf continuous: REGRESSION: 1 slower, 1 newly failing; 2 unknown "
                                     "(re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged")
     data = json.loads(render_gate(report, "json"))
     assert data["exit_code"] == 1 and data["budget_spent"] is True and data["format_version"] == 1
@@ -139,7 +150,7 @@ def test_only_undecided_changes_exit_zero(tmp_path):
     """A comparison whose only changes are unknown/contended exits 0, and says so on its first line."""
     root = tmp_path / "t"
     before, after = _tree(root, "before"), _tree(root, "before2")
-    kinds = 'params = [["steady", "slow", "noisy", "busy", "skip", "broken"]]'
+    kinds = 'params = [["steady", "slow", "noisy", "edge", "busy", "skip", "broken"]]'
     for tree, side in ((before, "before"), (after, "after")):
         (tree / "bench_fake.py").write_text(BENCH.format(side=side).replace(kinds, 'params = [["steady", "noisy", "busy"]]'))
     report = run_gate(GateSide("b", sys.executable, before), GateSide("a", sys.executable, after),
@@ -273,16 +284,19 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     foreign = {"figure": "gate-tier", "tier": "smoke", "factor": 1.03, "budget": 300.0, "case": r"\('steady'\)",
                "bench": "steady|slow|busy", "threads": None, "load": "quiet (no load started)", "commit": "older",
                "false_alarms": ["x"], "detected": False, "injected": {"rounds": 9}, "seconds": 5, "cases": 3}
-    same_settings = {**foreign, "budget": 0.0, "seconds": 7, "injected": {"rounds": 4}}
-    ledger.write_text(json.dumps(foreign) + "\n" + json.dumps(same_settings) + "\n")
+    same_settings = {**foreign, "budget": 0.0, "seconds": 7, "injected": {"rounds": 4}, "remeasure": REMEASURE_RULE}
+    old_rule = {**same_settings, "detected": True}  # taken before the re-measure rule was recorded
+    del old_rule["remeasure"]
+    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
                               inject_case=r"\('steady'\)", trials=2, ledger=str(ledger))
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
-    assert len(lines) == 4
-    for t in lines[2:]:
+    assert len(lines) == 5
+    for t in lines[3:]:
         assert t["false_alarms"] == [] and t["detected"] is True and t["cases"] == 3
+        assert t["remeasure"] == REMEASURE_RULE and t["out_of_reach"] == 0
         assert t["verdicts"] == {"same": 1, "contended": 1}
         assert t["injected"]["verdict"] == "slower" and t["injected"]["ratio"] == pytest.approx(1.05)
         assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))

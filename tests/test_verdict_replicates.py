@@ -240,3 +240,42 @@ def test_the_gate_default_factor_decides_a_five_percent_slowdown_that_compare_fa
     parser = argparse.ArgumentParser()
     continuous.add_arguments(parser)
     assert parser.parse_args(["HEAD", "HEAD"]).factor == "1.03"
+
+
+# ------------------------------------------------------------------------------ futility stopping
+
+ALPHA_TIER = 5e-5  # ~150 cases x 7 looks
+
+
+def _unknown(mean: float, spread: float, rounds: int = 6, alpha: float = ALPHA_TIER) -> v.PairedJudgement:
+    return v.PairedJudgement(v.UNKNOWN, rounds, math.exp(mean), None, 0.5, spread, alpha)
+
+
+@pytest.mark.parametrize("mean, spread, out", [
+    (0.049, 0.05, False),   # the injected +5% at a 5% spread: 30 rounds can decide it
+    (0.0, 0.06, False),     # "same" still reachable: |mean| < log 1.03 - t(.95, 29) * .06 / sqrt 30 = 0.011
+    (0.0, 0.12, True),      # A/A noisy: "same" out of reach, a change only beyond x1.110, plausible |mean| < 0.072
+    (0.08, 0.12, False),    # plausible up to 0.152 > 0.104: a change could still be decided
+    (-0.08, 0.12, False),   # the same, faster
+    (0.03, 0.12, True),     # plausible up to 0.102 < 0.104
+    (-0.03, 0.12, True),
+])
+def test_out_of_reach_is_decided_at_the_last_round_for_every_plausible_ratio(mean, spread, out):
+    """Bugs caught (each changes a row): n for m in the change zone, the interval's ends swapped, the
+    "same" zone used when it is empty (the 0.12 rows), alpha for alpha/2 (the reason's exact figure)."""
+    reason = v.out_of_reach(_unknown(mean, spread), v.GATE_FACTOR, 30)
+    assert (reason is not None) == out
+    if out:
+        zone = t_ppf(1 - ALPHA_TIER / 2, 29) * spread / math.sqrt(30)
+        assert round(math.exp(zone), 3) == 1.110
+        assert reason == ("undecided after 6 clean round(s) and out of reach: at its spread between rounds (12.0%), "
+                          "30 rounds could decide only a change beyond x1.110: re-measure on a quieter machine")
+
+
+def test_out_of_reach_never_stops_a_decided_case_a_last_round_or_a_spread_of_zero():
+    assert v.out_of_reach(_unknown(0.0, 0.12, rounds=30), v.GATE_FACTOR, 30) is None
+    assert v.out_of_reach(_unknown(0.0, 0.0), v.GATE_FACTOR, 30) is None
+    decided = v.PairedJudgement(v.SAME, 6, 1.0, (0.99, 1.01), 0.9, 0.12, ALPHA_TIER)
+    assert v.out_of_reach(decided, v.GATE_FACTOR, 30) is None
+    too_few = v.PairedJudgement(v.UNKNOWN, 2, 1.0, None, None, None, ALPHA_TIER)
+    assert v.out_of_reach(too_few, v.GATE_FACTOR, 30) is None

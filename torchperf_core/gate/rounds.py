@@ -7,7 +7,9 @@
             across rounds, so neither side always runs first, cancelling position effects)
         a round in which either side was disturbed is set aside (retaken by the next rounds)
     after the first rounds and after each batch ("a look"): judge_paired on the clean rounds at
-        alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks)
+        alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks);
+        an undecided case that no plausible ratio could decide by max_rounds at its spread between
+        rounds (verdict.out_of_reach) is not re-measured: its rounds go to the cases within reach
     stop when every case is decided, the rounds reach max_rounds, or --budget seconds are spent;
     undecided -> UNKNOWN ("re-measure"), never unchanged; no clean round at all but disturbed
     ones -> CONTENDED ("re-run on a quiet machine").
@@ -48,6 +50,7 @@ from torchperf_core.verdict import (
     PairedJudgement,
     contended_reason,
     judge_paired,
+    out_of_reach,
     per_case_alpha,
 )
 
@@ -57,6 +60,9 @@ TIME_UNIT = "seconds"
 # Counted once per side under Callgrind (gate/counts.py), never timed (`_Worker.timed_cases`): its
 # cases come back as count cases with `instructions` on.
 COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
+# Which cases the added rounds re-measure (figures' ledgers are summed only within one rule):
+# every undecided case within reach (verdict.out_of_reach), none that is out of reach.
+REMEASURE_RULE = "undecided within reach"
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class CaseOutcome:
     unit: str = TIME_UNIT  # or verdict.COUNT_UNIT: a count case (gate/counts.py), judged at `tolerance`
     tolerance: str | None = None
     instructions: CountBeside | None = None  # on a time case: the count case of the same op and inputs (as compare.Row)
+    out_of_reach: bool = False  # undecided and no longer re-measured: its spread put a decision out of reach
 
     @property
     def name(self) -> str:
@@ -205,6 +212,7 @@ class _Case:
     final: str | None = None  # a verdict reached without judging (skip, failure)
     reason: str | None = None
     judgement: PairedJudgement | None = None
+    out_of_reach: str | None = None  # why it is no longer re-measured (verdict.out_of_reach)
 
 
 def _one_side_verdict(b: Mapping[str, Any], a: Mapping[str, Any]) -> tuple[str, str | None] | None:
@@ -245,10 +253,11 @@ def run_once(side: GateSide, plan: GatePlan, base_env: Mapping[str, str]) -> dic
         worker.close()
 
 
-def _judge(case: _Case, factor: float, alpha: float) -> None:
+def _judge(case: _Case, plan: GatePlan, alpha: float) -> None:
     before = [b for b, _ in case.pairs]
     after = [a for _, a in case.pairs]
-    case.judgement = judge_paired(before, after, factor, alpha)
+    case.judgement = judge_paired(before, after, plan.factor, alpha)
+    case.out_of_reach = out_of_reach(case.judgement, plan.factor, plan.max_rounds)
 
 
 def run_gate(
@@ -271,13 +280,16 @@ def run_gate(
     budget_spent = False
     while True:
         if rounds >= plan.rounds_min:
-            active = [c for c in cases if c.final is None and (c.judgement is None or c.judgement.verdict not in DECIDED)]
+            active = [c for c in cases if c.final is None and c.out_of_reach is None
+                      and (c.judgement is None or c.judgement.verdict not in DECIDED)]
             if not active or rounds >= plan.max_rounds:
                 break
             if plan.budget is not None and clock() - start >= plan.budget:
                 budget_spent = True
                 break
-            progress(f"round {rounds + 1}: re-measuring {len(active)} undecided case(s)")
+            far = sum(c.out_of_reach is not None for c in cases)
+            progress(f"round {rounds + 1}: re-measuring {len(active)} undecided case(s)"
+                     + (f"; {far} out of reach at their spread, not re-measured" if far else ""))
         workers = [_Worker(before, envs[0], plan.threads), _Worker(after, envs[1], plan.threads)]
         try:
             if rounds == 0:
@@ -312,11 +324,11 @@ def run_gate(
             judged = rounds
             for c in cases:
                 if c.final is None:
-                    _judge(c, plan.factor, alpha)
+                    _judge(c, plan, alpha)
     if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
         for c in cases:
             if c.final is None:
-                _judge(c, plan.factor, alpha)
+                _judge(c, plan, alpha)
     outcomes = [_outcome(c) for c in cases] + finished
     return GateReport(before, after, plan, alpha, tuple(outcomes), rounds, clock() - start, budget_spent, envs[1])
 
@@ -332,6 +344,9 @@ def _outcome(c: _Case) -> CaseOutcome:
         if verdict == UNKNOWN else None
     if reason is not None:
         verdict = CONTENDED
+    elif verdict == UNKNOWN and c.out_of_reach is not None:
+        reason = c.out_of_reach
     elif verdict == UNKNOWN:
         reason = f"undecided after {len(c.pairs)} clean round(s): re-measure (more rounds or --budget)"
-    return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason)
+    return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason,
+                       out_of_reach=verdict == UNKNOWN and c.out_of_reach is not None)

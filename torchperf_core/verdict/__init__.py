@@ -37,6 +37,7 @@ from torchperf_core.verdict.paired import (
     PairedJudgement,
     contended_reason,
     judge_paired,
+    out_of_reach,
     per_case_alpha,
 )
 from torchperf_core.verdict.replicates import (
@@ -57,6 +58,6 @@ __all__ = [
     "CONTENDED", "UNKNOWN", "UNDECIDED_VERDICTS", "NEXT_STEP",
     "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
     "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "contended_reason", "judge_paired",
-    "per_case_alpha",
+    "out_of_reach", "per_case_alpha",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip

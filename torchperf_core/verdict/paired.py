@@ -47,6 +47,9 @@ MIN_ROUNDS = 3  # fewer clean rounds cannot estimate the spread between rounds
 # loosen. What a smaller factor costs is time: "same" needs the 90% interval inside [1/1.03, 1.03],
 # so noisy cases take more rounds or end unknown. Measured: docs/GATE.md, scripts/gate_figures.py.
 GATE_FACTOR = 1.03
+# The futility rule's "plausible": a two-sided 80% interval of the true mean log ratio. A case is
+# out of reach when no ratio in it could be decided by the last round at the spread seen so far.
+PLAUSIBLE_ALPHA = 0.2
 
 
 def per_case_alpha(cases: int, looks: int, family_alpha: float = FAMILY_ALPHA) -> float:
@@ -98,6 +101,36 @@ def judge_paired(before: Sequence[float], after: Sequence[float], factor: float,
     else:
         verdict = UNKNOWN
     return PairedJudgement(verdict, n, ratio, ci, p, sd, alpha)
+
+
+def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int) -> str | None:
+    """Why an undecided case cannot be decided within `max_rounds` clean rounds, or None.
+
+    Futility stopping: rounds spent on such a case are lost to the cases that can still be decided
+    (the budget is shared). With the spread s between rounds seen so far and m = max_rounds, at the
+    last round
+
+        "same" needs  |mean| < log(factor) - t(1 - EQUIVALENCE_ALPHA, m-1) * s / sqrt(m)
+        a change needs |mean| > max(log(factor), t(1 - alpha/2, m-1) * s / sqrt(m))
+
+    and the case is out of reach when no true mean log ratio in the plausible interval (mean +-
+    t(1 - PLAUSIBLE_ALPHA/2, n-1) * s / sqrt(n)) meets either. Stopping early only removes chances
+    to reject, so the false-alarm bound (Bonferroni over cases and looks) is unchanged; the verdict
+    stays UNKNOWN, never SAME."""
+    if j.verdict != UNKNOWN or j.p is None or not j.spread or j.ratio is None or j.rounds >= max_rounds:
+        return None
+    n, m, s = j.rounds, max_rounds, j.spread
+    mean = math.log(j.ratio)
+    same_zone = math.log(factor) - t_ppf(1.0 - EQUIVALENCE_ALPHA, m - 1) * s / math.sqrt(m)
+    change_zone = max(math.log(factor), t_ppf(1.0 - j.alpha / 2.0, m - 1) * s / math.sqrt(m))
+    half = t_ppf(1.0 - PLAUSIBLE_ALPHA / 2.0, n - 1) * s / math.sqrt(n)
+    lo, hi = mean - half, mean + half
+    if same_zone > 0.0 and lo < same_zone and hi > -same_zone:
+        return None
+    if hi > change_zone or lo < -change_zone:
+        return None
+    return (f"undecided after {n} clean round(s) and out of reach: at its spread between rounds ({s:.1%}), "
+            f"{m} rounds could decide only a change beyond x{math.exp(change_zone):.3f}: re-measure on a quieter machine")
 
 
 def contended_reason(clean: int, disturbed: int, cause: str | None, needed: int = MIN_ROUNDS) -> str | None:
