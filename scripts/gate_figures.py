@@ -259,7 +259,7 @@ def summarize_gate_tier(trials: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over trials that share LEDGER_KEYS (the caller picks them)."""
     times = [t["seconds"] for t in trials]
     rounds = [t["injected"]["rounds"] for t in trials]
-    return {"figure": "gate-tier", **{k: trials[0][k] for k in LEDGER_KEYS}, "trials": len(trials),
+    return {"figure": "gate-tier", **{k: trials[0].get(k) for k in LEDGER_KEYS}, "trials": len(trials),
             "false_alarm_trials": sum(bool(t["false_alarms"]) for t in trials),
             "detected": sum(t["detected"] for t in trials), "cases": trials[-1]["cases"],  # the latest tree's
             "median_seconds": round(statistics.median(times)), "max_seconds": max(times),

@@ -303,6 +303,8 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
         assert t["rounds"] == 6 and t["budget_spent"] is True
     assert (row["trials"], row["false_alarm_trials"], row["detected"]) == (3, 1, 2)
     assert row["commits"] == sorted({"older", sides[0].label}) and row["injected_rounds"][1] == 6
+    before_rule = figures.summarize_gate_tier([old_rule])  # a trial from before the rule was recorded
+    assert (before_rule["remeasure"], before_rule["trials"], before_rule["detected"]) == (None, 1, 1)
     with pytest.raises(SystemExit, match="matches 2 cases"):
         figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "inject_case": "steady|slow"}), sides[0], load)
     ledger.write_text("not json\n")
