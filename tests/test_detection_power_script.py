@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -59,3 +60,22 @@ def test_runs_and_reports(tmp_path, capsys):
     assert [t["injected"] for t in data["trials"]] == [0.0, 0.25]
     assert [t["after_first"] for t in data["trials"]] == [False, False]  # the first trial of each row
     assert all(v in ("slower", "faster", "same") for t in data["trials"] for _, v in t["verdicts"])
+
+
+def test_paired_null_rates_script_prints_every_row_and_its_yuen_is_the_textbook_statistic(capsys):
+    """scripts/paired_null_rates.py (a simulation; its figures are quoted in the README). The Yuen
+    statistic on a fixture decided by hand: d = 1..10, 20% trimmed (g = 2): trimmed mean 5.5,
+    winsorized [3,3,3,4,5,6,7,8,8,8] with variance 42.5/9, se = sqrt(9 * 42.5/9 / (6 * 5)), df 5."""
+    spec = importlib.util.spec_from_file_location("paired_null_rates", ROOT / "scripts" / "paired_null_rates.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    t, df = module.yuen_stat([float(x) for x in range(10, 0, -1)])
+    assert df == 5 and t == pytest.approx(5.5 / math.sqrt(42.5 / 30))
+    t, df = module.t_stat([1.0, 2.0, 3.0])
+    assert (t, df) == (pytest.approx(2.0 / (1.0 / math.sqrt(3))), 2)
+    assert module.main(["--draws", "50", "--rounds", "6", "--alphas", "0.01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + 3 and [ln.split()[1] for ln in lines[2:]] == ["normal", "outliers", "one-sided"]
+    with pytest.raises(SystemExit):
+        module.main(["--rounds", "4"])
+    assert "--rounds 4 is too few" in capsys.readouterr().err

@@ -251,25 +251,32 @@ def _unknown(mean: float, spread: float, rounds: int = 6, alpha: float = ALPHA_T
     return v.PairedJudgement(v.UNKNOWN, rounds, math.exp(mean), None, 0.5, spread, alpha)
 
 
-@pytest.mark.parametrize("mean, spread, out", [
-    (0.049, 0.05, False),   # the injected +5% at a 5% spread: 30 rounds can decide it
-    (0.0, 0.06, False),     # "same" still reachable: |mean| < log 1.03 - t(.95, 29) * .06 / sqrt 30 = 0.011
-    (0.0, 0.12, True),      # A/A noisy: "same" out of reach, a change only beyond x1.110, plausible |mean| < 0.072
-    (0.08, 0.12, False),    # plausible up to 0.152 > 0.104: a change could still be decided
-    (-0.08, 0.12, False),   # the same, faster
-    (0.03, 0.12, True),     # plausible up to 0.102 < 0.104
-    (-0.03, 0.12, True),
+@pytest.mark.parametrize("mean, spread, out, rounds", [
+    (0.049, 0.05, False, 6),   # the injected +5% at a 5% spread: 30 rounds can decide it
+    (0.0, 0.06, False, 6),     # "same" still reachable: |mean| < log 1.03 - t(.95, 29) * .06 / sqrt 30 = 0.011
+    (0.0, 0.12, True, 6),      # A/A noisy: "same" out of reach, a change only beyond x1.110, plausible |mean| < 0.072
+    (0.08, 0.12, False, 6),    # plausible up to 0.152 > 0.104: a change could still be decided
+    (-0.08, 0.12, False, 6),   # the same, faster
+    (0.03, 0.12, True, 6),     # plausible up to 0.102 < 0.104
+    (-0.03, 0.12, True, 6),
+    (0.035, 0.12, False, 6),   # plausible up to 0.107 > 0.104 (a 60% interval, t(0.8, 5), would stop it)
+    (0.028, 0.06, False, 20),  # 20 rounds: plausible down to 0.0102 < the "same" zone's 0.0109
+    (0.030, 0.06, True, 20),   # down to 0.0122: no "same"; up to 0.048 < 0.052: no change
 ])
-def test_out_of_reach_is_decided_at_the_last_round_for_every_plausible_ratio(mean, spread, out):
+def test_out_of_reach_is_decided_at_the_last_round_for_every_plausible_ratio(mean, spread, out, rounds):
     """Bugs caught (each changes a row): n for m in the change zone, the interval's ends swapped, the
-    "same" zone used when it is empty (the 0.12 rows), alpha for alpha/2 (the reason's exact figure)."""
-    reason = v.out_of_reach(_unknown(mean, spread), v.GATE_FACTOR, 30)
+    "same" zone used when it is empty (the 0.12 rows), alpha for alpha/2 (the reason's exact figure),
+    a narrower plausible interval (the 0.035 row), the "same" zone at another quantile than
+    judge_paired's 1 - EQUIVALENCE_ALPHA (the 20-round rows)."""
+    reason = v.out_of_reach(_unknown(mean, spread, rounds), v.GATE_FACTOR, 30)
     assert (reason is not None) == out
+    if out and spread == 0.12:
+        assert round(math.exp(t_ppf(1 - ALPHA_TIER / 2, 29) * spread / math.sqrt(30)), 3) == 1.110
     if out:
         zone = t_ppf(1 - ALPHA_TIER / 2, 29) * spread / math.sqrt(30)
-        assert round(math.exp(zone), 3) == 1.110
-        assert reason == ("undecided after 6 clean round(s) and out of reach: at its spread between rounds (12.0%), "
-                          "30 rounds could decide only a change beyond x1.110: re-measure on a quieter machine")
+        assert reason == (f"undecided after {rounds} clean round(s) and out of reach: at its spread between rounds "
+                          f"({spread:.1%}), 30 rounds could decide only a change beyond x{math.exp(zone):.3f}: "
+                          "re-measure on a quieter machine")
 
 
 def test_out_of_reach_never_stops_a_decided_case_a_last_round_or_a_spread_of_zero():

@@ -16,6 +16,8 @@ from torchperf_core.verdict import FAMILY_ALPHA
 #   1 — first version: sides, plan, alpha, counts, cases with verdict, ratio, CI, rounds, spread.
 #       Optional keys, present only with `--metric instructions` (issue 12; readers of 1 ignore them):
 #       "notes"; on count cases "unit": "instructions" and "tolerance"; on time cases "instructions".
+#       "out_of_reach": true on an unknown case no longer re-measured because its spread between
+#       rounds put any decision out of reach by --max-rounds (verdict.out_of_reach; absent otherwise).
 GATE_FORMAT_VERSION = 1
 
 
@@ -62,6 +64,7 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
                 "contended_rounds": c.contended_rounds,
                 "between_round_spread": c.judgement.spread if c.judgement else None,
                 "reason": c.reason,
+                **({"out_of_reach": True} if c.out_of_reach else {}),
                 **extra(c),
             }
             for c in sorted(r.cases, key=lambda c: c.name)
