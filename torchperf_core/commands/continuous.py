@@ -2,7 +2,8 @@
 
 Base and head run interleaved in rounds of fresh processes, each case judged on its per-round
 medians with the one significance module (`verdict.judge_paired`) at a stated family-wise
-false-alarm rate; undecided cases get more rounds until decided or --budget is spent.
+false-alarm rate; undecided cases get more rounds until decided or --budget is spent, except
+those whose spread between rounds puts any decision out of reach by --max-rounds (`verdict.out_of_reach`).
 
 Exit status: 1 only for decided regressions (slower beyond --factor, or newly failing); 0 when
 nothing regressed, also when some cases stay unknown or contended (the first line says so: they are
