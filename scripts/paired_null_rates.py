@@ -8,7 +8,7 @@ A simulation, not a timing: each draw is `rounds` per-round log ratios under "no
 test rejects when |t| exceeds its two-sided critical value at `alpha`. A valid test rejects about
 `alpha` of the draws; more is a false-alarm excess, much less is lost power. Two tests:
 
-  t      the gate's paired t-test on the log ratios (verdict.judge_paired: n - 1 df)
+  t      the gate's paired t-test on the log ratios: verdict.judge_paired's p (n - 1 df)
   yuen   Yuen's 20%-trimmed paired t-test (trimmed mean, winsorized variance, h - 1 df with h the
          rounds left after trimming): a candidate that does not let a few disturbed rounds set the
          spread; not used by the gate
@@ -31,6 +31,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from torchperf_core.verdict import GATE_FACTOR, judge_paired  # noqa: E402
 from torchperf_core.verdict.tdist import t_ppf  # noqa: E402
 
 TRIM = 0.2
@@ -42,11 +43,10 @@ SPREADS: dict[str, Callable[[random.Random], float]] = {
 }
 
 
-def t_stat(d: list[float]) -> tuple[float, int]:
-    n = len(d)
-    mean = sum(d) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
-    return (mean / (sd / math.sqrt(n)) if sd else 0.0), n - 1
+def t_p(d: list[float]) -> float:
+    """The gate's own two-sided p on these per-round log ratios (verdict.judge_paired)."""
+    p = judge_paired([1.0] * len(d), [math.exp(x) for x in d], GATE_FACTOR, 0.05).p
+    return 1.0 if p is None else p
 
 
 def yuen_stat(d: list[float], trim: float = TRIM) -> tuple[float, int]:
@@ -69,10 +69,9 @@ def rates(draws: int, rounds: int, alpha: float, spread: str, seed: int) -> dict
     hits = {"t": 0, "yuen": 0}
     for _ in range(draws):
         d = [SPREADS[spread](rng) for _ in range(rounds)]
-        for name, stat in (("t", t_stat), ("yuen", yuen_stat)):
-            t, df = stat(d)
-            if abs(t) > crit.setdefault(df, t_ppf(1.0 - alpha / 2.0, df)):
-                hits[name] += 1
+        hits["t"] += t_p(d) < alpha
+        t, df = yuen_stat(d)
+        hits["yuen"] += abs(t) > crit.setdefault(df, t_ppf(1.0 - alpha / 2.0, df))
     return {k: v / draws for k, v in hits.items()}
 
 

@@ -71,8 +71,9 @@ def test_paired_null_rates_script_prints_every_row_and_its_yuen_is_the_textbook_
     spec.loader.exec_module(module)
     t, df = module.yuen_stat([float(x) for x in range(10, 0, -1)])
     assert df == 5 and t == pytest.approx(5.5 / math.sqrt(42.5 / 30))
-    t, df = module.t_stat([1.0, 2.0, 3.0])
-    assert (t, df) == (pytest.approx(2.0 / (1.0 / math.sqrt(3))), 2)
+    # the gate's own p: t = 2 / (1 / sqrt 3) on 2 df, where P(|T| > t) = 1 - t / sqrt(t^2 + 2)
+    t = 2.0 * math.sqrt(3.0)
+    assert module.t_p([1.0, 2.0, 3.0]) == pytest.approx(1.0 - t / math.sqrt(t * t + 2.0))
     assert module.main(["--draws", "50", "--rounds", "6", "--alphas", "0.01"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 + 3 and [ln.split()[1] for ln in lines[2:]] == ["normal", "outliers", "one-sided"]

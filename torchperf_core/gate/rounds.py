@@ -323,11 +323,11 @@ def run_gate(
         if rounds >= plan.rounds_min and (rounds - plan.rounds_min) % plan.batch == 0:
             judged = rounds
             for c in cases:
-                if c.final is None:
+                if c.final is None and c.out_of_reach is None:  # out of reach: no new rounds since
                     _judge(c, plan, alpha)
     if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
         for c in cases:
-            if c.final is None:
+            if c.final is None and c.out_of_reach is None:
                 _judge(c, plan, alpha)
     outcomes = [_outcome(c) for c in cases] + finished
     return GateReport(before, after, plan, alpha, tuple(outcomes), rounds, clock() - start, budget_spent, envs[1])
@@ -342,11 +342,10 @@ def _outcome(c: _Case) -> CaseOutcome:
     verdict = j.verdict if j is not None else UNKNOWN
     reason = contended_reason(len(c.pairs), c.contended, c.causes[-1] if c.causes else None) \
         if verdict == UNKNOWN else None
+    # out_of_reach is set only on an UNKNOWN judgement of >= MIN_ROUNDS clean rounds: never CONTENDED
     if reason is not None:
         verdict = CONTENDED
-    elif verdict == UNKNOWN and c.out_of_reach is not None:
-        reason = c.out_of_reach
     elif verdict == UNKNOWN:
-        reason = f"undecided after {len(c.pairs)} clean round(s): re-measure (more rounds or --budget)"
+        reason = c.out_of_reach or f"undecided after {len(c.pairs)} clean round(s): re-measure (more rounds or --budget)"
     return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason,
-                       out_of_reach=verdict == UNKNOWN and c.out_of_reach is not None)
+                       out_of_reach=c.out_of_reach is not None)

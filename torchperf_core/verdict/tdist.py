@@ -8,6 +8,7 @@ continued fraction of Numerical Recipes (Lentz's method), accurate to ~1e-12 her
 
 from __future__ import annotations
 
+import functools
 import math
 
 
@@ -64,6 +65,7 @@ def t_two_sided_p(t: float, df: float) -> float:
     return min(1.0, 2.0 * t_sf(abs(t), df))
 
 
+@functools.lru_cache(maxsize=1024)  # a gate asks for the same few (q, df) at every case and look
 def t_ppf(q: float, df: float) -> float:
     """The q-quantile of Student's t (0 < q < 1), by bisection on `t_sf`."""
     if not 0.0 < q < 1.0:
