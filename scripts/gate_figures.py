@@ -212,12 +212,14 @@ def _slowed(side: Any, case: str) -> Any:
 # The fields a ledger's trials must share to be summed (the rest say when, where and on what).
 # "remeasure": which undecided cases the gate re-measures (gate.rounds.REMEASURE_RULE); trials taken
 # before it was recorded (every undecided case, out of reach or not) have none and are summed apart.
-LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure")
+# "verdict": the rule for paired rounds (verdict.PAIRED_RULE); trials under the t-test alone have none.
+LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure", "verdict")
 
 
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
     from torchperf_core.gate.rounds import REMEASURE_RULE
+    from torchperf_core.verdict import PAIRED_RULE
 
     report = _gate(side, _slowed(side, args.inject_case), args, args.bench, verbose=True)
     pattern = re.compile(args.inject_case)
@@ -233,13 +235,15 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
     far = sum(c.out_of_reach for c in others)
     return {"figure": "gate-tier", "tier": args.tier, "factor": args.factor, "budget": args.budget,
             "case": args.inject_case, "bench": args.bench, "threads": args.threads, "load": load.label,
-            "remeasure": REMEASURE_RULE, "out_of_reach": far,
+            "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "out_of_reach": far,
             "machine": _machine(), "torch": _torch_version(side.python), "commit": side.label,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cases": len(report.cases), "alpha": report.alpha,
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
             "injected": {"verdict": case.verdict, "ratio": case.ratio, "rounds": case.rounds,
                          "seconds_a_call": case.before,
-                         "spread": case.judgement.spread if case.judgement is not None else None},
+                         "spread": case.judgement.spread if case.judgement is not None else None,
+                         "decided_by": case.judgement.decided_by if case.judgement is not None else None,
+                         "robust_spread": case.judgement.robust_spread if case.judgement is not None else None},
             "rounds": report.rounds, "budget_spent": report.budget_spent, "seconds": round(report.seconds)}
 
 

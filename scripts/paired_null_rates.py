@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""How often a paired test rejects when nothing changed: the gate's t-test beside a robust candidate.
+"""How often a paired test rejects when nothing changed (or detects a change): the gate's tests.
 
-    python scripts/paired_null_rates.py                  # 20,000 draws a row (~7 min on 2 cores)
+    python scripts/paired_null_rates.py                  # 20,000 draws a row (~10 min on 2 cores)
     python scripts/paired_null_rates.py --draws 2000     # a quick look
+    python scripts/paired_null_rates.py --ratio 1.05 --alphas 4.9e-5 --rounds 18 30   # detection of +5%
 
 A simulation, not a timing: each draw is `rounds` per-round log ratios under "no change", and each
 test rejects when |t| exceeds its two-sided critical value at `alpha`. A valid test rejects about
-`alpha` of the draws; more is a false-alarm excess, much less is lost power. Two tests:
+`alpha` of the draws; more is a false-alarm excess, much less is lost power. With --ratio the
+draws are centred on log(ratio) instead, and the rates are detections. The tests:
 
-  t      the gate's paired t-test on the log ratios: verdict.judge_paired's p (n - 1 df)
+  t      the paired t-test on the log ratios alone at alpha: verdict.judge_paired's p (n - 1 df)
   yuen   Yuen's 20%-trimmed paired t-test (trimmed mean, winsorized variance, h - 1 df with h the
-         rounds left after trimming): a candidate that does not let a few disturbed rounds set the
-         spread; not used by the gate
+         rounds left after trimming): a robust candidate, not used (it rejects too often, above)
+  rank   Wilcoxon's signed-rank test alone at alpha, exact (verdict.signed_rank_p)
+  gate   the gate's rule (verdict.judge_paired): the t-test or the signed-rank test, alpha shared
+         where the signed-rank test could reject (verdict.alpha_shares); a rejection is a change
+         in either direction (factor 1, so no estimate is inside it)
 
 and three kinds of spread between rounds, the last two what a shared host does to a few rounds:
 
@@ -31,7 +36,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from torchperf_core.verdict import GATE_FACTOR, judge_paired  # noqa: E402
+from torchperf_core.verdict import FASTER, GATE_FACTOR, SLOWER, judge_paired, signed_rank_p  # noqa: E402
 from torchperf_core.verdict.tdist import t_ppf  # noqa: E402
 
 TRIM = 0.2
@@ -63,15 +68,18 @@ def yuen_stat(d: list[float], trim: float = TRIM) -> tuple[float, int]:
     return (trimmed_mean / se if se else 0.0), h - 1
 
 
-def rates(draws: int, rounds: int, alpha: float, spread: str, seed: int) -> dict[str, float]:
-    rng = random.Random(f"{seed}-{rounds}-{alpha}-{spread}")
+def rates(draws: int, rounds: int, alpha: float, spread: str, seed: int, ratio: float = 1.0) -> dict[str, float]:
+    rng = random.Random(f"{seed}-{rounds}-{alpha}-{spread}" + (f"-{ratio}" if ratio != 1.0 else ""))
+    shift = math.log(ratio)
     crit: dict[int, float] = {}
-    hits = {"t": 0, "yuen": 0}
+    hits = {"t": 0, "yuen": 0, "rank": 0, "gate": 0}
     for _ in range(draws):
-        d = [SPREADS[spread](rng) for _ in range(rounds)]
+        d = [shift + SPREADS[spread](rng) for _ in range(rounds)]
         hits["t"] += t_p(d) < alpha
         t, df = yuen_stat(d)
         hits["yuen"] += abs(t) > crit.setdefault(df, t_ppf(1.0 - alpha / 2.0, df))
+        hits["rank"] += signed_rank_p(d) <= alpha
+        hits["gate"] += judge_paired([1.0] * rounds, [math.exp(x) for x in d], 1.0, alpha).verdict in (SLOWER, FASTER)
     return {k: v / draws for k, v in hits.items()}
 
 
@@ -82,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, nargs="+", default=[6, 10, 18, 30])
     parser.add_argument("--alphas", type=float, nargs="+", default=[0.01, 0.001])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ratio", type=float, default=1.0, help="the true after/before ratio (default 1: no change)")
     args = parser.parse_args(argv)
     if args.draws < 1:
         parser.error(f"--draws {args.draws} must be at least 1")
@@ -89,14 +98,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rounds {min(args.rounds)} is too few: a 20%-trimmed test needs at least 5")
     if not all(0.0 < a < 1.0 for a in args.alphas):
         parser.error(f"--alphas {args.alphas} must be between 0 and 1")
-    print(f"rejections under no change, {args.draws} draws a row (nominal = alpha)")
-    print(f"{'alpha':>7} {'spread':<10} {'rounds':>6} {'t':>8} {'yuen':>8}  t/alpha yuen/alpha")
+    if not args.ratio > 0.0:
+        parser.error(f"--ratio {args.ratio} must be a positive number (1 = no change)")
+    null = args.ratio == 1.0
+    print(f"rejections under no change, {args.draws} draws a row (nominal = alpha)" if null
+          else f"detections of a true ratio x{args.ratio:g}, {args.draws} draws a row")
+    names = ("t", "yuen", "rank", "gate")
+    print(f"{'alpha':>7} {'spread':<10} {'rounds':>6} " + " ".join(f"{n:>8}" for n in names)
+          + ("  " + " ".join(f"{n + '/alpha':>10}" for n in names) if null else ""))
     for alpha in args.alphas:
         for spread in SPREADS:
             for rounds in args.rounds:
-                r = rates(args.draws, rounds, alpha, spread, args.seed)
-                print(f"{alpha:>7g} {spread:<10} {rounds:>6} {r['t']:>8.5f} {r['yuen']:>8.5f}  "
-                      f"{r['t'] / alpha:>7.2f} {r['yuen'] / alpha:>10.2f}", flush=True)
+                r = rates(args.draws, rounds, alpha, spread, args.seed, args.ratio)
+                print(f"{alpha:>7g} {spread:<10} {rounds:>6} " + " ".join(f"{r[n]:>8.5f}" for n in names)
+                      + ("  " + " ".join(f"{r[n] / alpha:>10.2f}" for n in names) if null else ""), flush=True)
     return 0
 
 

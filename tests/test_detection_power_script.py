@@ -77,6 +77,12 @@ def test_paired_null_rates_script_prints_every_row_and_its_yuen_is_the_textbook_
     assert module.main(["--draws", "50", "--rounds", "6", "--alphas", "0.01"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 + 3 and [ln.split()[1] for ln in lines[2:]] == ["normal", "outliers", "one-sided"]
+    assert lines[1].split()[3:7] == ["t", "yuen", "rank", "gate"]
     with pytest.raises(SystemExit):
         module.main(["--rounds", "4"])
     assert "--rounds 4 is too few" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        module.main(["--ratio", "0"])
+    assert "--ratio 0.0 must be a positive number" in capsys.readouterr().err
+    # a change every draw shows: 8 rounds of +50% at a 5% spread
+    assert module.rates(20, 8, 0.01, "normal", 1, ratio=1.5) == {"t": 1.0, "yuen": 1.0, "rank": 1.0, "gate": 1.0}

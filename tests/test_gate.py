@@ -21,7 +21,7 @@ import pytest
 from tests.compare_helpers import ROOT, run_cli
 from torchperf_core.gate import GatePlan, GateSide, commit_sides, extract_tree, first_side, render_gate, run_gate
 from torchperf_core.gate.rounds import REMEASURE_RULE
-from torchperf_core.verdict import per_case_alpha
+from torchperf_core.verdict import PAIRED_RULE, per_case_alpha
 
 BENCH = '''
 import os
@@ -286,19 +286,22 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     foreign = {"figure": "gate-tier", "tier": "smoke", "factor": 1.03, "budget": 300.0, "case": r"\('steady'\)",
                "bench": "steady|slow|busy", "threads": None, "load": "quiet (no load started)", "commit": "older",
                "false_alarms": ["x"], "detected": False, "injected": {"rounds": 9}, "seconds": 5, "cases": 3}
-    same_settings = {**foreign, "budget": 0.0, "seconds": 7, "injected": {"rounds": 4}, "remeasure": REMEASURE_RULE}
+    same_settings = {**foreign, "budget": 0.0, "seconds": 7, "injected": {"rounds": 4}, "remeasure": REMEASURE_RULE,
+                     "verdict": PAIRED_RULE}
     old_rule = {**same_settings, "detected": True}  # taken before the re-measure rule was recorded
     del old_rule["remeasure"]
-    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule)))
+    t_alone = {**same_settings, "detected": True}  # taken when the t-test alone decided
+    del t_alone["verdict"]
+    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
                               inject_case=r"\('steady'\)", trials=2, ledger=str(ledger))
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
-    assert len(lines) == 5
-    for t in lines[3:]:
+    assert len(lines) == 6
+    for t in lines[4:]:
         assert t["false_alarms"] == [] and t["detected"] is True and t["cases"] == 3
-        assert t["remeasure"] == REMEASURE_RULE and t["out_of_reach"] == 0
+        assert t["remeasure"] == REMEASURE_RULE and t["verdict"] == PAIRED_RULE and t["out_of_reach"] == 0
         assert t["verdicts"] == {"same": 1, "contended": 1}
         assert t["injected"]["verdict"] == "slower" and t["injected"]["ratio"] == pytest.approx(1.05)
         assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))
@@ -312,3 +315,23 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     ledger.write_text("not json\n")
     with pytest.raises(SystemExit, match=r"ledger.jsonl:1: not a JSON object"):
         figures.read_ledger(ledger)
+
+
+def test_a_change_the_signed_rank_test_decided_says_so_in_its_note():
+    """17 rounds at +5% and 3 with the after side slowed 50-70% more: the t-test's spread follows the
+    three, the signed-rank test decides (the verdict rule: tests/test_verdict_replicates.py). Bugs
+    caught: the note dropped for a decided case, a t-test decision given the signed-rank note."""
+    from torchperf_core.gate.rounds import _Case, _judge, _outcome
+    from torchperf_core.verdict import SIGNED_RANK, T_TEST, signed_rank_note
+
+    plan, alpha = GatePlan(factor=1.03), per_case_alpha(146, 7)
+    steady = [(1.0, 1.05 * (1 + 0.01 * ((i % 3) - 1))) for i in range(17)]
+    case = _Case("b.T.time_mm", "(1024,)", 0, pairs=steady + [(1.0, 1.5), (1.0, 1.6), (1.0, 1.7)])
+    _judge(case, plan, alpha)
+    out = _outcome(case)
+    assert (out.verdict, out.judgement.decided_by) == ("slower", SIGNED_RANK)
+    assert out.reason == signed_rank_note(out.judgement) and out.reason.startswith("decided by the signed-rank test (p 1.9e-06 over 20 rounds")
+    clean = _Case("b.T.time_mm", "(1024,)", 0, pairs=steady)
+    _judge(clean, plan, alpha)
+    out = _outcome(clean)
+    assert (out.verdict, out.judgement.decided_by, out.reason) == ("slower", T_TEST, None)

@@ -7,11 +7,19 @@ import json
 from pathlib import Path
 
 from torchperf_core.gate import CaseOutcome, GatePlan, GateReport, GateSide, render_gate
-from torchperf_core.verdict import CONTENDED, FAILED, FASTER, SAME, SLOWER, UNKNOWN, PairedJudgement
+from torchperf_core.verdict import (CONTENDED, FAILED, FASTER, SAME, SIGNED_RANK, SLOWER, UNKNOWN, PairedJudgement,
+                                   signed_rank_note)
 
 
-def _j(verdict: str, ratio: float | None, ci: tuple[float, float] | None, spread: float | None) -> PairedJudgement:
-    return PairedJudgement(verdict=verdict, rounds=6, ratio=ratio, ci=ci, p=0.001, spread=spread, alpha=0.0025)
+def _j(verdict: str, ratio: float | None, ci: tuple[float, float] | None, spread: float | None,
+       rounds: int = 6, **robust: object) -> PairedJudgement:
+    return PairedJudgement(verdict=verdict, rounds=rounds, ratio=ratio, ci=ci, p=0.001, spread=spread, alpha=0.0025,
+                           **robust)  # type: ignore[arg-type]
+
+
+# decided by the signed-rank test: 20 rounds, every one slower (exact p 2 / 2**20)
+RANKED = _j(SLOWER, 1.5, (1.42, 1.58), 0.031, rounds=20, rank_p=2 / 2**20, robust_ratio=1.5, robust_spread=0.01,
+            decided_by=SIGNED_RANK)
 
 
 def _report(cases: tuple[CaseOutcome, ...], budget_spent: bool = False) -> GateReport:
@@ -26,8 +34,8 @@ def _report(cases: tuple[CaseOutcome, ...], budget_spent: bool = False) -> GateR
 CASES = (
     CaseOutcome("bench.T.time_mm", "(1024, 'float32')", SAME, _j(SAME, 1.004, (0.991, 1.017), 0.012),
                 0.002, 0.002008, 6, 0),
-    CaseOutcome("bench.T.time_mm", "(256, 'float32')", SLOWER, _j(SLOWER, 1.5, (1.42, 1.58), 0.031),
-                1e-5, 1.5e-5, 6, 1),
+    CaseOutcome("bench.T.time_mm", "(256, 'float32')", SLOWER, RANKED, 1e-5, 1.5e-5, 20, 1,
+                reason=signed_rank_note(RANKED)),
     CaseOutcome("bench.T.time_add", "()", FASTER, _j(FASTER, 0.8, (0.77, 0.83), 0.02), 3e-3, 2.4e-3, 6, 0),
     CaseOutcome("bench.T.time_noisy", "('a|b')", UNKNOWN, _j(UNKNOWN, 1.02, (0.7, 1.3), 0.25), 1.1, 1.122, 30, 0,
                 reason="not decided after 30 rounds: re-measure"),
@@ -38,23 +46,24 @@ CASES = (
 
 TEXT = r"""
 torchperf continuous: REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged
-b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); same = 90% CI inside the factor
+b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks), shared by the paired t-test and the signed-rank test; same = 90% CI inside the factor
 
-   Verdict    Before    After  Ratio           CI            Rounds  Spread  Benchmark (Parameter)
--  ---------  ------  -------  -----  -----------  ----------------  ------  --------------------------------
-+  slower      10 µs    15 µs  1.500  1.420–1.580  6 (+1 disturbed)   ±3.1%  bench.T.time_mm(256, 'float32')
-?  unknown     1.1 s   1.12 s  1.020  0.700–1.300                30  ±25.0%  bench.T.time_noisy('a|b')
-c  contended     n/a      n/a    n/a            —  0 (+7 disturbed)       —  bench.T.time_busy
--  faster       3 ms   2.4 ms  0.800  0.770–0.830                 6   ±2.0%  bench.T.time_add
-!  failed     500 µs      n/a    n/a            —                 1       —  bench.T.time_broken
-   same         2 ms  2.01 ms  1.004  0.991–1.017                 6   ±1.2%  bench.T.time_mm(1024, 'float32')
+   Verdict    Before    After  Ratio           CI             Rounds  Spread  Benchmark (Parameter)
+-  ---------  ------  -------  -----  -----------  -----------------  ------  --------------------------------
++  slower      10 µs    15 µs  1.500  1.420–1.580  20 (+1 disturbed)   ±3.1%  bench.T.time_mm(256, 'float32')
+?  unknown     1.1 s   1.12 s  1.020  0.700–1.300                 30  ±25.0%  bench.T.time_noisy('a|b')
+c  contended     n/a      n/a    n/a            —   0 (+7 disturbed)       —  bench.T.time_busy
+-  faster       3 ms   2.4 ms  0.800  0.770–0.830                  6   ±2.0%  bench.T.time_add
+!  failed     500 µs      n/a    n/a            —                  1       —  bench.T.time_broken
+   same         2 ms  2.01 ms  1.004  0.991–1.017                  6   ±1.2%  bench.T.time_mm(1024, 'float32')
 
 Notes:
+  bench.T.time_mm(256, 'float32'): decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001)
   bench.T.time_noisy('a|b'): not decided after 30 rounds: re-measure
   bench.T.time_busy: every round was disturbed <load 3.2>
   bench.T.time_broken: fails at head
 
-+ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions
++ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; Ratio: geometric mean of the per-round ratios (Hodges-Lehmann where the signed-rank test decided); Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions
 """[1:]
 
 MARKDOWN = r"""
@@ -64,7 +73,7 @@ b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 
 
 |   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
-| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 (+1 disturbed) | ±3.1% | `bench.T.time_mm(256, 'float32')` |
+| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 20 (+1 disturbed) | ±3.1% | `bench.T.time_mm(256, 'float32')` |
 | ? | unknown | 1.1 s | 1.12 s | 1.020 | 0.700–1.300 | 30 | ±25.0% | `bench.T.time_noisy('a\|b')` |
 | c | contended | n/a | n/a | n/a | — | 0 (+7 disturbed) | — | `bench.T.time_busy` |
 | - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
@@ -75,7 +84,7 @@ b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 
 
 |   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
-| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 6 (+1 disturbed) | ±3.1% | `bench.T.time_mm(256, 'float32')` |
+| + | slower | 10 µs | 15 µs | 1.500 | 1.420–1.580 | 20 (+1 disturbed) | ±3.1% | `bench.T.time_mm(256, 'float32')` |
 | ? | unknown | 1.1 s | 1.12 s | 1.020 | 0.700–1.300 | 30 | ±25.0% | `bench.T.time_noisy('a\|b')` |
 | c | contended | n/a | n/a | n/a | — | 0 (+7 disturbed) | — | `bench.T.time_busy` |
 | - | faster | 3 ms | 2.4 ms | 0.800 | 0.770–0.830 | 6 | ±2.0% | `bench.T.time_add` |
@@ -84,6 +93,7 @@ b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 
 
 </details>
 
+- `bench.T.time_mm(256, 'float32')`: decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001)
 - `bench.T.time_noisy('a\|b')`: not decided after 30 rounds: re-measure
 - `bench.T.time_busy`: every round was disturbed &lt;load 3.2&gt;
 - `bench.T.time_broken`: fails at head
@@ -138,7 +148,10 @@ JSON = r"""
       "rounds": 6,
       "contended_rounds": 0,
       "between_round_spread": 0.02,
-      "reason": null
+      "reason": null,
+      "p_signed_rank": null,
+      "robust_ratio": null,
+      "decided_by": null
     },
     {
       "benchmark": "bench.T.time_broken",
@@ -183,7 +196,10 @@ JSON = r"""
       "rounds": 6,
       "contended_rounds": 0,
       "between_round_spread": 0.012,
-      "reason": null
+      "reason": null,
+      "p_signed_rank": null,
+      "robust_ratio": null,
+      "decided_by": null
     },
     {
       "benchmark": "bench.T.time_mm",
@@ -197,10 +213,13 @@ JSON = r"""
         1.58
       ],
       "p": 0.001,
-      "rounds": 6,
+      "rounds": 20,
       "contended_rounds": 1,
       "between_round_spread": 0.031,
-      "reason": null
+      "reason": "decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001)",
+      "p_signed_rank": 1.9073486328125e-06,
+      "robust_ratio": 1.5,
+      "decided_by": "signed-rank test"
     },
     {
       "benchmark": "bench.T.time_noisy",
@@ -217,7 +236,10 @@ JSON = r"""
       "rounds": 30,
       "contended_rounds": 0,
       "between_round_spread": 0.25,
-      "reason": "not decided after 30 rounds: re-measure"
+      "reason": "not decided after 30 rounds: re-measure",
+      "p_signed_rank": null,
+      "robust_ratio": null,
+      "decided_by": null
     }
   ]
 }
@@ -225,14 +247,14 @@ JSON = r"""
 
 CALM_TEXT = r"""
 torchperf continuous: no decided regression
-b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); same = 90% CI inside the factor; budget spent
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks), shared by the paired t-test and the signed-rank test; same = 90% CI inside the factor; budget spent
 
    Verdict  Before    After  Ratio           CI  Rounds  Spread  Benchmark (Parameter)
 -  -------  ------  -------  -----  -----------  ------  ------  --------------------------------
 -  faster     3 ms   2.4 ms  0.800  0.770–0.830       6   ±2.0%  bench.T.time_add
    same       2 ms  2.01 ms  1.004  0.991–1.017       6   ±1.2%  bench.T.time_mm(1024, 'float32')
 
-+ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions
++ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; Ratio: geometric mean of the per-round ratios (Hodges-Lehmann where the signed-rank test decided); Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions
 """[1:]
 
 CALM_MARKDOWN = r"""
@@ -300,7 +322,10 @@ CALM_JSON = r"""
       "rounds": 6,
       "contended_rounds": 0,
       "between_round_spread": 0.02,
-      "reason": null
+      "reason": null,
+      "p_signed_rank": null,
+      "robust_ratio": null,
+      "decided_by": null
     },
     {
       "benchmark": "bench.T.time_mm",
@@ -317,7 +342,10 @@ CALM_JSON = r"""
       "rounds": 6,
       "contended_rounds": 0,
       "between_round_spread": 0.012,
-      "reason": null
+      "reason": null,
+      "p_signed_rank": null,
+      "robust_ratio": null,
+      "decided_by": null
     }
   ]
 }

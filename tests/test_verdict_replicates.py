@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import pytest
 
@@ -224,6 +225,67 @@ def test_too_few_rounds_are_unknown_and_rounds_are_paired():
         v.judge_paired([1.0, 1.0, 1.0], [1.0, 1.0], 1.07, 0.05)
 
 
+def test_alpha_is_shared_only_at_looks_where_the_signed_rank_test_could_reject():
+    """2 / 2**n is its smallest p. Bugs caught: '<' for '<=' (the n = 10 boundary), a share at 16
+    rounds of the tier's alpha (it could never use it), shares that do not add up to alpha."""
+    assert v.alpha_shares(10, 4 / 1024) == (2 / 1024, 2 / 1024)
+    assert v.alpha_shares(10, 3.99 / 1024) == (3.99 / 1024, 0.0)
+    assert v.alpha_shares(16, ALPHA_TIER) == (ALPHA_TIER, 0.0)  # 2 / 65536 = 3.05e-5 > 2.5e-5
+    assert v.alpha_shares(17, ALPHA_TIER) == (ALPHA_TIER / 2, ALPHA_TIER / 2)
+    assert v.alpha_shares(6, 0.05) == (0.05, 0.0)  # 2 / 64 = 0.031 > 0.025
+
+
+@pytest.mark.parametrize("logs, p", [
+    ([1, 2, 3, 4, 5], 2 / 32),           # all positive: W = 15, the largest of 32 patterns
+    ([1, -2, 3, 4, 5], 6 / 32),          # W = 13: negative ranks {}, {1}, {2} reach it
+    ([-1, -2, -3, -4, -5], 2 / 32),      # two-sided
+    ([1, -1, 2], 0.75),                  # a tie at ranks 1-2: mid-ranks 1.5, 1.5, 3; W = 4.5, P(W >= 4.5) = 3/8
+    ([0.0, 1, 2, 3, 4, 5], 2 / 32),      # a zero is dropped
+    ([0.0, 0.0], 1.0),
+])
+def test_signed_rank_p_is_exact(logs, p):
+    """Hand-counted sign patterns. Bugs caught: one-sided p, ranks from the signed values instead of
+    |d|, ties ranked in order instead of mid-ranks, zeros kept as ranked rounds."""
+    assert v.signed_rank_p(logs) == pytest.approx(p, abs=1e-15)
+
+
+def test_hodges_lehmann_is_the_median_of_walsh_averages():
+    # (1, 1.5, 5.5, 2, 6, 10): median (2 + 5.5) / 2; the plain median (2) or mean (4.33) would differ
+    assert v.hodges_lehmann([1.0, 2.0, 10.0]) == 3.75
+
+
+def _one_sided_rounds(n: int, slow: Sequence[float]) -> tuple[list[float], list[float]]:
+    """n rounds at +5% (+-1%, exactly), the last len(slow) of them with the after side slowed further."""
+    before, after = _rounds(1.05, 0.01, n - len(slow))
+    return before + [1.0] * len(slow), after + list(slow)
+
+
+def test_the_signed_rank_test_decides_a_slowdown_that_a_few_far_rounds_hide_from_the_t_test():
+    """20 rounds: 17 at +5%, 3 with the after side slowed 50-70% more (what a shared host does). The
+    t-test's spread follows the three (p ~ 5e-3: undecided at the tier's alpha); every round is
+    positive, so the exact signed-rank p is 2 / 2**20. Bugs caught: the robust test not consulted,
+    its p compared to the whole alpha at 16 rounds, the verdict resting on the mean (x1.114) instead
+    of the Hodges-Lehmann estimate, decided_by not set."""
+    alpha = v.per_case_alpha(146, 7)
+    j = v.judge_paired(*_one_sided_rounds(20, [1.5, 1.6, 1.7]), v.GATE_FACTOR, alpha)
+    assert (j.verdict, j.decided_by) == (v.SLOWER, v.SIGNED_RANK)
+    assert j.rank_p == 2 / 2**20 and j.p > alpha
+    assert j.ratio == j.robust_ratio and 1.05 < j.ratio < 1.06
+    mean = math.exp(sum(math.log(a / b) for b, a in zip(*_one_sided_rounds(20, [1.5, 1.6, 1.7]))) / 20)
+    assert mean > 1.10
+    sixteen = v.judge_paired(*_one_sided_rounds(16, [1.5, 1.6, 1.7]), v.GATE_FACTOR, alpha)
+    assert (sixteen.verdict, sixteen.rank_p, sixteen.decided_by) == (v.UNKNOWN, None, None)
+
+
+def test_one_far_round_the_other_way_keeps_the_signed_rank_test_from_deciding():
+    """The same 20 rounds with one far round faster instead (x0.6): its rank is 19 of 20, so the
+    exact p is 2 * 307 / 2**20 (subsets of 1..20 summing to <= 19), above half the tier's alpha:
+    unknown, not a guess. Bug caught: a sign test (count of positives) in place of ranks."""
+    alpha = v.per_case_alpha(146, 7)
+    j = v.judge_paired(*_one_sided_rounds(20, [1.5, 0.6, 1.7]), v.GATE_FACTOR, alpha)
+    assert j.verdict == v.UNKNOWN and j.rank_p == pytest.approx(2 * 307 / 2**20, rel=1e-12)
+
+
 def test_the_gate_default_factor_decides_a_five_percent_slowdown_that_compare_factor_cannot():
     """+5% with 1% spread over 10 paired rounds, one case of a 17-case gate with 7 looks: slower at the
     gate's factor, same at compare's (5% is inside 1.07). `continuous` defaults to the gate's factor.
@@ -254,29 +316,50 @@ def _unknown(mean: float, spread: float, rounds: int = 6, alpha: float = ALPHA_T
 @pytest.mark.parametrize("mean, spread, out, rounds", [
     (0.049, 0.05, False, 6),   # the injected +5% at a 5% spread: 30 rounds can decide it
     (0.0, 0.06, False, 6),     # "same" still reachable: |mean| < log 1.03 - t(.95, 29) * .06 / sqrt 30 = 0.011
-    (0.0, 0.12, True, 6),      # A/A noisy: "same" out of reach, a change only beyond x1.110, plausible |mean| < 0.072
-    (0.08, 0.12, False, 6),    # plausible up to 0.152 > 0.104: a change could still be decided
+    (0.0, 0.12, True, 6),      # A/A noisy: "same" out of reach, a change only beyond x1.116, plausible |mean| < 0.072
+    (0.08, 0.12, False, 6),    # plausible up to 0.152 > 0.110: a change could still be decided
     (-0.08, 0.12, False, 6),   # the same, faster
-    (0.03, 0.12, True, 6),     # plausible up to 0.102 < 0.104
+    (0.03, 0.12, True, 6),     # plausible up to 0.102 < 0.110
     (-0.03, 0.12, True, 6),
-    (0.035, 0.12, False, 6),   # plausible up to 0.107 > 0.104 (a 60% interval, t(0.8, 5), would stop it)
+    (0.040, 0.12, False, 6),   # plausible up to 0.112 > 0.110 (a 60% interval, t(0.8, 5), would stop it)
+    (0.036, 0.12, True, 6),    # up to 0.108 < 0.110, where the t-test's whole alpha would give 0.104
     (0.028, 0.06, False, 20),  # 20 rounds: plausible down to 0.0102 < the "same" zone's 0.0109
-    (0.030, 0.06, True, 20),   # down to 0.0122: no "same"; up to 0.048 < 0.052: no change
+    (0.030, 0.06, True, 20),   # down to 0.0122: no "same"; up to 0.048 < 0.055: no change
 ])
 def test_out_of_reach_is_decided_at_the_last_round_for_every_plausible_ratio(mean, spread, out, rounds):
-    """Bugs caught (each changes a row): n for m in the change zone, the interval's ends swapped, the
-    "same" zone used when it is empty (the 0.12 rows), alpha for alpha/2 (the reason's exact figure),
-    a narrower plausible interval (the 0.035 row), the "same" zone at another quantile than
+    """The t-test alone (no robust figures): at 30 rounds the signed-rank test has half the alpha, so
+    the t-test's zone is at t(1 - alpha/4). Bugs caught (each changes a row): n for m in the change
+    zone, the interval's ends swapped, the "same" zone used when it is empty (the 0.12 rows), the
+    t-test given the whole alpha at 30 rounds (the 0.036 row and the reason's exact figure), a
+    narrower plausible interval (the 0.040 row), the "same" zone at another quantile than
     judge_paired's 1 - EQUIVALENCE_ALPHA (the 20-round rows)."""
     reason = v.out_of_reach(_unknown(mean, spread, rounds), v.GATE_FACTOR, 30)
     assert (reason is not None) == out
-    zone = t_ppf(1 - ALPHA_TIER / 2, 29) * spread / math.sqrt(30)
+    zone = t_ppf(1 - ALPHA_TIER / 4, 29) * spread / math.sqrt(30)
     if spread == 0.12:
-        assert round(math.exp(zone), 3) == 1.110
+        assert round(math.exp(zone), 3) == 1.116
     if out:
         assert reason == (f"undecided after {rounds} clean round(s) and out of reach: at its spread between rounds "
                           f"({spread:.1%}), 30 rounds could decide only a change beyond x{math.exp(zone):.3f}: "
                           "re-measure on a quieter machine")
+
+
+def test_out_of_reach_counts_the_signed_rank_test_where_it_has_a_share():
+    """A case whose t spread is wide (a few far-off rounds) but whose rounds mostly agree: the signed-
+    rank test can still reach it by 30 rounds, not by 16 (no share there at this alpha).
+    Bugs caught: the robust branch ignored (stopped at 30), given a share it cannot use (kept at 16),
+    its efficiency applied the wrong way round (the exact figure of the 16-round reason)."""
+    j = v.PairedJudgement(v.UNKNOWN, 6, math.exp(0.02), None, 0.5, 0.15, ALPHA_TIER,
+                          rank_p=None, robust_ratio=math.exp(0.045), robust_spread=0.04)
+    assert v.out_of_reach(j, v.GATE_FACTOR, 30) is None
+    # robust: plausible up to 0.045 + t(.9, 5) * .04 / sqrt 6 = 0.069 > t(1 - a/4, 29) * .04 / sqrt(30 * 3/pi) = 0.037
+    reason = v.out_of_reach(j, v.GATE_FACTOR, 16)
+    zone = t_ppf(1 - ALPHA_TIER / 2, 15) * 0.15 / 4  # the t-test alone, with all of alpha
+    assert reason is not None and f"16 rounds could decide only a change beyond x{math.exp(zone):.3f}:" in reason
+    far = v.PairedJudgement(v.UNKNOWN, 6, math.exp(0.0), None, 0.5, 0.15, ALPHA_TIER,
+                            robust_ratio=math.exp(0.0), robust_spread=0.09)
+    robust_zone = t_ppf(1 - ALPHA_TIER / 4, 29) * 0.09 / math.sqrt(30 * 3 / math.pi)  # 0.0606 > 0.054
+    assert f"30 rounds could decide only a change beyond x{math.exp(robust_zone):.3f}:" in v.out_of_reach(far, v.GATE_FACTOR, 30)
 
 
 def test_out_of_reach_never_stops_a_decided_case_a_last_round_or_a_spread_of_zero():

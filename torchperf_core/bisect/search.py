@@ -15,8 +15,9 @@
 
 Why paired rounds: the sides of a step are measured together, round by round, so the round is the
 replicate (the gate's design, issue 11): each round gives one median per version, the per-round
-ratios are tested (paired t-test for "different", an equivalence interval inside the factor for
-"same"), and anything else is UNKNOWN: another round is taken, up to `max_rounds`, never a guess
+ratios are tested (paired t-test for "different", joined by the signed-rank test at looks with
+enough rounds for it to reach its share of alpha, which the default 8 rounds are not; an
+equivalence interval inside the factor for "same"), and anything else is UNKNOWN: another round is taken, up to `max_rounds`, never a guess
 from one sample. Bonferroni spreads a 5% false-alarm budget over every comparison and look the
 search can make (`search_alpha`), so a wrong step anywhere stays unlikely.
 
@@ -97,7 +98,8 @@ def compare_pair(rounds: Sequence[Mapping[str, Sequence[float]]], before: str, a
     """`judge_paired` on a session's rounds: after/before, paired by round."""
     j = judge_paired(round_medians(rounds, before), round_medians(rounds, after), factor, alpha)
     return {"before": before, "after": after, "verdict": j.verdict, "undecided": j.verdict == UNKNOWN,
-            "ratio": j.ratio, "ci": list(j.ci) if j.ci else None, "p": j.p, "rounds": j.rounds, "alpha": alpha}
+            "ratio": j.ratio, "ci": list(j.ci) if j.ci else None, "p": j.p, "rounds": j.rounds, "alpha": alpha,
+            "decided_by": j.decided_by}
 
 
 def decide_endpoints(rounds: Sequence[Mapping[str, Sequence[float]]], good: str, bad: str, factor: float,

@@ -10,7 +10,7 @@ from typing import Any
 
 from torchperf_core.gate.rounds import TIME_UNIT, CaseOutcome, GateReport
 from torchperf_core.render import gate_headline, render_gate_markdown, render_gate_text
-from torchperf_core.verdict import FAMILY_ALPHA
+from torchperf_core.verdict import FAMILY_ALPHA, PairedJudgement
 
 # JSON output history:
 #   1 — first version: sides, plan, alpha, counts, cases with verdict, ratio, CI, rounds, spread.
@@ -18,6 +18,9 @@ from torchperf_core.verdict import FAMILY_ALPHA
 #       "notes"; on count cases "unit": "instructions" and "tolerance"; on time cases "instructions".
 #       "out_of_reach": true on an unknown case no longer re-measured because its spread between
 #       rounds put any decision out of reach by --max-rounds (verdict.out_of_reach; absent otherwise).
+#       "p_signed_rank" (exact Wilcoxon p, where the test had a share of alpha), "robust_ratio"
+#       (Hodges-Lehmann) and "decided_by" ("paired t-test" / "signed-rank test", on slower/faster)
+#       on judged time cases; "ratio" is the deciding test's estimate.
 GATE_FORMAT_VERSION = 1
 
 
@@ -65,12 +68,17 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
                 "between_round_spread": c.judgement.spread if c.judgement else None,
                 "reason": c.reason,
                 **({"out_of_reach": True} if c.out_of_reach else {}),
+                **(_robust(c.judgement) if c.judgement else {}),
                 **extra(c),
             }
             for c in sorted(r.cases, key=lambda c: c.name)
         ],
         **({"notes": list(r.notes)} if r.notes else {}),
     }
+
+
+def _robust(j: PairedJudgement) -> dict[str, Any]:
+    return {"p_signed_rank": j.rank_p, "robust_ratio": j.robust_ratio, "decided_by": j.decided_by}
 
 
 def report_output(r: GateReport, fmt: str) -> str:

@@ -7,7 +7,8 @@
             across rounds, so neither side always runs first, cancelling position effects)
         a round in which either side was disturbed is set aside (retaken by the next rounds)
     after the first rounds and after each batch ("a look"): judge_paired on the clean rounds at
-        alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks);
+        alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks; the paired t-test
+        and, once enough rounds could reach it, the signed-rank test share it);
         an undecided case that no plausible ratio could decide by max_rounds at its spread between
         rounds (verdict.out_of_reach) is not re-measured: its rounds go to the cases within reach
     stop when every case is decided, the rounds reach max_rounds, or --budget seconds are spent;
@@ -50,8 +51,10 @@ from torchperf_core.verdict import (
     PairedJudgement,
     contended_reason,
     judge_paired,
+    SIGNED_RANK,
     out_of_reach,
     per_case_alpha,
+    signed_rank_note,
 )
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -347,5 +350,7 @@ def _outcome(c: _Case) -> CaseOutcome:
         verdict = CONTENDED
     elif verdict == UNKNOWN:
         reason = c.out_of_reach or f"undecided after {len(c.pairs)} clean round(s): re-measure (more rounds or --budget)"
+    elif j is not None and j.decided_by == SIGNED_RANK:
+        reason = signed_rank_note(j)
     return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason,
                        out_of_reach=c.out_of_reach is not None)

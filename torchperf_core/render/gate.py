@@ -200,7 +200,8 @@ def render_gate_text(r: GateReportLike) -> str:
         f"torchperf continuous: {gate_headline(r)}",
         f"{r.before.label} → {r.after.label}: {len(r.cases)} case(s), {r.rounds} round(s), {r.seconds:.0f} s; "
         f"factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over cases and "
-        f"{r.plan.looks} looks); same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
+        f"{r.plan.looks} looks), shared by the paired t-test and the signed-rank test; same = "
+        f"{1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
         + ("; budget spent" if r.budget_spent else ""),
         "",
     ]
@@ -217,6 +218,7 @@ def render_gate_text(r: GateReportLike) -> str:
     if notes:
         out += ["", "Notes:"] + notes
     out += ["", "+ slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; "
+            "Ratio: geometric mean of the per-round ratios (Hodges-Lehmann where the signed-rank test decided); "
             "Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions"]
     if beside:
         out.append(BESIDE_LEGEND)

@@ -34,11 +34,18 @@ from torchperf_core.verdict.paired import (
     FAMILY_ALPHA,
     GATE_FACTOR,
     MIN_ROUNDS,
+    PAIRED_RULE,
+    SIGNED_RANK,
+    T_TEST,
     PairedJudgement,
+    alpha_shares,
     contended_reason,
+    hodges_lehmann,
     judge_paired,
     out_of_reach,
     per_case_alpha,
+    signed_rank_note,
+    signed_rank_p,
 )
 from torchperf_core.verdict.replicates import (
     MIN_RUNS,
@@ -58,6 +65,7 @@ __all__ = [
     "CONTENDED", "UNKNOWN", "UNDECIDED_VERDICTS", "NEXT_STEP",
     "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
     "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "contended_reason", "judge_paired",
-    "out_of_reach", "per_case_alpha",
+    "out_of_reach", "per_case_alpha", "PAIRED_RULE", "SIGNED_RANK", "T_TEST", "alpha_shares", "hodges_lehmann",
+    "signed_rank_note", "signed_rank_p",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip
