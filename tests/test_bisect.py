@@ -406,6 +406,11 @@ def test_report_v1_fixture_loads_and_renders() -> None:
     assert first == (f"culprit: toyslow 1.5 -> 1.6: {c['ratio']:.2f}x (90% interval {lo:.2f}x-{hi:.2f}x, "
                      f"p={c['p']:.1e}, {c['rounds']} paired rounds, slower)")
     assert "skipped 1.7: " in text and [r["version"] for r in report["versions"]] == ["1.0", "1.5", "1.6", "1.8", "1.9"]
+    # a culprit the signed-rank test decided: its p is that test's, and the line says so
+    ranked = {**report, "culprit": {**c, "p": 2 / 2**20, "decided_by": "signed-rank test"}}
+    assert render_bisect_report(ranked).splitlines()[0] == (
+        f"culprit: toyslow 1.5 -> 1.6: {c['ratio']:.2f}x (90% interval {lo:.2f}x-{hi:.2f}x, "
+        f"signed-rank test p=1.9e-06, {c['rounds']} paired rounds, slower)")
 
 
 def test_report_v2_fixture_renders_disturbed_counts() -> None:

@@ -46,7 +46,7 @@ CASES = (
 
 TEXT = r"""
 torchperf continuous: REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged
-b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks), shared by the paired t-test and the signed-rank test; same = 90% CI inside the factor
+b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor
 
    Verdict    Before    After  Ratio           CI             Rounds  Spread  Benchmark (Parameter)
 -  ---------  ------  -------  -----  -----------  -----------------  ------  --------------------------------
@@ -58,7 +58,7 @@ c  contended     n/a      n/a    n/a            —   0 (+7 disturbed)       —
    same         2 ms  2.01 ms  1.004  0.991–1.017                  6   ±1.2%  bench.T.time_mm(1024, 'float32')
 
 Notes:
-  bench.T.time_mm(256, 'float32'): decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001)
+  bench.T.time_mm(256, 'float32'): decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001, geometric mean x1.498 and its interval)
   bench.T.time_noisy('a|b'): not decided after 30 rounds: re-measure
   bench.T.time_busy: every round was disturbed <load 3.2>
   bench.T.time_broken: fails at head
@@ -69,7 +69,7 @@ Notes:
 MARKDOWN = r"""
 ❌ **torchperf continuous**: REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged
 
-b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%)
+b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared)
 
 |   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
@@ -93,7 +93,7 @@ b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 
 
 </details>
 
-- `bench.T.time_mm(256, 'float32')`: decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001)
+- `bench.T.time_mm(256, 'float32')`: decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001, geometric mean x1.498 and its interval)
 - `bench.T.time_noisy('a\|b')`: not decided after 30 rounds: re-measure
 - `bench.T.time_busy`: every round was disturbed &lt;load 3.2&gt;
 - `bench.T.time_broken`: fails at head
@@ -216,7 +216,7 @@ JSON = r"""
       "rounds": 20,
       "contended_rounds": 1,
       "between_round_spread": 0.031,
-      "reason": "decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001)",
+      "reason": "decided by the signed-rank test (p 1.9e-06 over 20 rounds; ratio: Hodges-Lehmann): a few rounds far off widen the paired t-test's spread (3.1%, p 0.001, geometric mean x1.498 and its interval)",
       "p_signed_rank": 1.9073486328125e-06,
       "robust_ratio": 1.5,
       "decided_by": "signed-rank test"
@@ -247,7 +247,7 @@ JSON = r"""
 
 CALM_TEXT = r"""
 torchperf continuous: no decided regression
-b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks), shared by the paired t-test and the signed-rank test; same = 90% CI inside the factor; budget spent
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor; budget spent
 
    Verdict  Before    After  Ratio           CI  Rounds  Spread  Benchmark (Parameter)
 -  -------  ------  -------  -----  -----------  ------  ------  --------------------------------
@@ -260,7 +260,7 @@ b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 
 CALM_MARKDOWN = r"""
 ✅ **torchperf continuous**: no decided regression
 
-b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); budget spent
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); budget spent
 
 |   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|

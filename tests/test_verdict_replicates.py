@@ -15,6 +15,7 @@ from typing import Sequence
 import pytest
 
 from torchperf_core import verdict as v
+from torchperf_core.errors import TorchperfError
 from torchperf_core.verdict.tdist import t_ppf, t_two_sided_p
 
 TIGHT = [2e-3 * (1 + 1e-4 * i) for i in range(10)]  # asv's rule calls any shift above 0.1% significant
@@ -240,6 +241,8 @@ def test_alpha_is_shared_only_at_looks_where_the_signed_rank_test_could_reject()
     ([1, -2, 3, 4, 5], 6 / 32),          # W = 13: negative ranks {}, {1}, {2} reach it
     ([-1, -2, -3, -4, -5], 2 / 32),      # two-sided
     ([1, -1, 2], 0.75),                  # a tie at ranks 1-2: mid-ranks 1.5, 1.5, 3; W = 4.5, P(W >= 4.5) = 3/8
+    ([-1, 1, 2], 0.75),                  # the same tie the other way round (ranks in order: W = 5, p 0.5)
+    ([1, -1], 1.0),                      # both tails 3/4: capped at 1
     ([0.0, 1, 2, 3, 4, 5], 2 / 32),      # a zero is dropped
     ([0.0, 0.0], 1.0),
 ])
@@ -254,6 +257,24 @@ def test_hodges_lehmann_is_the_median_of_walsh_averages():
     assert v.hodges_lehmann([1.0, 2.0, 10.0]) == 3.75
 
 
+def test_judge_paired_reports_the_robust_figures_of_its_rounds():
+    """logs (.01, .02, .03, .05, 1): median .03, absolute deviations (.02, .01, 0, .02, .97), MAD .02;
+    the 15 Walsh averages' median (the 8th: .01 .015 .02 .02 .025 .03 .03 [.035] .04 .05 .505 ...)
+    .035. Bugs caught: the MAD not centred on the median, the 1.4826 dropped, the plain median (.03)
+    or the mean (.222) for Hodges-Lehmann."""
+    logs = [0.01, 0.02, 0.03, 0.05, 1.0]
+    j = v.judge_paired([1.0] * 5, [math.exp(x) for x in logs], v.GATE_FACTOR, 0.05)
+    assert j.robust_spread == pytest.approx(0.029652, rel=1e-9)
+    assert j.robust_ratio == pytest.approx(math.exp(0.035), rel=1e-12)
+    assert j.rank_p is None  # 5 rounds: 2 / 32 > 0.025, no share of alpha 0.05
+
+
+def test_signed_rank_rounds_is_the_first_look_with_a_share():
+    assert [v.signed_rank_rounds(a) for a in (ALPHA_TIER, 0.0025, 4 / 1024, 0.05)] == [17, 11, 10, 7]
+    with pytest.raises(TorchperfError, match="alpha 0 must be between 0 and 1"):
+        v.signed_rank_rounds(0)
+
+
 def _one_sided_rounds(n: int, slow: Sequence[float]) -> tuple[list[float], list[float]]:
     """n rounds at +5% (+-1%, exactly), the last len(slow) of them with the after side slowed further."""
     before, after = _rounds(1.05, 0.01, n - len(slow))
@@ -264,15 +285,16 @@ def test_the_signed_rank_test_decides_a_slowdown_that_a_few_far_rounds_hide_from
     """20 rounds: 17 at +5%, 3 with the after side slowed 50-70% more (what a shared host does). The
     t-test's spread follows the three (p ~ 5e-3: undecided at the tier's alpha); every round is
     positive, so the exact signed-rank p is 2 / 2**20. Bugs caught: the robust test not consulted,
-    its p compared to the whole alpha at 16 rounds, the verdict resting on the mean (x1.114) instead
-    of the Hodges-Lehmann estimate, decided_by not set."""
+    a share at 16 rounds, the verdict resting on the mean (x1.118) or the plain median instead of
+    the Hodges-Lehmann estimate, decided_by not set."""
     alpha = v.per_case_alpha(146, 7)
-    j = v.judge_paired(*_one_sided_rounds(20, [1.5, 1.6, 1.7]), v.GATE_FACTOR, alpha)
+    before, after = _one_sided_rounds(20, [1.5, 1.6, 1.7])
+    logs = [math.log(a / b) for b, a in zip(before, after)]
+    j = v.judge_paired(before, after, v.GATE_FACTOR, alpha)
     assert (j.verdict, j.decided_by) == (v.SLOWER, v.SIGNED_RANK)
     assert j.rank_p == 2 / 2**20 and j.p > alpha
-    assert j.ratio == j.robust_ratio and 1.05 < j.ratio < 1.06
-    mean = math.exp(sum(math.log(a / b) for b, a in zip(*_one_sided_rounds(20, [1.5, 1.6, 1.7]))) / 20)
-    assert mean > 1.10
+    assert j.ratio == j.robust_ratio == pytest.approx(math.exp(v.hodges_lehmann(logs)), rel=1e-12)
+    assert 1.05 < j.ratio < 1.06 and math.exp(sum(logs) / 20) > 1.11  # the mean, x1.118, is not what it rests on
     sixteen = v.judge_paired(*_one_sided_rounds(16, [1.5, 1.6, 1.7]), v.GATE_FACTOR, alpha)
     assert (sixteen.verdict, sixteen.rank_p, sixteen.decided_by) == (v.UNKNOWN, None, None)
 
@@ -284,6 +306,41 @@ def test_one_far_round_the_other_way_keeps_the_signed_rank_test_from_deciding():
     alpha = v.per_case_alpha(146, 7)
     j = v.judge_paired(*_one_sided_rounds(20, [1.5, 0.6, 1.7]), v.GATE_FACTOR, alpha)
     assert j.verdict == v.UNKNOWN and j.rank_p == pytest.approx(2 * 307 / 2**20, rel=1e-12)
+
+
+def test_each_test_is_held_to_its_share_of_alpha_not_the_whole():
+    """Bugs caught: the signed-rank p compared with the whole alpha; the t-test's p compared with the
+    whole alpha once the signed-rank test has a share.
+    Signed-rank: 20 rounds, one slower-side round negative at rank 6 (five smaller |d|), three far
+    off: p = 2 * 14 / 2**20 = 2.67e-5 (subsets of 1..20 summing to <= 6: 1+1+1+2+2+3+4 = 14),
+    between half the tier's alpha (2.45e-5) and the whole (4.9e-5): unknown at the tier, slower
+    at a 6e-5 alpha (share 3e-5)."""
+    logs = [0.010, 0.015, 0.020, 0.025, 0.030, -0.035] + [0.040 + 0.004 * i for i in range(11)] + [0.40, 0.47, 0.53]
+    before, after = [1.0] * 20, [math.exp(x) for x in logs]
+    tier = v.judge_paired(before, after, v.GATE_FACTOR, v.per_case_alpha(146, 7))
+    assert tier.rank_p == pytest.approx(28 / 2**20, rel=1e-12) and tier.p > 1e-3
+    assert tier.verdict == v.UNKNOWN
+    assert v.judge_paired(before, after, v.GATE_FACTOR, 6e-5).verdict == v.SLOWER
+    # t-test: evenly spread rounds whose p lies between alpha/2 and alpha, the signed-rank p above
+    # its share: undecided at alpha, decided (by the t-test) at 2 * alpha
+    # (alpha 1e-3 at 20 rounds: shares 5e-4 each)
+    before, after = _rounds(1.05, 0.054, 20)
+    j = v.judge_paired(before, after, v.GATE_FACTOR, 1e-3)
+    assert 5e-4 < j.p < 1e-3 and j.rank_p > 5e-4
+    assert j.verdict == v.UNKNOWN
+    j = v.judge_paired(before, after, v.GATE_FACTOR, 2e-3)
+    assert (j.verdict, j.decided_by) == (v.SLOWER, v.T_TEST)
+
+
+def test_two_tests_deciding_opposite_directions_leave_the_case_unknown():
+    """Six rounds slightly slower and one far faster, at a loose alpha (0.9: shares 0.45 each): the
+    t-test reads faster (geometric mean x0.761, p 0.40), the signed-rank test slower (the far
+    round is one rank, 7: p = 2 * 19 / 128, Hodges-Lehmann x1.025). Bug caught: the first test's
+    direction taken."""
+    logs = [0.0275, 0.0211, 0.022, 0.0222, 0.0547, 0.0308, -2.0856]
+    j = v.judge_paired([1.0] * 7, [math.exp(x) for x in logs], 1.001, 0.9)
+    assert j.p < 0.45 and j.ratio < 1 / 1.001 and j.rank_p == 38 / 128 and j.robust_ratio > 1.001
+    assert (j.verdict, j.decided_by) == (v.UNKNOWN, None)
 
 
 def test_the_gate_default_factor_decides_a_five_percent_slowdown_that_compare_factor_cannot():
@@ -348,7 +405,9 @@ def test_out_of_reach_counts_the_signed_rank_test_where_it_has_a_share():
     """A case whose t spread is wide (a few far-off rounds) but whose rounds mostly agree: the signed-
     rank test can still reach it by 30 rounds, not by 16 (no share there at this alpha).
     Bugs caught: the robust branch ignored (stopped at 30), given a share it cannot use (kept at 16),
-    its efficiency applied the wrong way round (the exact figure of the 16-round reason)."""
+    its efficiency applied the wrong way round (the exact figure of the 30-round reason, `far`).
+    At 17 rounds the t-test's zone at 16 rounds with the whole alpha is the smaller: the reason
+    quotes it (bug caught: the last round's zone taken as the smallest)."""
     j = v.PairedJudgement(v.UNKNOWN, 6, math.exp(0.02), None, 0.5, 0.15, ALPHA_TIER,
                           rank_p=None, robust_ratio=math.exp(0.045), robust_spread=0.04)
     assert v.out_of_reach(j, v.GATE_FACTOR, 30) is None
@@ -358,8 +417,17 @@ def test_out_of_reach_counts_the_signed_rank_test_where_it_has_a_share():
     assert reason is not None and f"16 rounds could decide only a change beyond x{math.exp(zone):.3f}:" in reason
     far = v.PairedJudgement(v.UNKNOWN, 6, math.exp(0.0), None, 0.5, 0.15, ALPHA_TIER,
                             robust_ratio=math.exp(0.0), robust_spread=0.09)
-    robust_zone = t_ppf(1 - ALPHA_TIER / 4, 29) * 0.09 / math.sqrt(30 * 3 / math.pi)  # 0.0606 > 0.054
+    robust_zone = t_ppf(1 - ALPHA_TIER / 4, 29) * 0.09 / math.sqrt(30 * 3 / math.pi)  # 0.084 < the t-test's 0.137
     assert f"30 rounds could decide only a change beyond x{math.exp(robust_zone):.3f}:" in v.out_of_reach(far, v.GATE_FACTOR, 30)
+    # the robust estimate's plausible interval is as wide as its efficiency makes it: at 0.013 its end
+    # (0.013 + t(.9, 5) * .04 / sqrt(6 * 3/pi) = 0.0377) passes the zone (0.0374); with sqrt(6) it would not
+    edge = v.PairedJudgement(v.UNKNOWN, 6, 1.0, None, 0.5, 0.15, ALPHA_TIER, robust_ratio=math.exp(0.013),
+                             robust_spread=0.04)
+    assert v.out_of_reach(edge, v.GATE_FACTOR, 30) is None
+    wide = v.PairedJudgement(v.UNKNOWN, 6, 1.0, None, 0.5, 0.15, ALPHA_TIER, robust_ratio=1.0, robust_spread=0.15)
+    at_16 = t_ppf(1 - ALPHA_TIER / 2, 15) * 0.15 / 4
+    assert at_16 < t_ppf(1 - ALPHA_TIER / 4, 16) * 0.15 / math.sqrt(17)
+    assert f"17 rounds could decide only a change beyond x{math.exp(at_16):.3f}:" in v.out_of_reach(wide, v.GATE_FACTOR, 17)
 
 
 def test_out_of_reach_never_stops_a_decided_case_a_last_round_or_a_spread_of_zero():

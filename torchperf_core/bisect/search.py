@@ -48,7 +48,7 @@ from torchperf_core.bisect.state import BisectState
 from torchperf_core.bisect.why import explain
 from torchperf_core.errors import TorchperfError
 from torchperf_core.engine import stats
-from torchperf_core.verdict import (CONTENDED, MIN_ROUNDS, SLOWER, UNKNOWN, contended_reason, judge_paired,
+from torchperf_core.verdict import (CONTENDED, MIN_ROUNDS, SIGNED_RANK, SLOWER, UNKNOWN, contended_reason, judge_paired,
                                    per_case_alpha)
 
 Progress = Callable[..., None]
@@ -98,8 +98,9 @@ def compare_pair(rounds: Sequence[Mapping[str, Sequence[float]]], before: str, a
     """`judge_paired` on a session's rounds: after/before, paired by round."""
     j = judge_paired(round_medians(rounds, before), round_medians(rounds, after), factor, alpha)
     return {"before": before, "after": after, "verdict": j.verdict, "undecided": j.verdict == UNKNOWN,
-            "ratio": j.ratio, "ci": list(j.ci) if j.ci else None, "p": j.p, "rounds": j.rounds, "alpha": alpha,
-            "decided_by": j.decided_by}
+            "ratio": j.ratio, "ci": list(j.ci) if j.ci else None, "rounds": j.rounds, "alpha": alpha,
+            # the deciding test's p (and its name); the t-test's while undecided
+            "p": j.rank_p if j.decided_by == SIGNED_RANK else j.p, "decided_by": j.decided_by}
 
 
 def decide_endpoints(rounds: Sequence[Mapping[str, Sequence[float]]], good: str, bad: str, factor: float,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from torchperf_core.render.text import format_time, table
+from torchperf_core.verdict import SIGNED_RANK
 
 
 # One template per progress event; list-valued fields are joined by the template's own words.
@@ -44,6 +45,8 @@ def _ratio(culprit: Mapping[str, Any]) -> str:
         a, b = culprit["ratio_ci"]
         interval = f"90% interval {a:.2f}x-{b:.2f}x, "
     p = f"p={culprit['p']:.1e}, " if culprit.get("p") is not None else ""
+    if culprit.get("decided_by") == SIGNED_RANK:  # its ratio is Hodges-Lehmann's, outside the t interval perhaps
+        p = f"signed-rank test {p}"
     return f"{culprit['ratio']:.2f}x ({interval}{p}{culprit['rounds']} paired rounds, {culprit['verdict']})"
 
 

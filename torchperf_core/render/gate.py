@@ -30,6 +30,7 @@ from torchperf_core.verdict import (
     UNDECIDED_VERDICTS,
     UNKNOWN,
     PairedJudgement,
+    signed_rank_rounds,
 )
 
 # Display order: decided slowdowns first, then what to re-measure, then the rest.
@@ -118,6 +119,14 @@ def _ratio(c: GateCaseLike) -> str:
     return ratio_text(c.judgement.ratio if c.judgement is not None else None, False, digits=3)
 
 
+def _tests(alpha: float) -> str:
+    """Which test decides a change: the t-test, joined by the signed-rank test (alpha shared) from the
+    rounds where it could reject (`verdict.alpha_shares`)."""
+    if not 0.0 < alpha < 1.0:
+        return ""
+    return f"; changes: paired t-test, and from {signed_rank_rounds(alpha)} rounds the signed-rank test (alpha shared)"
+
+
 def _time(x: float | None) -> str:
     return format_time(x, missing="n/a")
 
@@ -200,8 +209,7 @@ def render_gate_text(r: GateReportLike) -> str:
         f"torchperf continuous: {gate_headline(r)}",
         f"{r.before.label} → {r.after.label}: {len(r.cases)} case(s), {r.rounds} round(s), {r.seconds:.0f} s; "
         f"factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over cases and "
-        f"{r.plan.looks} looks), shared by the paired t-test and the signed-rank test; same = "
-        f"{1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
+        f"{r.plan.looks} looks){_tests(r.alpha)}; same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
         + ("; budget spent" if r.budget_spent else ""),
         "",
     ]
@@ -236,7 +244,7 @@ def render_gate_markdown(r: GateReportLike) -> str:
     out = [f"{status} **torchperf continuous**: {md_escape(gate_headline(r))}", "",
            f"{md_escape(r.before.label)} → {md_escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
            f"{r.seconds:.0f} s; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise "
-           f"{FAMILY_ALPHA:.0%})" + ("; budget spent" if r.budget_spent else "")]
+           f"{FAMILY_ALPHA:.0%}){_tests(r.alpha)}" + ("; budget spent" if r.budget_spent else "")]
     changed = [line for c, line in zip(rows, body) if c.verdict != SAME]
     if changed:
         out += ["", *head, *changed]

@@ -46,6 +46,7 @@ from torchperf_core.verdict.paired import (
     per_case_alpha,
     signed_rank_note,
     signed_rank_p,
+    signed_rank_rounds,
 )
 from torchperf_core.verdict.replicates import (
     MIN_RUNS,
@@ -66,6 +67,6 @@ __all__ = [
     "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
     "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "contended_reason", "judge_paired",
     "out_of_reach", "per_case_alpha", "PAIRED_RULE", "SIGNED_RANK", "T_TEST", "alpha_shares", "hodges_lehmann",
-    "signed_rank_note", "signed_rank_p",
+    "signed_rank_note", "signed_rank_p", "signed_rank_rounds",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip

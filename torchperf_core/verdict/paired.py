@@ -16,8 +16,10 @@ the case's alpha, and an equivalence interval (TOST, Pinpoint-style) decides "sa
 Why two tests. On a shared host a few rounds come back with one side slowed by 30-70% (measured:
 3 of 18 rounds of fp32 mm 1024, the contention probe silent). The t-test's spread follows those
 rounds, so a real +5% stays undecided however many rounds are added (simulated: 3-13% power at 30
-rounds, scripts/paired_null_rates.py). The signed-rank test gives such a round one rank, whatever
-its size, and its null distribution is exact for any symmetric noise, with no calibration; but it
+rounds at the tier's alpha with 15% of the rounds slowed on one side or far off either way,
+scripts/paired_null_rates.py --ratio 1.05). The signed-rank test gives such a round one rank, whatever
+its size, and its p is exact for any noise symmetric about no change (its false-alarm rate at most
+its share of alpha), with no calibration; but it
 is discrete: no p below 2 / 2**n, so it cannot reach the gate's per-case alpha before ~17 rounds.
 The split: the signed-rank test gets alpha / 2 at a look only when 2 / 2**n <= alpha / 2 (it could
 reject), the t-test the rest (all of alpha at the early looks, where it alone can decide a large
@@ -108,6 +110,16 @@ def alpha_shares(rounds: int, alpha: float) -> tuple[float, float]:
     return alpha - rank, rank
 
 
+def signed_rank_rounds(alpha: float) -> int:
+    """The fewest clean rounds at which the signed-rank test gets a share of `alpha` (17 at ~5e-5)."""
+    if not 0.0 < alpha < 1.0:
+        raise TorchperfError(f"alpha {alpha!r} must be between 0 and 1")
+    n = 1
+    while alpha_shares(n, alpha)[1] == 0.0:
+        n += 1
+    return n
+
+
 @functools.lru_cache(maxsize=256)
 def _sign_pattern_counts(scores: tuple[int, ...]) -> tuple[int, ...]:
     """counts[w]: how many of the 2**n sign patterns give a sum of positive scores of w."""
@@ -173,12 +185,15 @@ def judge_paired(before: Sequence[float], after: Sequence[float], factor: float,
     centre = statistics.median(logs)
     robust = dict(rank_p=rank_p, robust_ratio=math.exp(hodges_lehmann(logs)),
                   robust_spread=_MAD_TO_SD * statistics.median(abs(x - centre) for x in logs))
-    for decided, estimate, by in ((p < alpha_t, ratio, T_TEST),
-                                  (rank_p is not None and rank_p <= alpha_rank, robust["robust_ratio"], SIGNED_RANK)):
-        if decided and (estimate > factor or estimate < 1.0 / factor):
-            verdict = SLOWER if estimate > factor else FASTER
-            # the ratio a verdict rests on is its test's estimate
-            return PairedJudgement(verdict, n, estimate, ci, p, sd, alpha, decided_by=by, **robust)
+    changes = [(SLOWER if estimate > factor else FASTER, estimate, by)
+               for decided, estimate, by in ((p < alpha_t, ratio, T_TEST),
+                                             (rank_p is not None and rank_p <= alpha_rank, robust["robust_ratio"], SIGNED_RANK))
+               if decided and (estimate > factor or estimate < 1.0 / factor)]
+    if len({verdict for verdict, _, _ in changes}) == 1:
+        verdict, estimate, by = changes[0]  # the t-test's when both decide: the ratio is its test's estimate
+        return PairedJudgement(verdict, n, estimate, ci, p, sd, alpha, decided_by=by, **robust)
+    if changes:  # the two tests decided opposite directions: a few rounds far off one way, most the other
+        return PairedJudgement(UNKNOWN, n, ratio, ci, p, sd, alpha, **robust)
     verdict = SAME if 1.0 / factor < ci[0] and ci[1] < factor else UNKNOWN
     return PairedJudgement(verdict, n, ratio, ci, p, sd, alpha, **robust)
 
@@ -203,27 +218,37 @@ def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int) -> str | No
         return None
     n, m, s = j.rounds, max_rounds, j.spread
     alpha_t, alpha_rank = alpha_shares(m, j.alpha)
-    plausible = t_ppf(1.0 - PLAUSIBLE_ALPHA / 2.0, n - 1) / math.sqrt(n)
+    plausible = t_ppf(1.0 - PLAUSIBLE_ALPHA / 2.0, n - 1)
     same_zone = math.log(factor) - t_ppf(1.0 - EQUIVALENCE_ALPHA, m - 1) * s / math.sqrt(m)
-    if same_zone > 0.0 and abs(math.log(j.ratio)) - plausible * s < same_zone:
+    if same_zone > 0.0 and abs(math.log(j.ratio)) - plausible * s / math.sqrt(n) < same_zone:
         return None
-    tests = [(math.log(j.ratio), s, alpha_t, m)]
-    if alpha_rank > 0.0 and j.robust_ratio is not None and j.robust_spread is not None:
-        tests.append((math.log(j.robust_ratio), j.robust_spread, alpha_rank, m * _RANK_EFFICIENCY))
+    # (estimate, spread, share of alpha, at rounds, as effective rounds): the t-test at the last round,
+    # and, when the signed-rank test has a share there, also the t-test with the whole alpha at the
+    # last round without one (its zone can be the smaller) and the signed-rank test at the last round
+    tests = [(math.log(j.ratio), s, alpha_t, m, float(m))]
+    if alpha_rank > 0.0:
+        before_share = signed_rank_rounds(j.alpha) - 1
+        if before_share > n:
+            tests.append((math.log(j.ratio), s, j.alpha, before_share, float(before_share)))
+        if j.robust_ratio is not None and j.robust_spread:
+            tests.append((math.log(j.robust_ratio), j.robust_spread, alpha_rank, m, m * _RANK_EFFICIENCY))
     zones = []
-    for estimate, spread, share, effective in tests:
-        zone = max(math.log(factor), t_ppf(1.0 - share / 2.0, m - 1) * spread / math.sqrt(effective))
-        if abs(estimate) + plausible * spread > zone:
+    for estimate, spread, share, at, effective in tests:
+        zone = max(math.log(factor), t_ppf(1.0 - share / 2.0, at - 1) * spread / math.sqrt(effective))
+        # the estimate's plausible interval, at the same efficiency as its zone
+        if abs(estimate) + plausible * spread / math.sqrt(n * effective / at) > zone:
             return None
         zones.append(zone)
-    return (f"undecided after {n} clean round(s) and out of reach: at its spread between rounds ({s:.1%}), "
+    most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread and len(tests) > 1 else ""
+    return (f"undecided after {n} clean round(s) and out of reach: at its spread between rounds ({s:.1%}{most}), "
             f"{m} rounds could decide only a change beyond x{math.exp(min(zones)):.3f}: re-measure on a quieter machine")
 
 
 def signed_rank_note(j: PairedJudgement) -> str:
     """The note beside a change the signed-rank test decided: the t-test alone would have left it."""
+    mean = f", geometric mean x{math.sqrt(j.ci[0] * j.ci[1]):.3f} and its interval" if j.ci else ""
     return (f"decided by the signed-rank test (p {j.rank_p:.2g} over {j.rounds} rounds; ratio: Hodges-Lehmann): "
-            f"a few rounds far off widen the paired t-test's spread ({j.spread:.1%}, p {j.p:.2g})")
+            f"a few rounds far off widen the paired t-test's spread ({j.spread:.1%}, p {j.p:.2g}{mean})")
 
 
 def contended_reason(clean: int, disturbed: int, cause: str | None, needed: int = MIN_ROUNDS) -> str | None:
