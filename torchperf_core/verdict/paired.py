@@ -15,9 +15,10 @@ the case's alpha, and an equivalence interval (TOST, Pinpoint-style) decides "sa
 
 Why two tests. On a shared host a few rounds come back with one side slowed by 30-70% (measured:
 3 of 18 rounds of fp32 mm 1024, the contention probe silent). The t-test's spread follows those
-rounds, so a real +5% stays undecided however many rounds are added (simulated: 3-13% power at 30
-rounds at the tier's alpha with 15% of the rounds slowed on one side or far off either way,
-scripts/paired_null_rates.py --ratio 1.05). The signed-rank test gives such a round one rank, whatever
+rounds, so a real +5% stays undecided however many rounds are added (simulated at 30 rounds and the
+tier's alpha, scripts/paired_null_rates.py --ratio 1.05: the t-test alone detects +5% in 3.5% of draws
+with 15% of the rounds slowed on one side and 13% with 15% far off either way; this rule 33% and 46%,
+and 64% against the t-test's 70% under plain normal noise). The signed-rank test gives such a round one rank, whatever
 its size, and its p is exact for any noise symmetric about no change (its false-alarm rate at most
 its share of alpha), with no calibration; but it
 is discrete: no p below 2 / 2**n, so it cannot reach the gate's per-case alpha before ~17 rounds.
