@@ -241,9 +241,7 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
             "injected": {"verdict": case.verdict, "ratio": case.ratio, "rounds": case.rounds,
                          "seconds_a_call": case.before,
-                         "spread": case.judgement.spread if case.judgement is not None else None,
-                         "decided_by": case.judgement.decided_by if case.judgement is not None else None,
-                         "robust_spread": case.judgement.robust_spread if case.judgement is not None else None},
+                         **{k: getattr(case.judgement, k, None) for k in ("spread", "decided_by", "robust_spread")}},
             "rounds": report.rounds, "budget_spent": report.budget_spent, "seconds": round(report.seconds)}
 
 

@@ -75,11 +75,13 @@ def rates(draws: int, rounds: int, alpha: float, spread: str, seed: int, ratio: 
     hits = {"t": 0, "yuen": 0, "rank": 0, "gate": 0}
     for _ in range(draws):
         d = [shift + SPREADS[spread](rng) for _ in range(rounds)]
-        hits["t"] += t_p(d) < alpha
+        # one judgement gives both the t-test's p (it does not depend on alpha) and the gate's verdict
+        j = judge_paired([1.0] * rounds, [math.exp(x) for x in d], 1.0, alpha)
+        hits["t"] += (1.0 if j.p is None else j.p) < alpha
         t, df = yuen_stat(d)
         hits["yuen"] += abs(t) > crit.setdefault(df, t_ppf(1.0 - alpha / 2.0, df))
         hits["rank"] += signed_rank_p(d) <= alpha
-        hits["gate"] += judge_paired([1.0] * rounds, [math.exp(x) for x in d], 1.0, alpha).verdict in (SLOWER, FASTER)
+        hits["gate"] += j.verdict in (SLOWER, FASTER)
     return {k: v / draws for k, v in hits.items()}
 
 

@@ -63,7 +63,8 @@ def _culprit(state: BisectState) -> dict[str, Any] | None:
     c = compare_pair(session["rounds"], lo, hi, state.factor, alpha)
     between = [v for v in state.releases if state.index(lo) < state.index(v) < state.index(hi)]
     return {"good": lo, "bad": hi, "ratio": c["ratio"], "ratio_ci": c["ci"], "p": c["p"], "alpha": alpha,
-            "decided_by": c["decided_by"], "rounds": c["rounds"], "verdict": c["verdict"], "step": session["step"], "skipped_between": between}
+            "decided_by": c["decided_by"], "rounds": c["rounds"], "verdict": c["verdict"], "step": session["step"],
+            "skipped_between": between}
 
 
 def build_report(state: BisectState, plot: str | None = None) -> dict[str, Any]:

@@ -17,8 +17,8 @@ Why paired rounds: the sides of a step are measured together, round by round, so
 replicate (the gate's design, issue 11): each round gives one median per version, the per-round
 ratios are tested (paired t-test for "different", joined by the signed-rank test at looks with
 enough rounds for it to reach its share of alpha, which the default 8 rounds are not; an
-equivalence interval inside the factor for "same"), and anything else is UNKNOWN: another round is taken, up to `max_rounds`, never a guess
-from one sample. Bonferroni spreads a 5% false-alarm budget over every comparison and look the
+equivalence interval inside the factor for "same"), and anything else is UNKNOWN: another round is
+taken, up to `max_rounds`, never a guess from one sample. Bonferroni spreads a 5% false-alarm budget over every comparison and look the
 search can make (`search_alpha`), so a wrong step anywhere stays unlikely.
 
 Why disturbed rounds are set aside (issue 11): on a shared machine a neighbour's burst can land on
@@ -48,7 +48,7 @@ from torchperf_core.bisect.state import BisectState
 from torchperf_core.bisect.why import explain
 from torchperf_core.errors import TorchperfError
 from torchperf_core.engine import stats
-from torchperf_core.verdict import (CONTENDED, MIN_ROUNDS, SIGNED_RANK, SLOWER, UNKNOWN, contended_reason, judge_paired,
+from torchperf_core.verdict import (CONTENDED, MIN_ROUNDS, SLOWER, UNKNOWN, contended_reason, judge_paired,
                                    per_case_alpha)
 
 Progress = Callable[..., None]
@@ -99,8 +99,7 @@ def compare_pair(rounds: Sequence[Mapping[str, Sequence[float]]], before: str, a
     j = judge_paired(round_medians(rounds, before), round_medians(rounds, after), factor, alpha)
     return {"before": before, "after": after, "verdict": j.verdict, "undecided": j.verdict == UNKNOWN,
             "ratio": j.ratio, "ci": list(j.ci) if j.ci else None, "rounds": j.rounds, "alpha": alpha,
-            # the deciding test's p (and its name); the t-test's while undecided
-            "p": j.rank_p if j.decided_by == SIGNED_RANK else j.p, "decided_by": j.decided_by}
+            "p": j.deciding_p, "decided_by": j.decided_by}
 
 
 def decide_endpoints(rounds: Sequence[Mapping[str, Sequence[float]]], good: str, bad: str, factor: float,

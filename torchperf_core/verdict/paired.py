@@ -16,12 +16,12 @@ the case's alpha, and an equivalence interval (TOST, Pinpoint-style) decides "sa
 Why two tests. On a shared host a few rounds come back with one side slowed by 30-70% (measured:
 3 of 18 rounds of fp32 mm 1024, the contention probe silent). The t-test's spread follows those
 rounds, so a real +5% stays undecided however many rounds are added (simulated at 30 rounds and the
-tier's alpha, scripts/paired_null_rates.py --ratio 1.05: the t-test alone detects +5% in 3.5% of draws
-with 15% of the rounds slowed on one side and 13% with 15% far off either way; this rule 33% and 46%,
-and 64% against the t-test's 70% under plain normal noise). The signed-rank test gives such a round one rank, whatever
-its size, and its p is exact for any noise symmetric about no change (its false-alarm rate at most
-its share of alpha), with no calibration; but it
-is discrete: no p below 2 / 2**n, so it cannot reach the gate's per-case alpha before ~17 rounds.
+tier's alpha, scripts/paired_null_rates.py --ratio 1.05: the t-test alone detects +5% in 3.5% of
+draws with 15% of the rounds slowed on one side and 13% with 15% far off either way; this rule 33%
+and 46%, and 64% against the t-test's 70% under plain normal noise). The signed-rank test gives
+such a round one rank, whatever its size, and its p is exact for any noise symmetric about no
+change (its false-alarm rate at most its share of alpha), with no calibration; but it is discrete:
+no p below 2 / 2**n, so it cannot reach the gate's per-case alpha before ~17 rounds.
 The split: the signed-rank test gets alpha / 2 at a look only when 2 / 2**n <= alpha / 2 (it could
 reject), the t-test the rest (all of alpha at the early looks, where it alone can decide a large
 change). Either rejecting at its share keeps the case's false-alarm rate <= alpha (union bound).
@@ -101,6 +101,12 @@ class PairedJudgement:
     robust_ratio: float | None = None  # exp(Hodges-Lehmann estimate of the mean log ratio)
     robust_spread: float | None = None  # 1.4826 * MAD of the per-round log ratios: the spread of most rounds
     decided_by: str | None = None  # T_TEST or SIGNED_RANK on SLOWER / FASTER, else None
+
+    @property
+    def deciding_p(self) -> float | None:
+        """The p of the test that decided (the t-test's while undecided): the one to show beside
+        `ratio`, which is that test's estimate."""
+        return self.rank_p if self.decided_by == SIGNED_RANK else self.p
 
 
 def alpha_shares(rounds: int, alpha: float) -> tuple[float, float]:
