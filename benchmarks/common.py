@@ -188,7 +188,10 @@ def _this_cpu_flags() -> frozenset[str]:
 
 def bf16_gemm_is_slow(flags: frozenset[str] | None = None) -> bool:
     """True when ATen runs on this CPU without AVX-512: its flags lack it, or the run is capped at
-    avx2 (`TORCHPERF_ISA`). Unreadable flags (not Linux) cap nothing: slow is what was measured."""
+    avx2 (`TORCHPERF_ISA`). Unreadable flags (not Linux) cap nothing: slow is what was measured.
+    ATen's own test for sending bf16 GEMMs to oneDNN (`mkldnn_bf16_device_check`: avx512bw, vl, dq)
+    is within the avx512 level's flags; an AVX-512 CPU without native bf16 (avx512_bf16) passes it
+    and runs oneDNN's emulated bf16 (a few times float32's cost, not measured here): not capped."""
     from torchperf_core.engine import isa_unavailable_reason
 
     have = _this_cpu_flags() if flags is None else flags
