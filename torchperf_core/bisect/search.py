@@ -18,8 +18,9 @@ replicate (the gate's design, issue 11): each round gives one median per version
 ratios are tested (paired t-test for "different", joined by the signed-rank test at looks with
 enough rounds for it to reach its share of alpha, which the default 8 rounds are not; an
 equivalence interval inside the factor for "same"), and anything else is UNKNOWN: another round is
-taken, up to `max_rounds`, never a guess from one sample. Bonferroni spreads a 5% false-alarm budget over every comparison and look the
-search can make (`search_alpha`), so a wrong step anywhere stays unlikely.
+taken, up to `max_rounds`, never a guess from one sample. Bonferroni spreads a 5% false-alarm budget
+over every comparison and look the search can make (`search_alpha`), so a wrong step anywhere stays
+unlikely.
 
 Why disturbed rounds are set aside (issue 11): on a shared machine a neighbour's burst can land on
 one side's block, whose samples then read scheduler quanta (8 ms for a 330 us case on 2 cores), and
