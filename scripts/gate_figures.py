@@ -241,7 +241,9 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
             "injected": {"verdict": case.verdict, "ratio": case.ratio, "rounds": case.rounds,
                          "seconds_a_call": case.before,
-                         **{k: getattr(case.judgement, k, None) for k in ("spread", "decided_by", "robust_spread")}},
+                         # a misspelt field fails loudly; only a case never judged has no judgement
+                         **{k: getattr(case.judgement, k) if case.judgement is not None else None
+                            for k in ("spread", "decided_by", "robust_spread")}},
             "rounds": report.rounds, "budget_spent": report.budget_spent, "seconds": round(report.seconds)}
 
 

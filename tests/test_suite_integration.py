@@ -104,6 +104,13 @@ def test_sidecars_record_each_environment(first_run) -> None:
         if not record["contention"]["contended"]:  # a clean run is a between-run replicate
             assert record["run_medians"] == [pytest.approx(entry["result"][0])]
         assert "bench_matmul.MM.track_mm" in side.cases and set(side.cases) <= set(results[version]["results"])
+    # The machine's speed when the run began: the noise probes it saved, run by torchperf's own torch.
+    import torch
+    from torchperf_core.machine import load_condition
+
+    noise = load_condition(repo / "meta", MACHINE).noise
+    assert noise.torch == torch.__version__
+    assert all(side.speed == (noise.speed_record(),) for side in sides.values())
     a, b = sides["2.13.0"], sides["2.14.1"]
     assert a.fingerprint["torch"]["git_version"] != b.fingerprint["torch"]["git_version"]
     assert a.fingerprint["cpu"] == b.fingerprint["cpu"]  # same machine

@@ -38,6 +38,7 @@ from torchperf_core.compare.why import (ISA_DISPATCH, ISA_KERNEL, ISA_OP, IsaFin
                                        isa_level_of)
 from torchperf_core.compare.machines import HARDWARE_KEYS as MACHINE_HARDWARE_KEYS
 from torchperf_core.compare.machines import MachineComparison, MachineRow, MachineSide, compare_machines
+from torchperf_core.compare.speed import SpeedShift, speed_shift, speed_warning, speed_warnings
 from torchperf_core.compare.metrics import MORE_WORK, MORE_WORK_UNSEEN, READINGS, WALL_CLOCK_ONLY, CountBeside, counts_beside
 
 __all__ = [
@@ -50,5 +51,6 @@ __all__ = [
     "CONTENDED", "NEXT_STEP", "UNDECIDED_VERDICTS", "UNKNOWN", "param_key",
     "BLAS_DTYPES", "BLAS_FORMAT_VERSION", "BlasReport", "compare_blas", "load_blas_report",
     "MACHINE_HARDWARE_KEYS", "MachineComparison", "MachineRow", "MachineSide", "compare_machines",
+    "SpeedShift", "speed_shift", "speed_warning", "speed_warnings",
     "MORE_WORK", "MORE_WORK_UNSEEN", "READINGS", "WALL_CLOCK_ONLY", "CountBeside", "counts_beside",
 ]  # fmt: skip

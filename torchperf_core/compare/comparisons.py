@@ -41,6 +41,7 @@ from torchperf_core.compare.why import (  # noqa: F401 - re-exported: part of co
     kernel_keys_for,
 )
 from torchperf_core.compare.metrics import CountBeside, counts_beside
+from torchperf_core.compare.speed import speed_warnings
 from torchperf_core.errors import TorchperfError
 from torchperf_core.verdict import COUNT_UNIT, DEFAULT_COUNT_TOLERANCE, judge_counts
 from torchperf_core.verdict import (  # noqa: F401 - re-exported: the verdicts are part of compare's API
@@ -402,6 +403,7 @@ def _build(
     if only_a:
         warnings.append(f"environments only in {side_a.label}: {', '.join(only_a)}")
     warnings.extend(noise_warnings(rows, source.meta, {side_b.machine, side_a.machine}))
+    warnings.extend(speed_warnings(by_env_b, by_env_a, source.meta, factor, side_b.label, side_a.label))
     return Comparison(
         mode=mode, before=side_b, after=side_a, factor=factor, rows=rows,
         env_diffs=tuple(diffs), kernel_changes=kernel_changes(rows, kb, ka, benchmarks),

@@ -46,7 +46,9 @@ def measure_noise(runs: int, samples: int, threads: int | None, factor: float = 
             collected[label].append(tuple(m.samples))
     probes = tuple(ProbeNoise(label, tuple(collected[label]), factor) for label, _, _ in PROBES)
     taken_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    return NoiseReport(probes, factor, threads, current_affinity(), taken_at)
+    import torch  # already imported by the engine's measure
+
+    return NoiseReport(probes, factor, threads, current_affinity(), taken_at, torch.__version__)
 
 
 def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 3, noise_samples: int = 10,

@@ -47,11 +47,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from torchperf_core.engine import stats
 from torchperf_core.formats import check_format_version
+from torchperf_core.store import SpeedRecord
 from torchperf_core.verdict import DEFAULT_FACTOR, P_THRESHOLD, SLOWER, judge
 
 # noise.json format history:
 #   1 — first version: probes with raw per-run samples plus the derived figures (for readers that
 #       do not want to recompute them), factor, p_threshold, detection_rate, threads, cpus, taken_at.
+#       (+ "torch": the torch version that ran the probes; optional, so files without it read as None)
 NOISE_FORMAT_VERSION = 1
 
 DETECTION_RATE = 0.9
@@ -242,6 +244,7 @@ class NoiseReport:
     threads: int | None = None
     cpus: tuple[int, ...] | None = None
     taken_at: str = field(default="")  # ISO 8601 UTC
+    torch: str | None = None  # the torch version that ran the probes (None: not recorded)
 
     def __post_init__(self) -> None:
         for probe in self.probes:
@@ -265,10 +268,16 @@ class NoiseReport:
         nearest = min(self.probes, key=lambda p: abs(math.log(p.median / seconds)))
         return nearest.mds
 
+    def speed_record(self) -> SpeedRecord:
+        """The machine's speed as these probes read it (each probe's run medians), for the sidecars
+        of the run that took them."""
+        return SpeedRecord(self.taken_at, self.threads, self.torch, tuple((p.name, p.medians) for p in self.probes))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": NOISE_FORMAT_VERSION,
             "taken_at": self.taken_at,
+            "torch": self.torch,
             "factor": self.factor,
             "p_threshold": P_THRESHOLD,
             "detection_rate": DETECTION_RATE,
@@ -291,6 +300,7 @@ class NoiseReport:
             threads=data.get("threads"),
             cpus=tuple(cpus) if cpus is not None else None,
             taken_at=str(data.get("taken_at", "")),
+            torch=str(data["torch"]) if data.get("torch") else None,
         )
 
 

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from torchperf_core.store import Sidecar, merge_case_records, sidecar_for, sidecar_path, write_sidecar
+from torchperf_core.store import Sidecar, SpeedRecord, merge_case_records, sidecar_for, sidecar_path, write_sidecar
 
 
 
@@ -83,10 +83,13 @@ def _logged_for(data: Mapping[str, Any], case_log: Sequence[Mapping[str, Any]]) 
 def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
                    existing_python: str | None = None, meta_dir: Path | None = None,
                    fingerprint: Callable[[str], tuple[Any, Any, Any, Any]] = fingerprint_of,
-                   case_log: Sequence[Mapping[str, Any]] = ()) -> list[Path]:
+                   case_log: Sequence[Mapping[str, Any]] = (), speed: SpeedRecord | None = None) -> list[Path]:
     """One sidecar per results file, fingerprinted by the Python of the environment that made it,
     with the per-case contention and run medians of this run (`case_log`) merged into the ones an
-    earlier run of the same commit and environment recorded."""
+    earlier run of the same commit and environment recorded, and this run's machine speed (`speed`)
+    after theirs: once, however many rounds write the file. `speed` None (the run took no noise
+    probes, or did not measure these results) drops the earlier records: none of them is the speed
+    of the run whose result the file now holds."""
     written = []
     cache: dict[str, tuple[Any, Any, Any, Any]] = {}
     for path in results_files:
@@ -101,10 +104,17 @@ def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
             cache[python] = fingerprint(python)
         fp, kernels, version, error = cache[python]
         previous = sidecar_for(path, meta_dir)  # None when there is none yet
-        earlier = previous.cases if previous is not None and previous.commit_hash == str(data.get("commit_hash", "")) \
-            and previous.env_name == env_name else {}
+        same = previous is not None and previous.commit_hash == str(data.get("commit_hash", "")) \
+            and previous.env_name == env_name
+        earlier = previous.cases if same else {}
+        # The latest record is the speed of the run that made asv's result: a run that took no probes
+        # leaves that unknown, so the earlier runs' records go rather than stand in for it.
+        speeds = previous.speed if same and speed is not None else ()
+        if speed is not None and speed not in speeds:
+            speeds += (speed,)
         sidecar = Sidecar(
             cases=merge_case_records(earlier, _logged_for(data, case_log)),
+            speed=speeds,
             results_file=path.name,
             machine=path.parent.name,
             commit_hash=str(data.get("commit_hash", "")),

@@ -39,6 +39,7 @@ from torchperf_core.run.asvglue import (
 )
 from torchperf_core.errors import TorchperfError, one_of
 from torchperf_core.store import parse_torch_version, parse_torch_versions, version_key  # noqa: F401 - run's API
+from torchperf_core.store import SpeedRecord
 from torchperf_core.run.guard import (
     check_commits,
     check_results_readable,
@@ -262,24 +263,29 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
     machine = register_machine(plan.machine)
     log(f"machine {machine!r} registered")
     condition: list[str] = []
+    speed = None
     if plan.machine_checks:
-        from torchperf_core.machine import record_machine_condition
+        from torchperf_core.machine import load_condition, record_machine_condition
 
         # Before the benchmarks, so the verdict describes the machine they ran on.
         condition = record_machine_condition(machine, meta_dir, noise_runs=3,
                                              log=log)
+        noise = load_condition(meta_dir, machine).noise  # as saved: the one reader of noise.json
+        speed = noise.speed_record() if noise is not None else None
     check_results_readable(results_dir, machine)
     env = suite_environment(plan)
     case_log_file = Path(tempfile.mkstemp(prefix="torchperf-cases-", suffix=".jsonl")[1])
     env[CASE_LOG_ENV] = str(case_log_file)
     try:
-        return _run_logged(plan, root, commit, conf, machine, condition, env, case_log_file, publish=publish, log=log)
+        return _run_logged(plan, root, commit, conf, machine, condition, env, case_log_file, publish=publish, log=log,
+                           speed=speed)
     finally:
         case_log_file.unlink(missing_ok=True)
 
 
 def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str, condition: list[str],
-                env: dict[str, str], case_log_file: Path, *, publish: bool, log: Callable[[str], None]) -> RunOutcome:
+                env: dict[str, str], case_log_file: Path, *, publish: bool, log: Callable[[str], None],
+                speed: SpeedRecord | None = None) -> RunOutcome:
     meta_dir, results_dir = conf.meta_dir, conf.results_dir
     produced: list[Path] = []
     pythons: dict[str, str] = {}
@@ -295,13 +301,13 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
     sidecars: list[Path] = []
     fingerprint = functools.cache(fingerprint_of)  # one probe per environment, not per round
 
-    def file_sidecars(files: Sequence[Path]) -> None:
+    def file_sidecars(files: Sequence[Path], speed: SpeedRecord | None = speed) -> None:
         # The case log holds what the benchmarks appended since the last call (asv is not running
         # now, so nothing appends while it is read and emptied): each line is merged exactly once.
         lines = read_case_log(case_log_file)
         case_log_file.write_text("")
         new_sidecars = write_sidecars(files, pythons, existing_python=sys.executable if plan.existing else None,
-                                      meta_dir=meta_dir, fingerprint=fingerprint, case_log=lines)
+                                      meta_dir=meta_dir, fingerprint=fingerprint, case_log=lines, speed=speed)
         sidecars.extend(p for p in new_sidecars if p not in sidecars)
 
     done: list[str] = []
@@ -347,7 +353,7 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
                    if p not in produced and not sidecar_path(p, meta_dir).exists()]
         produced.extend(missing)
         if missing:
-            file_sidecars(missing)
+            file_sidecars(missing, None)  # measured by the interrupted run, whose speed was not kept
     if not produced:
         raise TorchperfError(f"no torch version produced results (failed: {', '.join(v for v, _ in failed)}); "
                              "see asv's output above")

@@ -32,7 +32,9 @@ from torchperf_core.store.sidecars import (
     SIDECAR_FORMAT_VERSION,
     CaseCondition,
     Sidecar,
+    SpeedRecord,
     case_conditions,
+    latest_speed,
     merge_case_records,
     load_sidecar,
     sidecar_for,
@@ -42,8 +44,8 @@ from torchperf_core.store.sidecars import (
 
 __all__ = [
     "THREADS_ENV", "ISA_ENV", "blas_report_files", "blas_report_path",
-    "CaseCondition", "case_conditions", "merge_case_records",
-    "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "read_results_file", "Sample", "Sidecar", "asv_reason",
+    "CaseCondition", "case_conditions", "latest_speed", "merge_case_records",
+    "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "read_results_file", "Sample", "Sidecar", "SpeedRecord", "asv_reason",
     "attribute_for", "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
     "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",
     "flavour_of", "parse_torch_version",

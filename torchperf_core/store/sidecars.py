@@ -34,6 +34,8 @@ from torchperf_core.formats import check_format_version
 #      `torchperf run` of this commit and environment (the between-run replicates)
 #      (issue 12: a case record may also hold "capability", the CPU capability ATen reported in the
 #      benchmark process; optional, so format 2 files without it read as before: None)
+#      (+ "speed": one SpeedRecord per `torchperf run` that wrote the file, oldest first: the machine's
+#      speed on fixed probes when that run began; optional, so format 2 files without it read as ())
 SIDECAR_FORMAT_VERSION = 2
 
 META_DIR = "meta"
@@ -61,6 +63,7 @@ class Sidecar:
     format_version: int = field(default=SIDECAR_FORMAT_VERSION)
     # {benchmark: {param key: {"threads", "contention", "run_medians"}}}; {} for format 1 files
     cases: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    speed: tuple["SpeedRecord", ...] = ()  # one per `torchperf run` of this file, oldest first
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +77,7 @@ class Sidecar:
             "kernels": self.kernels,
             "fingerprint_error": self.fingerprint_error,
             "cases": self.cases,
+            "speed": [r.to_json() for r in self.speed],
         }
 
     @classmethod
@@ -94,6 +98,7 @@ class Sidecar:
                 kernels=data.get("kernels"),
                 fingerprint_error=data.get("fingerprint_error"),
                 cases=_cases(data.get("cases") or {}, where),
+                speed=_speed([] if data.get("speed") is None else data["speed"], where),
             )
         except KeyError as exc:
             raise TorchperfError(f"{where}sidecar lacks the field {exc.args[0]!r}") from None
@@ -153,6 +158,56 @@ def _cases(data: Any, where: str) -> dict[str, dict[str, dict[str, Any]]]:
     return data
 
 
+def _speed(data: Any, where: str) -> tuple["SpeedRecord", ...]:
+    if not isinstance(data, list):
+        raise TorchperfError(f"{where}sidecar field 'speed' is not a list of speed records")
+    try:
+        return tuple(SpeedRecord.from_json(r) for r in data)
+    except (TypeError, ValueError) as exc:
+        raise TorchperfError(f"{where}sidecar speed record is malformed: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SpeedRecord:
+    """How fast the machine ran when one `torchperf run` began: each noise probe's median time per
+    call in each of its runs (fixed ops and sizes, run by torchperf's own torch, `machine.checks.PROBES`;
+    run r of every probe is taken before run r+1 of any, so run r of all probes is one moment).
+
+    The code under test does not change these, so when two separately measured sides of a comparison
+    differ here beyond what the probes' own runs scatter, the machine itself was faster or slower
+    between them (a host at half speed, another tenant on the SMT sibling, a lower clock), and every
+    ratio between the sides carries that. `compare` says so (`compare.speed_shift`).
+    """
+
+    taken_at: str  # ISO 8601 UTC, the noise report's
+    threads: int | None  # the probes' thread count
+    torch: str | None  # the torch version that ran the probes (torchperf's own, not the suite's)
+    probes: tuple[tuple[str, tuple[float, ...]], ...]  # (probe name, median seconds a call in each run)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"taken_at": self.taken_at, "threads": self.threads, "torch": self.torch,
+                "probes": {name: list(runs) for name, runs in self.probes}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "SpeedRecord":
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected an object, got {type(data).__name__}")
+        probes = data.get("probes")
+        if not isinstance(probes, Mapping) or not probes or not all(
+                isinstance(runs, list) and runs and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                    for v in runs)
+                for runs in probes.values()):
+            raise ValueError(f"probes must map probe names to lists of positive seconds, one per run, not {probes!r}")
+        threads = data.get("threads")
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise ValueError(f"threads must be a positive integer, not {threads!r}")
+        torch = data.get("torch")
+        return cls(taken_at=str(data.get("taken_at") or ""), threads=threads,
+                   torch=str(torch) if torch else None,
+                   probes=tuple((str(k), tuple(float(v) for v in runs)) for k, runs in probes.items()))
+
+
 @dataclass(frozen=True)
 class CaseCondition:
     """What `torchperf run` knows about one case beyond asv's result: was it measured undisturbed,
@@ -210,6 +265,15 @@ def case_conditions(results_file: str | os.PathLike[str],
         return {}
     return {(name, key): CaseCondition.from_record(record)
             for name, by_key in side.cases.items() for key, record in by_key.items()}
+
+
+def latest_speed(results_file: str | os.PathLike[str],
+                 meta_dir: str | os.PathLike[str] | None = None) -> SpeedRecord | None:
+    """The machine's speed when the latest `torchperf run` of this results file began (the run whose
+    measurement asv's result holds; with `--bench`, of the benchmarks it re-measured); None when that
+    run recorded none (no noise probes) or the file has no sidecar."""
+    side = sidecar_for(results_file, meta_dir)
+    return side.speed[-1] if side is not None and side.speed else None
 
 
 def merge_case_records(previous: Mapping[str, Mapping[str, Mapping[str, Any]]],
