@@ -13,7 +13,8 @@ reading of the machine's speed (the geometric mean over the probes both sides me
 run's medians), and the machine changed speed when the readings' geometric-mean ratio lies beyond
 the comparison's factor with p < P_BETWEEN (Welch on the logs, MIN_RUNS readings a side). A single
 snapshot is not enough: on a host whose speed moves within seconds, back-to-back probes read up to
-x1.27 apart while their own runs scattered as widely. The probes are not compared when they ran at
+x1.27 apart while their own runs scattered as widely (a 2-core VM, torch 2.13.0+cpu, 2026-12-02: the
+README's "machine's own speed"). The probes are not compared when they ran at
 different thread counts or under different torch versions. Pure logic; the warning is a line of the
 comparison.
 """
