@@ -181,6 +181,7 @@ def test_compare_says_when_the_machine_ran_at_another_speed(tmp_path: Path, caps
     c = cmp.compare_commits(Source(run / "results"), BASE, HEAD)
     line = speed_warning(speed_shift(QUIET, half_speed), c.factor, BASE, HEAD)
     assert [w for w in c.warnings if w.startswith("machine speed")] == [line]  # once for both environments
+    assert c.speed_lines == (line,)
     code, out, _err = run_cli(capsys, "compare", BASE, HEAD, "--results-dir", str(run / "results"))
     assert f"warning: {line}" in out
     assert f"warning: {line}" in out.split("\n\n")[0]  # above the table, with the other warnings
@@ -210,3 +211,70 @@ def test_no_speed_line_when_the_probes_agree_or_cannot_be_compared(tmp_path: Pat
     _set_speed(run, HEAD, head)
     c = cmp.compare_commits(Source(run / "results"), BASE, HEAD)
     assert not [w for w in c.warnings if w.startswith("machine speed")]
+
+
+def _version_speeds(run: Path, before: SpeedRecord, after: SpeedRecord) -> list[Path]:
+    files = [results_file(run, HEAD, "2.13.0"), results_file(run, HEAD, "2.14.1")]
+    for path, record in zip(files, (before, after)):
+        edit_sidecar(run, path, lambda data, r=record: data.__setitem__("speed", [r.to_json()]))
+    return files
+
+
+def test_versions_of_one_run_measured_at_another_speed_are_said_so_by_compare_and_the_run_summary(
+        tmp_path: Path) -> None:
+    """`torchperf run` probes the machine again before each later version (run.suite), so the versions
+    of one commit carry their own records: `compare --torch` judges them like two commits' records,
+    and the run's summary takes the same line from the same comparison."""
+    from torchperf_core.run.summary import summarize_run
+
+    run = copy_fixture(tmp_path)
+    half_speed = scaled(QUIET, 2.0)
+    files = _version_speeds(run, QUIET, half_speed)
+    c = cmp.compare_versions(Source(run / "results"), ["2.13.0", "2.14.1"], commit=HEAD)
+    line = speed_warning(speed_shift(QUIET, half_speed), c.factor, "torch 2.13.0", "torch 2.14.1")
+    assert line is not None and line.startswith("machine speed: the noise probes ran x2.00 slower when torch 2.14.1")
+    assert c.speed_lines == (line,) and [w for w in c.warnings if w.startswith("machine speed")] == [line]
+    summary = summarize_run(files, run / "results" / "benchmarks.json", run / "meta")
+    assert summary.speed_lines == (line,)
+    assert summary.rows and all(r.torch_version in ("2.13.0", "2.14.1") for r in summary.rows)
+
+
+@pytest.mark.parametrize("after", [QUIET, scaled(QUIET, 1.03)])  # one record for both; within the factor
+def test_no_speed_line_in_the_run_summary_when_the_versions_ran_at_one_speed(tmp_path: Path,
+                                                                               after: SpeedRecord) -> None:
+    from torchperf_core.run.summary import summarize_run
+
+    run = copy_fixture(tmp_path)
+    files = _version_speeds(run, QUIET, after)
+    assert summarize_run(files, run / "results" / "benchmarks.json", run / "meta").speed_lines == ()
+
+
+@pytest.mark.parametrize("after,shown", [(scaled(QUIET, 2.0), True), (scaled(QUIET, 1.03), False)])
+def test_the_versions_page_shows_compares_speed_line_between_consecutive_releases(
+        tmp_path: Path, after: SpeedRecord, shown: bool) -> None:
+    from markupsafe import escape
+
+    from tests.site_build import make_project, site_fixture
+    from torchperf_core.site.publish import publish_site
+    from torchperf_core.store import ResultsStore
+
+    config = make_project(tmp_path / "project", site_fixture())
+    root = config.parent
+    store = ResultsStore(root / "results")
+    (machine,) = store.machines()
+    latest = store.commits(machine)[-1]
+    for path in (root / "results" / machine).glob(f"{latest[:8]}-*.json"):
+        record = QUIET if "torch2.13.0" in path.name else after
+        sidecar = root / "meta" / machine / path.name
+        data = json.loads(sidecar.read_text())
+        data["speed"] = [record.to_json()]
+        sidecar.write_text(json.dumps(data))
+    publish_site(config, run_asv=False)
+    page = (root / "html" / "torchperf" / "versions.html").read_text()
+    c = cmp.compare_versions(Source(root / "results"), ["2.13.0", "2.14.1"], commit=latest)
+    if shown:
+        line = speed_warning(speed_shift(QUIET, after), c.factor, "torch 2.13.0", "torch 2.14.1")
+        assert c.speed_lines == (line,)
+        assert page.count("data-speed") == 1 and f'<p class="note speed" data-speed>{escape(line)}</p>' in page
+    else:
+        assert c.speed_lines == () and "data-speed" not in page

@@ -88,7 +88,7 @@ def test_results_hold_both_versions_with_statistics(first_run) -> None:
 
 
 def test_sidecars_record_each_environment(first_run) -> None:
-    repo, _, _ = first_run
+    repo, _, proc = first_run
     results = _results(repo, _git(repo, "rev-parse", "HEAD"))
     sides = {v: sidecar_for(d["_path"]) for v, d in results.items()}
     assert all(s is not None for s in sides.values())
@@ -104,13 +104,21 @@ def test_sidecars_record_each_environment(first_run) -> None:
         if not record["contention"]["contended"]:  # a clean run is a between-run replicate
             assert record["run_medians"] == [pytest.approx(entry["result"][0])]
         assert "bench_matmul.MM.track_mm" in side.cases and set(side.cases) <= set(results[version]["results"])
-    # The machine's speed when the run began: the noise probes it saved, run by torchperf's own torch.
+    # The machine's speed right before each version: the first version's is the start of the run (the
+    # noise probes it saved), the second's the probes taken again before its asv run; both by
+    # torchperf's own torch, and noise.json keeps the start's.
     import torch
-    from torchperf_core.machine import load_condition
+    from torchperf_core.machine import PROBES, load_condition
 
     noise = load_condition(repo / "meta", MACHINE).noise
     assert noise.torch == torch.__version__
-    assert all(side.speed == (noise.speed_record(),) for side in sides.values())
+    first, (second,) = sides["2.13.0"].speed, sides["2.14.1"].speed
+    assert first == (noise.speed_record(),)
+    assert second != first[0] and second.taken_at > first[0].taken_at
+    assert (second.threads, second.torch) == (noise.threads, torch.__version__)
+    assert [name for name, _ in second.probes] == [label for label, _, _ in PROBES]
+    assert all(len(runs) == 3 for _, runs in second.probes)
+    assert "the machine's speed before torch 2.14.1: the noise probes again" in proc.stderr
     a, b = sides["2.13.0"], sides["2.14.1"]
     assert a.fingerprint["torch"]["git_version"] != b.fingerprint["torch"]["git_version"]
     assert a.fingerprint["cpu"] == b.fingerprint["cpu"]  # same machine

@@ -117,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
     # The headline first: whether the machine was quiet, and what was decided (issue: one CAUTION line
     # under ~90 rows of ratios does not undo a table topped by noise).
     if outcome.condition_warnings:
-        print("CAUTION: the machine was not quiet when these numbers were taken (`torchperf doctor` says why; "
-              "changes below its minimum detectable slowdown may be noise):")
+        print("CAUTION: the machine was not quiet, or not at one speed, when these numbers were taken "
+              "(`torchperf doctor` says why it was not quiet; changes below its minimum detectable slowdown "
+              "may be noise):")
         for warning in outcome.condition_warnings:
             print(f"  {warning}")
     if outcome.summary:
@@ -152,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         log(f"{len(outcome.failed)} of {len(plan.torch_versions)} torch versions failed: "
             + ", ".join(v for v, _ in outcome.failed))
     if outcome.condition_warnings:  # again at the end, where a scrolling terminal leaves the reader
-        log("CAUTION: the machine was not quiet while these numbers were taken; see the top of the summary")
+        log("CAUTION: the machine was not quiet, or not at one speed, while these numbers were taken; see the top "
+            "of the summary")
     if outcome.publish_error:
         log(f"results saved, but publishing failed: {outcome.publish_error}")
         return 1

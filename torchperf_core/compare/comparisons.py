@@ -140,6 +140,9 @@ class Comparison:
     kernel_changes: tuple[KernelChange, ...] = ()
     warnings: tuple[str, ...] = ()
     isa_findings: tuple[IsaFinding, ...] = ()  # changed cases also run at forced ISA levels (why.isa_findings)
+    # The machine-speed lines among `warnings` (compare.speed): for a caller that shows only those,
+    # e.g. `torchperf run`'s summary, which puts them at the top with the machine's condition.
+    speed_lines: tuple[str, ...] = ()
 
     @property
     def regressions(self) -> tuple[Row, ...]:
@@ -403,11 +406,12 @@ def _build(
     if only_a:
         warnings.append(f"environments only in {side_a.label}: {', '.join(only_a)}")
     warnings.extend(noise_warnings(rows, source.meta, {side_b.machine, side_a.machine}))
-    warnings.extend(speed_warnings(by_env_b, by_env_a, source.meta, factor, side_b.label, side_a.label))
+    speed = tuple(speed_warnings(by_env_b, by_env_a, source.meta, factor, side_b.label, side_a.label))
+    warnings.extend(speed)
     return Comparison(
         mode=mode, before=side_b, after=side_a, factor=factor, rows=rows,
         env_diffs=tuple(diffs), kernel_changes=kernel_changes(rows, kb, ka, benchmarks),
-        warnings=tuple(warnings), isa_findings=isa_findings(rows, conds_b, conds_a),
+        warnings=tuple(warnings), isa_findings=isa_findings(rows, conds_b, conds_a), speed_lines=speed,
     )  # fmt: skip
 
 

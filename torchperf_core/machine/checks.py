@@ -16,6 +16,10 @@ from torchperf_core.machine.noise import DEFAULT_FACTOR, NoiseReport, ProbeNoise
 if TYPE_CHECKING:
     from torchperf_core.machine.doctor import DoctorReport
 
+# Each probe's runs and samples a run: `torchperf run` takes them at its start (noise.json) and again
+# before each later torch version (the machine's speed in that version's sidecar).
+NOISE_RUNS, NOISE_SAMPLES = 3, 10
+
 # (label, op, size): small / medium / large fp32 matmul and a memory-bound add of 16M floats.
 PROBES = (
     ("mm 256", "mm", 256),
@@ -51,7 +55,8 @@ def measure_noise(runs: int, samples: int, threads: int | None, factor: float = 
     return NoiseReport(probes, factor, threads, current_affinity(), taken_at, torch.__version__)
 
 
-def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = 3, noise_samples: int = 10,
+def record_machine_condition(machine: str, meta_dir: Path, *, noise_runs: int = NOISE_RUNS,
+                             noise_samples: int = NOISE_SAMPLES,
                              calibrate_if_missing: bool = True,
                              log: Callable[[str], None] = lambda _m: None,
                              doctor: "DoctorReport | None" = None,

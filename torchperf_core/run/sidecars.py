@@ -86,10 +86,10 @@ def write_sidecars(results_files: Iterable[Path], pythons: Mapping[str, str], *,
                    case_log: Sequence[Mapping[str, Any]] = (), speed: SpeedRecord | None = None) -> list[Path]:
     """One sidecar per results file, fingerprinted by the Python of the environment that made it,
     with the per-case contention and run medians of this run (`case_log`) merged into the ones an
-    earlier run of the same commit and environment recorded, and this run's machine speed (`speed`)
-    after theirs: once, however many rounds write the file. `speed` None (the run took no noise
-    probes, or did not measure these results) drops the earlier records: none of them is the speed
-    of the run whose result the file now holds."""
+    earlier run of the same commit and environment recorded, and the machine's speed right before this
+    measurement (`speed`) after theirs (a record already there is not repeated). `speed` None (the run
+    took no noise probes, or did not measure these results) drops the earlier records: none of them
+    is the speed of the run whose result the file now holds."""
     written = []
     cache: dict[str, tuple[Any, Any, Any, Any]] = {}
     for path in results_files:

@@ -8,10 +8,12 @@ Steps, each a function here so tests and other commands can reuse them:
    (`asvglue.register_machine`);
 3. write a derived asv config (`.asv/torchperf-run.conf.json`) whose matrix holds only the chosen
    torch versions (`asvglue.write_run_config`);
-4. run `asv run` (its output streams to the terminal: environment builds take minutes);
+4. run `asv run` (its output streams to the terminal: environment builds take minutes), once per
+   torch version, with the noise probes re-taken before each version after the first (the
+   machine's speed for that version's sidecar);
 5. write a fingerprint sidecar for every results file the run produced (`torchperf_core.sidecar`),
    measured by that environment's own Python;
-6. publish the site (`publish_site`) and build the summary rows (`summarize`).
+6. publish the site (`publish_site`) and build the summary rows (`summarize_run`).
 
 asv runs as `python -m asv` of the tool's interpreter, never through a shell.
 """
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from torchperf_core.run.sidecars import CASE_LOG_ENV, fingerprint_of, read_case_log, write_sidecars  # noqa: F401
-from torchperf_core.run.summary import SummaryRow, summarize  # noqa: F401 - run's API
+from torchperf_core.run.summary import SummaryRow, summarize, summarize_run  # noqa: F401 - run's API
 from torchperf_core.run.child import run_to_end
 from torchperf_core.run.asvglue import (
     environment_pythons,
@@ -235,7 +237,8 @@ class RunOutcome:
     publish_error: str | None = None
     # (torch version, why) for each version whose asv run produced nothing (e.g. no such wheel)
     failed: tuple[tuple[str, str], ...] = ()
-    # what the doctor warned about before the benchmarks ran: numbers taken then may be unreliable
+    # what the doctor warned about before the benchmarks ran (numbers taken then may be unreliable),
+    # and compare's machine-speed line of each version measured at another speed than the oldest
     condition_warnings: tuple[str, ...] = ()
 
 
@@ -268,8 +271,7 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
         from torchperf_core.machine import load_condition, record_machine_condition
 
         # Before the benchmarks, so the verdict describes the machine they ran on.
-        condition = record_machine_condition(machine, meta_dir, noise_runs=3,
-                                             log=log)
+        condition = record_machine_condition(machine, meta_dir, log=log)
         noise = load_condition(meta_dir, machine).noise  # as saved: the one reader of noise.json
         speed = noise.speed_record() if noise is not None else None
     check_results_readable(results_dir, machine)
@@ -301,7 +303,7 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
     sidecars: list[Path] = []
     fingerprint = functools.cache(fingerprint_of)  # one probe per environment, not per round
 
-    def file_sidecars(files: Sequence[Path], speed: SpeedRecord | None = speed) -> None:
+    def file_sidecars(files: Sequence[Path], speed: SpeedRecord | None) -> None:
         # The case log holds what the benchmarks appended since the last call (asv is not running
         # now, so nothing appends while it is read and emptied): each line is merged exactly once.
         lines = read_case_log(case_log_file)
@@ -311,12 +313,19 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
         sidecars.extend(p for p in new_sidecars if p not in sidecars)
 
     done: list[str] = []
+    probed = speed  # the start-of-run probes stand for the first asv run
     try:
         for round_index, versions in schedule:
             if any(versions[0] == v for v, _ in failed):
                 continue
             if plan.rounds > 1:
                 log(f"round {round_index + 1} of {plan.rounds}")
+            if speed is not None and probed is None:
+                # The machine's speed right before this version, not only at the start: a host that
+                # slows down halfway through a run moves every ratio between versions, and the
+                # comparison of their sidecars' records says so (compare.speed).
+                probed = _probe_speed(versions, log)
+            version_speed, probed = probed, None
             config = write_run_config(root, versions, threads=plan.threads, isa=plan.isa)
             before = results_snapshot(results_dir, machine)
             cmd = asv_run_command(plan, config, machine, commit=commit)
@@ -339,7 +348,7 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
                 pythons.update(environment_pythons(config))
             # Each version's sidecar (fingerprint, contention, run medians) as soon as its results
             # are saved: a run stopped later (Ctrl-C, SIGTERM, a job's time limit) keeps them whole.
-            file_sidecars(new)
+            file_sidecars(new, version_speed)
             done.extend(v for v in versions if v not in done)
     except KeyboardInterrupt:
         if done:
@@ -364,6 +373,14 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
         except TorchperfError as exc:  # the results are saved; say so and still summarize
             publish_error = str(exc)
     current = [p for p in produced if p.name.startswith(commit[:8])] or _latest_commit_files(produced)
-    rows = summarize(current, results_dir / "benchmarks.json", meta_dir)
-    return RunOutcome(machine, tuple(produced), tuple(sidecars), tuple(rows), html, publish_error, tuple(failed),
-                      tuple(condition))
+    summary = summarize_run(current, results_dir / "benchmarks.json", meta_dir)
+    return RunOutcome(machine, tuple(produced), tuple(sidecars), summary.rows, html, publish_error, tuple(failed),
+                      tuple(condition) + summary.speed_lines)
+
+
+def _probe_speed(versions: Sequence[str], log: Callable[[str], None]) -> SpeedRecord:
+    """The noise probes again (as at the start, `machine.measure_noise`; noise.json keeps the start's)."""
+    from torchperf_core.machine import NOISE_RUNS, NOISE_SAMPLES, measure_noise
+
+    log(f"the machine's speed before torch {', '.join(versions)}: the noise probes again (seconds)")
+    return measure_noise(NOISE_RUNS, NOISE_SAMPLES, None).speed_record()

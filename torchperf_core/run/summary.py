@@ -7,6 +7,10 @@ measures each version in a separate asv run, so with one round a change beyond t
 *unknown* (the drift between runs is not measured); `--rounds 3` gives the replicates a decision
 needs. Only decided slowdowns are ranked as slowdowns: decided ones first, then the undecided,
 then the unchanged.
+
+The same comparisons say when the machine itself ran at another speed while a later version was
+measured than while the oldest was (`Comparison.speed_lines`: the noise probes `run` takes before
+each version); `run` shows those lines at the top, with the machine's condition.
 """
 
 from __future__ import annotations
@@ -48,8 +52,20 @@ def _key(params: Iterable[tuple[str, str]]) -> str:
     return "(" + ", ".join(v for _, v in params) + ")"
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    rows: tuple[SummaryRow, ...]
+    speed_lines: tuple[str, ...] = ()  # compare's machine-speed line of each later version against the oldest
+
+
 def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Path | None = None) -> list[SummaryRow]:
-    """Rows for every case and torch version in `results_files`, the biggest slowdowns first.
+    """Rows for every case and torch version in `results_files`, the biggest slowdowns first."""
+    return list(summarize_run(results_files, benchmarks_json, meta_dir).rows)
+
+
+def summarize_run(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Path | None = None) -> RunSummary:
+    """The rows of every case and torch version in `results_files`, the biggest slowdowns first, and
+    the machine-speed lines of the same comparisons.
 
     The torch version comes from the sidecar (which also covers `--existing` runs), else from the
     results file's requirements.
@@ -80,7 +96,8 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
         for name, by_key in (side.cases if side else {}).items():  # the sidecar read above, not again
             contended.update((name, params, version) for params, record in by_key.items()
                              if CaseCondition.from_record(record).contended)
-    verdicts = _verdicts(files, commit, sorted({v for by in table.values() for v in by}, key=version_key), meta_dir)
+    verdicts, speed_lines = _verdicts(files, commit, sorted({v for by in table.values() for v in by}, key=version_key),
+                                      meta_dir)
     rows: list[SummaryRow] = []
     worst: dict[tuple[str, str], float] = {}
     rank: dict[tuple[str, str], int] = {}
@@ -103,18 +120,20 @@ def summarize(results_files: Iterable[Path], benchmarks_json: Path, meta_dir: Pa
                 worst[key] = max(worst.get(key, 0.0), ratio or 0.0)
     rows.sort(key=lambda r: (rank[(r.benchmark, r.params)], -worst[(r.benchmark, r.params)], r.benchmark,
                              r.params, version_key(r.torch_version)))
-    return rows
+    return RunSummary(tuple(rows), speed_lines)
 
 
-def _verdicts(files: Sequence[Path], commit: str, versions: list[str],
-              meta_dir: Path | None) -> dict[tuple[str, str, str], tuple[str, str | None]]:
+def _verdicts(files: Sequence[Path], commit: str, versions: list[str], meta_dir: Path | None
+              ) -> tuple[dict[tuple[str, str, str], tuple[str, str | None]], tuple[str, ...]]:
     """(benchmark, params, version) -> (verdict, reason) of each later version against the oldest,
-    from the compare room; nothing when the files hold one version or cannot be compared."""
+    from the compare room, and those comparisons' machine-speed lines; nothing when the files hold
+    one version or cannot be compared."""
     if len(versions) < 2 or not files:
-        return {}
+        return {}, ()
     results_dir, machine = files[0].parent.parent, files[0].parent.name
     source = Source(results_dir, meta_dir=meta_dir)
     out: dict[tuple[str, str, str], tuple[str, str | None]] = {}
+    speed: list[str] = []
     for version in versions[1:]:
         try:
             comparison = compare_versions(source, [versions[0], version], commit=commit,
@@ -123,4 +142,5 @@ def _verdicts(files: Sequence[Path], commit: str, versions: list[str],
             continue  # e.g. the environments do not pair: the table still shows the ratios
         for row in comparison.rows:
             out[(row.benchmark, _key(row.params), version)] = (row.verdict, row.reason)
-    return out
+        speed.extend(line for line in comparison.speed_lines if line not in speed)
+    return out, tuple(speed)

@@ -152,6 +152,7 @@ class VersionsSection:
     figures: Mapping[str, str]  # benchmark -> figure file name
     scaling: Mapping[str, str]  # benchmark -> figure file name
     graph_links: Mapping[str, str]  # benchmark -> asv fragment
+    speed_lines: Sequence[str] = ()  # the machine ran at another speed for a later release (versions.speed_lines)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class _VersionsView:
     commit: str
     label: str
     tables: Sequence[_VersionsTable]
+    speed_lines: Sequence[str] = ()
 
 
 def _change_cell(change: Change | None) -> _ChangeCell | None:
@@ -238,7 +240,7 @@ def _versions_view(section: VersionsSection) -> _VersionsView:
             rows=[_VersionsRow(_params_label(r.params), [_point_cell(p) for p in r.points],
                                [_change_cell(c) for c in r.changes]) for r in rows],
         ))
-    return _VersionsView(section.machine, section.commit, section.label, tables)
+    return _VersionsView(section.machine, section.commit, section.label, tables, section.speed_lines)
 
 
 def render_versions(ctx: PageContext, sections: Sequence[VersionsSection], machines: Sequence[str], factor: float) -> str:

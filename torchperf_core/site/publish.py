@@ -37,7 +37,7 @@ from torchperf_core.errors import TorchperfError
 from torchperf_core.store import AsvConfig, ResultsStore, read_config
 from torchperf_core.site.data import load_site, version_key
 from torchperf_core.site.environments import environment_diffs
-from torchperf_core.site.versions import DEFAULT_FACTOR, version_rows
+from torchperf_core.site.versions import DEFAULT_FACTOR, speed_lines, version_rows
 from torchperf_core.site.regressions import graph_link_for, judged_rows
 
 PAGES_DIR = "torchperf"
@@ -193,7 +193,7 @@ def publish_site(
     from torchperf_core.machine import load_condition
 
     paths = read_config(config)
-    from torchperf_core.compare import parse_factor
+    from torchperf_core.compare import Source, parse_factor
 
     factor = parse_factor(factor)
     if meta_dir is not None and not Path(meta_dir).is_dir():
@@ -205,6 +205,7 @@ def publish_site(
     interpreters = results_interpreters(paths.results_dir)
     meta = Path(meta_dir) if meta_dir is not None else paths.meta_dir
     data = load_site(paths.results_dir, meta)
+    source = Source(paths.results_dir, meta_dir=meta)  # what `torchperf compare` reads: one answer on both
     chosen = data.resolve_commit(commit, paths.repo_dir) if commit else None  # the store's resolver
     machines = data.machines
     if run_asv:
@@ -243,7 +244,8 @@ def publish_site(
                 if size:
                     scaling[bench] = figure(plots.scaling_figure(pts, size, title), plots.figure_name("scaling", machine, at[:8], bench))
                 links[bench] = graph_link_for(bench, machine)
-            versions_sections.append(site_pages.VersionsSection(machine, at, label, rows, figs, scaling, links))
+            speed = speed_lines(source, machine, at, data.versions(machine, at), factor)
+            versions_sections.append(site_pages.VersionsSection(machine, at, label, rows, figs, scaling, links, speed))
             rooflines = {}
             for version in data.versions(machine, at):
                 pts = [p for p in at_points if p.torch_version == version]
@@ -259,9 +261,7 @@ def publish_site(
     conditions = {m: load_condition(meta, m) for m in machines}
     blas_tables, blas_problems = load_blas_tables(meta, machines)
     # `torchperf regressions`' steps and verdicts, from the same results and sidecars
-    from torchperf_core.compare import Source
-
-    regressions, regression_problems = judged_rows(paths.html_dir, Source(paths.results_dir, meta_dir=meta), factor)
+    regressions, regression_problems = judged_rows(paths.html_dir, source, factor)
     pages = {
         "versions.html": site_pages.render_versions(ctx, versions_sections, machines, factor),
         "efficiency.html": site_pages.render_efficiency(ctx, eff_sections, machines),

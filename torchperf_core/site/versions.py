@@ -7,12 +7,18 @@ samples. So the versions page and `torchperf compare --torch A B` give every ben
 word, including where asv falls back to the ratio alone (no CI, or one repeat). Since issue 11 the
 word is `verdict.judge_separate`'s: the sidecars' run medians and contention records decide
 "unknown" (one run per side, or not decided between runs) and "contended" exactly as in compare.
+
+Above the tables, each machine-speed line `torchperf compare --torch A B` gives between consecutive
+releases (`speed_lines`): the noise probes `torchperf run` takes before each version say the machine
+itself ran faster or slower while one was measured, which every ratio between them carries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
 
+from torchperf_core.errors import TorchperfError
 from torchperf_core.site.data import ResultPoint, SiteData
 from torchperf_core.store import CaseCondition
 from torchperf_core.verdict import (
@@ -26,6 +32,9 @@ from torchperf_core.verdict import (
     judge_counts,
     judge_separate,
 )
+
+if TYPE_CHECKING:
+    from torchperf_core.compare import Source
 
 # The marks the pages and plots draw; every other verdict (failed, skipped, only one side, unknown,
 # ...) is drawn as "unknown" and named by `Change.verdict`.
@@ -119,3 +128,20 @@ def version_rows(data: SiteData, machine: str, commit: str, factor: float = DEFA
                         for a, b, ca, cb in zip(points, points[1:], conds, conds[1:]))
         rows.append(VersionRow(key[0], params_of[key], key[1], tuple(versions), points, changes))
     return rows
+
+
+def speed_lines(source: "Source", machine: str, commit: str, versions: Sequence[str],
+                factor: float = DEFAULT_FACTOR) -> tuple[str, ...]:
+    """The machine-speed line (`Comparison.speed_lines`) of `torchperf compare --torch A B` for each
+    pair of consecutive `versions` at `commit`: compare's own answer, so the page cannot say
+    otherwise. A pair compare cannot make (its environments do not pair) says nothing here."""
+    from torchperf_core.compare import compare_versions
+
+    out: list[str] = []
+    for before, after in zip(versions, versions[1:]):
+        try:
+            comparison = compare_versions(source, [before, after], commit=commit, factor=factor, machine=machine)
+        except TorchperfError:
+            continue
+        out.extend(line for line in comparison.speed_lines if line not in out)
+    return tuple(out)

@@ -34,8 +34,8 @@ from torchperf_core.formats import check_format_version
 #      `torchperf run` of this commit and environment (the between-run replicates)
 #      (issue 12: a case record may also hold "capability", the CPU capability ATen reported in the
 #      benchmark process; optional, so format 2 files without it read as before: None)
-#      (+ "speed": one SpeedRecord per `torchperf run` that wrote the file, oldest first: the machine's
-#      speed on fixed probes when that run began; optional, so format 2 files without it read as ())
+#      (+ "speed": one SpeedRecord per asv run of `torchperf run` that measured the file, oldest first:
+#      the machine's speed on fixed probes right before it; optional, so format 2 files without it read as ())
 SIDECAR_FORMAT_VERSION = 2
 
 META_DIR = "meta"
@@ -63,7 +63,7 @@ class Sidecar:
     format_version: int = field(default=SIDECAR_FORMAT_VERSION)
     # {benchmark: {param key: {"threads", "contention", "run_medians"}}}; {} for format 1 files
     cases: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
-    speed: tuple["SpeedRecord", ...] = ()  # one per `torchperf run` of this file, oldest first
+    speed: tuple["SpeedRecord", ...] = ()  # one per asv run of `torchperf run` that measured this file, oldest first
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,7 +169,8 @@ def _speed(data: Any, where: str) -> tuple["SpeedRecord", ...]:
 
 @dataclass(frozen=True)
 class SpeedRecord:
-    """How fast the machine ran when one `torchperf run` began: each noise probe's median time per
+    """How fast the machine ran right before `torchperf run` measured one torch version (its start
+    for the first version, the probes again before each later one): each noise probe's median time per
     call in each of its runs (fixed ops and sizes, run by torchperf's own torch, `machine.checks.PROBES`;
     run r of every probe is taken before run r+1 of any, so run r of all probes is one moment).
 
@@ -269,9 +270,9 @@ def case_conditions(results_file: str | os.PathLike[str],
 
 def latest_speed(results_file: str | os.PathLike[str],
                  meta_dir: str | os.PathLike[str] | None = None) -> SpeedRecord | None:
-    """The machine's speed when the latest `torchperf run` of this results file began (the run whose
-    measurement asv's result holds; with `--bench`, of the benchmarks it re-measured); None when that
-    run recorded none (no noise probes) or the file has no sidecar."""
+    """The machine's speed right before the latest asv run of `torchperf run` that measured this results
+    file (the measurement asv's result holds; with `--bench`, of the benchmarks it re-measured); None
+    when that run recorded none (no noise probes) or the file has no sidecar."""
     side = sidecar_for(results_file, meta_dir)
     return side.speed[-1] if side is not None and side.speed else None
 
