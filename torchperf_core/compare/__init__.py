@@ -26,7 +26,7 @@ from torchperf_core.compare.comparisons import (
     pair_rows,
     parse_factor,
 )
-from torchperf_core.compare.versions import compare_version_matrix, compare_versions
+from torchperf_core.compare.versions import compare_version_matrix, compare_versions, version_speed_lines
 from torchperf_core.compare.blas import BLAS_DTYPES, BLAS_FORMAT_VERSION, BlasReport, compare_blas, load_blas_report
 from torchperf_core.verdict import BOTH_FAILED, SKIPPED
 from torchperf_core.verdict import CONTENDED, NEXT_STEP, UNDECIDED_VERDICTS, UNKNOWN
@@ -51,6 +51,6 @@ __all__ = [
     "CONTENDED", "NEXT_STEP", "UNDECIDED_VERDICTS", "UNKNOWN", "param_key",
     "BLAS_DTYPES", "BLAS_FORMAT_VERSION", "BlasReport", "compare_blas", "load_blas_report",
     "MACHINE_HARDWARE_KEYS", "MachineComparison", "MachineRow", "MachineSide", "compare_machines",
-    "SpeedShift", "speed_shift", "speed_warning", "speed_warnings",
+    "SpeedShift", "speed_shift", "speed_warning", "speed_warnings", "version_speed_lines",
     "MORE_WORK", "MORE_WORK_UNSEEN", "READINGS", "WALL_CLOCK_ONLY", "CountBeside", "counts_beside",
 ]  # fmt: skip

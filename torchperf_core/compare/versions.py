@@ -18,6 +18,7 @@ from torchperf_core.compare.comparisons import (
     _build,
     _files_at,
 )
+from torchperf_core.compare.speed import speed_warnings
 from torchperf_core.errors import TorchperfError
 from torchperf_core.store import (
     ResultsFile,
@@ -93,25 +94,42 @@ def compare_versions(
 ) -> Comparison:
     """Torch `versions[0]` against `versions[1]` at one commit, pairing environments by the rest
     of their name (python, other matrix entries)."""
-    if len(versions) != 2:
-        raise TorchperfError(
-            f"--torch needs at least two versions, e.g. --torch 2.13.0 2.14.1 (got {' '.join(versions) or 'none'}); "
-            "three or more make a matrix"
-        )
     store = ResultsStore(source.results_dir)
-    m, found, have = _version_files(store, source, versions, commit, machine)
+    m, found, b, a = _version_pair(store, source, versions, commit, machine)
     v1, v2 = versions
-    b, a = have[v1], have[v2]
-    if len(b) == 1 and len(a) == 1 and set(b) != set(a):
-        # One environment per side under different names (e.g. an asv `existing` environment
-        # against a built one): they are the only possible pair.
-        key = f"{next(iter(b))} | {next(iter(a))}"
-        b, a = {key: next(iter(b.values()))}, {key: next(iter(a.values()))}
     return _build(
         store, source, "torch",
         Side(f"torch {v1}", found, m, v1), Side(f"torch {v2}", found, m, v2),
         b, a, factor, allow_different_machines,
     )  # fmt: skip
+
+
+def version_speed_lines(source: Source, versions: Sequence[str], *, commit: str | None = None,
+                        factor: float = DEFAULT_FACTOR, machine: str | None = None) -> tuple[str, ...]:
+    """`compare_versions(...).speed_lines` without building the comparison's rows: the same pairing
+    of environments and the same `speed_warnings`, for a caller that shows only those lines."""
+    _m, _found, b, a = _version_pair(ResultsStore(source.results_dir), source, versions, commit, machine)
+    v1, v2 = versions
+    return tuple(speed_warnings(b, a, source.meta, factor, f"torch {v1}", f"torch {v2}"))
+
+
+def _version_pair(
+    store: ResultsStore, source: Source, versions: Sequence[str], commit: str | None, machine: str | None
+) -> tuple[str, str, dict[str, ResultsFile], dict[str, ResultsFile]]:
+    """(machine, commit, before's files, after's files), environments paired by key."""
+    if len(versions) != 2:
+        raise TorchperfError(
+            f"--torch needs at least two versions, e.g. --torch 2.13.0 2.14.1 (got {' '.join(versions) or 'none'}); "
+            "three or more make a matrix"
+        )
+    m, found, have = _version_files(store, source, versions, commit, machine)
+    b, a = have[versions[0]], have[versions[1]]
+    if len(b) == 1 and len(a) == 1 and set(b) != set(a):
+        # One environment per side under different names (e.g. an asv `existing` environment
+        # against a built one): they are the only possible pair.
+        key = f"{next(iter(b))} | {next(iter(a))}"
+        b, a = {key: next(iter(b.values()))}, {key: next(iter(a.values()))}
+    return m, found, b, a
 
 
 def compare_version_matrix(

@@ -313,19 +313,18 @@ def _run_logged(plan: RunPlan, root: Path, commit: str, conf: Any, machine: str,
         sidecars.extend(p for p in new_sidecars if p not in sidecars)
 
     done: list[str] = []
-    probed = speed  # the start-of-run probes stand for the first asv run
+    asv_started = False  # the start-of-run probes stand for the first asv run, fresh ones for each later
     try:
         for round_index, versions in schedule:
             if any(versions[0] == v for v, _ in failed):
                 continue
             if plan.rounds > 1:
                 log(f"round {round_index + 1} of {plan.rounds}")
-            if speed is not None and probed is None:
-                # The machine's speed right before this version, not only at the start: a host that
-                # slows down halfway through a run moves every ratio between versions, and the
-                # comparison of their sidecars' records says so (compare.speed).
-                probed = _probe_speed(versions, log)
-            version_speed, probed = probed, None
+            # The machine's speed right before this version, not only at the start: a host that slows
+            # down halfway through a run moves every ratio between versions, and the comparison of
+            # their sidecars' records says so (compare.speed).
+            version_speed = _probe_speed(versions, log) if speed is not None and asv_started else speed
+            asv_started = True
             config = write_run_config(root, versions, threads=plan.threads, isa=plan.isa)
             before = results_snapshot(results_dir, machine)
             cmd = asv_run_command(plan, config, machine, commit=commit)

@@ -132,16 +132,16 @@ def version_rows(data: SiteData, machine: str, commit: str, factor: float = DEFA
 
 def speed_lines(source: "Source", machine: str, commit: str, versions: Sequence[str],
                 factor: float = DEFAULT_FACTOR) -> tuple[str, ...]:
-    """The machine-speed line (`Comparison.speed_lines`) of `torchperf compare --torch A B` for each
-    pair of consecutive `versions` at `commit`: compare's own answer, so the page cannot say
-    otherwise. A pair compare cannot make (its environments do not pair) says nothing here."""
-    from torchperf_core.compare import compare_versions
+    """The machine-speed line of `torchperf compare --torch A B` for each pair of consecutive
+    `versions` at `commit` (`compare.version_speed_lines`: compare's pairing and rule, so the page
+    cannot say otherwise). A pair compare cannot make (its environments do not pair) says nothing here."""
+    from torchperf_core.compare import version_speed_lines
 
     out: list[str] = []
     for before, after in zip(versions, versions[1:]):
         try:
-            comparison = compare_versions(source, [before, after], commit=commit, factor=factor, machine=machine)
+            lines = version_speed_lines(source, [before, after], commit=commit, factor=factor, machine=machine)
         except TorchperfError:
             continue
-        out.extend(line for line in comparison.speed_lines if line not in out)
+        out.extend(line for line in lines if line not in out)
     return tuple(out)
