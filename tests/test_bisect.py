@@ -472,13 +472,53 @@ def test_why_flags_key_fields_and_a_kernel_change() -> None:
     assert got["kernels_unchanged"] == []
 
 
+@pytest.mark.parametrize("status", ["culprit", "range", "paused", "contended", "not reproduced"])
+def test_report_v2_reads_its_bounds_as_bounds_and_names_a_culprit_only_when_it_found_one(tmp_path: Path,
+                                                                                       status: str) -> None:
+    """Versions 1 and 2 kept the pair a search ended on under "culprit" whatever the status; version 3
+    keeps it under "bounds" and "culprit" only for a culprit found."""
+    data = json.loads((FIXTURES / "bisect_report_v2.json").read_text())
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({**data, "status": status}))
+    report = bisect.load_report(path)
+    assert report["bounds"] == data["culprit"] and report["bounds"]["good"] == "1.5"
+    assert report["culprit"] == (data["culprit"] if status == "culprit" else None)
+
+
+def test_report_names_a_culprit_only_when_the_search_found_one(tmp_path: Path) -> None:
+    state, _ = simulated_search(tmp_path, lambda k, versions: None)
+    report = bisect.build_report(state)
+    assert report["format_version"] == 3 and report["status"] == "culprit"
+    assert report["culprit"] == report["bounds"] and (report["culprit"]["good"], report["culprit"]["bad"]) == ("1.5", "1.6")
+    path = bisect.save_report(report, tmp_path / "r.json")
+    assert bisect.load_report(path) == json.loads(json.dumps(report))
+
+
+def test_undecided_endpoints_are_not_shown_slower_never_said_not_slower(tmp_path: Path) -> None:
+    """Endpoints still unknown after --max-rounds end "not reproduced" (exit 3); the line says the
+    slowdown was not shown, not that there is none: the ratio printed may well be above the factor."""
+    def times(version: str, k: int) -> float:  # 1.9 reads 3x and 0.4x of 1.0 in alternate rounds
+        return 1e-3 * ((3.0 if k % 2 else 0.4) if version == "1.9" else 1.0)
+
+    state, pool = simulated_search(tmp_path, lambda k, versions: None, times=times)
+    assert (state.status, len(pool.calls), EXIT_CODES[state.status]) == ("not reproduced", 8, 3)
+    assert state.note == "the endpoints could not be told apart after 8 rounds"
+    report = bisect.build_report(state)
+    assert (report["bounds"]["verdict"], report["culprit"]) == ("unknown", None)
+    lines = render_bisect_report(report).splitlines()
+    assert lines[:2] == [f"not reproduced: toyslow 1.9 was not shown slower than 1.0 beyond x1.5 "
+                         f"(ratio {report['bounds']['ratio']:.2f}x, unknown); nothing to bisect",
+                         "note: the endpoints could not be told apart after 8 rounds"]
+    assert f"{report['bounds']['ratio']:.2f}" == "1.10"  # 3x and 0.4x rounds: their geometric mean
+
+
 def test_report_of_a_newer_format_is_refused(tmp_path: Path) -> None:
     data = json.loads((FIXTURES / "bisect_report_v1.json").read_text())
     path = tmp_path / "r.json"
     path.write_text(json.dumps({**data, "format_version": 99}))
     with pytest.raises(TorchperfError) as info:
         bisect.load_report(path)
-    assert str(info.value) == (f"{path}: bisect report format_version 99 not supported (this torchperf reads 1, 2); "
+    assert str(info.value) == (f"{path}: bisect report format_version 99 not supported (this torchperf reads 1, 2, 3); "
                                "re-run `torchperf bisect` to rewrite it")
 
 
@@ -504,9 +544,10 @@ class SimulatedPool:
     would turn every step around."""
 
     def __init__(self, case: object, package: str, logs: Path,
-                 disturbed: "object" = lambda k, versions: None) -> None:
+                 disturbed: "object" = lambda k, versions: None, times: "object" = toy_time) -> None:
         self.workers: dict[str, object] = {}
         self.disturbed = disturbed
+        self.times = times
         self.calls: list[tuple[str, ...]] = []
         self.session: tuple[str, ...] = ()
         self.k = 0
@@ -533,7 +574,7 @@ class SimulatedPool:
         if hit is not None:
             quanta = {v: [8e-3 if v == versions[0] else 1e-3] * 3 for v in versions}
             return Round(quanta, {hit: CAUSE})
-        return Round({v: [toy_time(v, self.k) * f for f in (0.99, 1.0, 1.01)] for v in versions})
+        return Round({v: [self.times(v, self.k) * f for f in (0.99, 1.0, 1.01)] for v in versions})
 
 
 class SimulatedEnvs:
@@ -543,14 +584,15 @@ class SimulatedEnvs:
         return Environment(version, sys.executable, PY, Path("/nonexistent/site"), Path("/nonexistent/lib"))
 
 
-def simulated_search(tmp_path: Path, disturbed: object, max_rounds: int = 8) -> tuple[BisectState, SimulatedPool]:
+def simulated_search(tmp_path: Path, disturbed: object, max_rounds: int = 8,
+                     times: object = toy_time) -> tuple[BisectState, SimulatedPool]:
     question = {"package": "toyslow", "case": "toyslow:work", "good": "1.0", "bad": "1.9", "index": "x",
                 "factor": 1.5, "include": []}
     state = BisectState.open(tmp_path / "runs", question, RELEASES)
     pools: list[SimulatedPool] = []
 
     def make(case: object, package: str, logs: Path) -> SimulatedPool:
-        pools.append(SimulatedPool(case, package, logs, disturbed))
+        pools.append(SimulatedPool(case, package, logs, disturbed, times))
         return pools[-1]
 
     events: list[tuple[str, dict]] = []
@@ -645,7 +687,14 @@ def test_step_without_enough_clean_rounds_is_contended_not_a_range_simulated_dis
     assert (state.status, state.lo, state.hi) == ("contended", "1.0", "1.9")
     assert state.note == (f"1.5 between 1.0 and 1.9 (step 1): 8 round(s) disturbed (1.5: {CAUSE}): "
                           "re-run on a quiet machine")
-    assert render_bisect_report(bisect.build_report(state)).splitlines()[0] == f"contended: toyslow {state.note}"
+    report = bisect.build_report(state)
+    assert render_bisect_report(report).splitlines()[0] == f"contended: toyslow {state.note}"
+    # the bounds it stopped at, judged by the endpoints' session; never a culprit (a contended search names none)
+    assert report["culprit"] is None
+    assert (report["bounds"]["good"], report["bounds"]["bad"], report["bounds"]["verdict"], report["bounds"]["step"]) \
+        == ("1.0", "1.9", "slower", 0)
+    with pytest.raises(pytest.skip.Exception, match=r"^the machine was too busy .*: contended: toyslow 1\.5 between"):
+        decided(1, report, "")  # a real search contended after its endpoints is checked as contended too
 
 
 def test_contended_search_resumes_by_measuring_that_decision_again_simulated_disturbance(tmp_path: Path) -> None:
@@ -734,7 +783,8 @@ def test_bisect_refuses_when_endpoints_do_not_differ(capsys: pytest.CaptureFixtu
     assert report["status"] == "not reproduced" and [s["step"] for s in report["steps"]] == [0]
     assert "measuring the endpoints 1.0 vs 1.4, interleaved" in err and "step 1" not in err
     (line,) = [x for x in render_bisect_report(report).splitlines() if x.startswith("not reproduced: ")]
-    assert line.startswith("not reproduced: toyslow 1.4 is not slower than 1.0 beyond x1.5 (ratio ")
+    claim = "was not shown slower" if report["bounds"]["verdict"] == "unknown" else "is not slower"  # load: unknown
+    assert line.startswith(f"not reproduced: toyslow 1.4 {claim} than 1.0 beyond x1.5 (ratio ")
     assert line.endswith("); nothing to bisect")
 
 

@@ -2,9 +2,12 @@
 
 The report is built from the state file alone (so a finished search reports again without measuring):
 per version the pooled samples' median and quartiles (for the plot and the table: pooled across
-sessions, so drift between sessions is in them), and for the culprit pair `judge_paired`'s ratio,
-its 90% interval (the equivalence interval: the ratio lies above its lower end with 95%
-confidence), p-value and verdict, from the last session that measured both sides interleaved.
+sessions, so drift between sessions is in them), and for the pair the search ended on (`bounds`:
+the endpoints, the range left, or the culprit pair) `judge_paired`'s ratio, its 90% interval (the
+equivalence interval: the ratio lies above its lower end with 95% confidence), p-value and verdict,
+from the last session that measured both sides interleaved. `culprit` is that pair only when the
+search named one (status "culprit"), null otherwise: a contended, paused or undecided search has
+bounds, never a culprit.
 
 Only clean rounds make a version's median. Rounds the contention probe saw disturbed are counted
 (per version and per step) and never pooled with clean ones; a version measured only in disturbed
@@ -29,8 +32,12 @@ from torchperf_core.store import version_key, write_json
 #   2 — status may be "contended"; per version "rounds" (clean), "disturbed_rounds" and "contended"
 #       (true: no clean round, the median is from disturbed ones); per step "disturbed" and "note".
 #       Version 1 reports still load and render (no disturbed rounds: none were watched).
-BISECT_REPORT_FORMAT_VERSION = 2
-_READS = (1, 2)
+#   3 — "bounds": the pair the search ended on, with its judgement, whatever the status; "culprit"
+#       is that pair only when the status is "culprit", null otherwise (versions 1 and 2 put the
+#       bounds of a range, a paused or a contended search under "culprit": `load_report` reads them
+#       into version 3's shape).
+BISECT_REPORT_FORMAT_VERSION = 3
+_READS = (1, 2, 3)
 
 
 def _disturbed_samples(session: Mapping[str, Any], version: str) -> list[float]:
@@ -52,8 +59,8 @@ def _version_stats(state: BisectState) -> list[dict[str, Any]]:
     return rows
 
 
-def _culprit(state: BisectState) -> dict[str, Any] | None:
-    """The final pair as the last session that measured both judged it (paired rounds)."""
+def _bounds(state: BisectState) -> dict[str, Any] | None:
+    """The pair the search ended on, as the last session that measured both judged it (paired rounds)."""
     lo, hi = state.lo, state.hi
     session = next((s for s in reversed(state.sessions) if lo in s["versions"] and hi in s["versions"]
                     and s["rounds"]), None)
@@ -69,6 +76,7 @@ def _culprit(state: BisectState) -> dict[str, Any] | None:
 
 def build_report(state: BisectState, plot: str | None = None) -> dict[str, Any]:
     q = state.question
+    bounds = _bounds(state)
     return {
         "format_version": BISECT_REPORT_FORMAT_VERSION,
         "package": q["package"],
@@ -78,7 +86,8 @@ def build_report(state: BisectState, plot: str | None = None) -> dict[str, Any]:
         "factor": state.factor,
         "status": state.status,
         "note": state.note,
-        "culprit": _culprit(state),
+        "bounds": bounds,
+        "culprit": bounds if state.status == CULPRIT else None,
         "releases": state.releases,
         "skipped": state.skipped,
         "versions": _version_stats(state),
@@ -105,6 +114,9 @@ def load_report(path: Path) -> dict[str, Any]:
         raise TorchperfError(f"cannot read bisect report {str(path)!r}: {exc}") from None
     check_format_version(data, "bisect report", _READS, source=str(path),
                          fix="re-run `torchperf bisect` to rewrite it")
+    if data["format_version"] < 3:  # the bounds were under "culprit" whatever the status
+        data["bounds"] = data.get("culprit")
+        data["culprit"] = data["bounds"] if data.get("status") == CULPRIT else None
     return data
 
 
@@ -127,7 +139,7 @@ def plot_report(report: Mapping[str, Any], path: Path) -> Path:
         ax.plot(contended, [med[i] for i in contended], "x", color="tab:orange", markersize=12,
                 label="contended (disturbed rounds only)")
         ax.legend(loc="best")
-    culprit = report.get("culprit") if report.get("status") == CULPRIT else None
+    culprit = report.get("culprit")
     names = [r["version"] for r in rows]
     if culprit and culprit["good"] in names and culprit["bad"] in names:
         ax.axvspan(names.index(culprit["good"]), names.index(culprit["bad"]), color="tab:red", alpha=0.15,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from torchperf_core.render.text import format_time, table
-from torchperf_core.verdict import SIGNED_RANK
+from torchperf_core.verdict import SIGNED_RANK, UNKNOWN
 
 
 # One template per progress event; list-valued fields are joined by the template's own words.
@@ -51,28 +51,31 @@ def _ratio(culprit: Mapping[str, Any]) -> str:
 
 
 def render_bisect_report(report: Mapping[str, Any]) -> str:
-    """The summary: status line, culprit pair and ratio, the why, the versions measured."""
+    """The summary: status line, the pair the search ended on and its ratio, the why, the versions measured."""
     lines = []
     pkg = report["package"]
     status = report["status"]
-    culprit = report.get("culprit")
+    bounds = report.get("bounds")
     if status == "not reproduced":
-        c = culprit or {}
+        c = bounds or {}
         ratio = f" (ratio {c['ratio']:.2f}x, {c['verdict']})" if c.get("ratio") is not None else ""
-        lines.append(f"not reproduced: {pkg} {report['bad']} is not slower than {report['good']} "
+        # undecided after --max-rounds is "not shown slower", never "not slower" (the note says why)
+        claim = "was not shown slower" if c.get("verdict") == UNKNOWN else "is not slower"
+        lines.append(f"not reproduced: {pkg} {report['bad']} {claim} than {report['good']} "
                      f"beyond x{report['factor']:g}{ratio}; nothing to bisect")
-    elif status == "culprit" and culprit:
+    elif status == "culprit" and report.get("culprit"):
+        culprit = report["culprit"]
         lines.append(f"culprit: {pkg} {culprit['good']} -> {culprit['bad']}: {_ratio(culprit)}")
         if culprit["skipped_between"]:
             lines.append(f"  not measured between them (skipped): {', '.join(culprit['skipped_between'])}")
     elif status == "range":
-        lines.append(f"undecided: the slowdown is between {pkg} {culprit['good'] if culprit else '?'} and "
-                     f"{culprit['bad'] if culprit else '?'}; {report['note']}")
+        lines.append(f"undecided: the slowdown is between {pkg} {bounds['good'] if bounds else '?'} and "
+                     f"{bounds['bad'] if bounds else '?'}; {report['note']}")
     elif status == "contended":
         lines.append(f"contended: {pkg} {report['note']}")
     elif status == "paused":
-        lines.append(f"paused: the slowdown is between {pkg} {culprit['good'] if culprit else '?'} and "
-                     f"{culprit['bad'] if culprit else '?'}; re-run the same command to continue")
+        lines.append(f"paused: the slowdown is between {pkg} {bounds['good'] if bounds else '?'} and "
+                     f"{bounds['bad'] if bounds else '?'}; re-run the same command to continue")
     else:
         lines.append(f"status: {status}")
     if report.get("note") and status not in ("range", "contended"):
