@@ -472,17 +472,27 @@ def test_why_flags_key_fields_and_a_kernel_change() -> None:
     assert got["kernels_unchanged"] == []
 
 
+@pytest.mark.parametrize("fixture", ["bisect_report_v1.json", "bisect_report_v2.json"])
 @pytest.mark.parametrize("status", ["culprit", "range", "paused", "contended", "not reproduced"])
-def test_report_v2_reads_its_bounds_as_bounds_and_names_a_culprit_only_when_it_found_one(tmp_path: Path,
-                                                                                       status: str) -> None:
+def test_old_report_reads_its_bounds_as_bounds_and_names_a_culprit_only_when_it_found_one(
+        tmp_path: Path, fixture: str, status: str) -> None:
     """Versions 1 and 2 kept the pair a search ended on under "culprit" whatever the status; version 3
-    keeps it under "bounds" and "culprit" only for a culprit found."""
-    data = json.loads((FIXTURES / "bisect_report_v2.json").read_text())
+    keeps it under "bounds" and "culprit" only for a culprit found. Range and paused render the bounds."""
+    data = json.loads((FIXTURES / fixture).read_text())
     path = tmp_path / "r.json"
-    path.write_text(json.dumps({**data, "status": status}))
+    path.write_text(json.dumps({**data, "status": status, "note": "n"}))
     report = bisect.load_report(path)
-    assert report["bounds"] == data["culprit"] and report["bounds"]["good"] == "1.5"
+    assert report["bounds"] == data["culprit"] and (report["bounds"]["good"], report["bounds"]["bad"]) == ("1.5", "1.6")
     assert report["culprit"] == (data["culprit"] if status == "culprit" else None)
+    first = render_bisect_report(report).splitlines()[0]
+    assert first == {
+        "culprit": f"culprit: toyslow 1.5 -> 1.6: {first.split(': ', 2)[-1]}",
+        "range": "undecided: the slowdown is between toyslow 1.5 and 1.6; n",
+        "paused": "paused: the slowdown is between toyslow 1.5 and 1.6; re-run the same command to continue",
+        "contended": "contended: toyslow n",
+        "not reproduced": (f"not reproduced: toyslow {data['bad']} is not slower than {data['good']} beyond "
+                           f"x{data['factor']:g} (ratio {data['culprit']['ratio']:.2f}x, slower); nothing to bisect"),
+    }[status]
 
 
 def test_report_names_a_culprit_only_when_the_search_found_one(tmp_path: Path) -> None:

@@ -34,8 +34,8 @@ from torchperf_core.store import version_key, write_json
 #       Version 1 reports still load and render (no disturbed rounds: none were watched).
 #   3 — "bounds": the pair the search ended on, with its judgement, whatever the status; "culprit"
 #       is that pair only when the status is "culprit", null otherwise (versions 1 and 2 put the
-#       bounds of a range, a paused or a contended search under "culprit": `load_report` reads them
-#       into version 3's shape).
+#       bounds of a range, paused, contended or not-reproduced search under "culprit": `load_report`
+#       reads them into version 3's shape).
 BISECT_REPORT_FORMAT_VERSION = 3
 _READS = (1, 2, 3)
 

@@ -6,7 +6,8 @@ because the contention probe saw the machine busy: re-run on a quiet machine); 2
 input (unknown case, malformed or unlisted version, good not older than bad, no release between, an
 endpoint that cannot be installed or measured);
 3 the slowdown is not reproduced at the endpoints (nothing to bisect); 4 paused by --max-steps
-(re-run to continue); 130 interrupted (what was measured is kept: re-run to resume).
+(re-run to continue); 130 interrupted, 143 terminated (SIGTERM) (what was measured is kept: re-run to
+resume).
 """
 
 from __future__ import annotations
