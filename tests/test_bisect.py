@@ -485,13 +485,16 @@ def test_old_report_reads_its_bounds_as_bounds_and_names_a_culprit_only_when_it_
     assert report["bounds"] == data["culprit"] and (report["bounds"]["good"], report["bounds"]["bad"]) == ("1.5", "1.6")
     assert report["culprit"] == (data["culprit"] if status == "culprit" else None)
     first = render_bisect_report(report).splitlines()[0]
+    c = data["culprit"]
+    ci_lo, ci_hi = c["ratio_ci"]
     assert first == {
-        "culprit": f"culprit: toyslow 1.5 -> 1.6: {first.split(': ', 2)[-1]}",
+        "culprit": (f"culprit: toyslow 1.5 -> 1.6: {c['ratio']:.2f}x (90% interval {ci_lo:.2f}x-{ci_hi:.2f}x, "
+                    f"p={c['p']:.1e}, {c['rounds']} paired rounds, slower)"),
         "range": "undecided: the slowdown is between toyslow 1.5 and 1.6; n",
         "paused": "paused: the slowdown is between toyslow 1.5 and 1.6; re-run the same command to continue",
         "contended": "contended: toyslow n",
         "not reproduced": (f"not reproduced: toyslow {data['bad']} is not slower than {data['good']} beyond "
-                           f"x{data['factor']:g} (ratio {data['culprit']['ratio']:.2f}x, slower); nothing to bisect"),
+                           f"x{data['factor']:g} (ratio {c['ratio']:.2f}x, slower); nothing to bisect"),
     }[status]
 
 

@@ -56,6 +56,7 @@ def render_bisect_report(report: Mapping[str, Any]) -> str:
     pkg = report["package"]
     status = report["status"]
     bounds = report.get("bounds")
+    lo, hi = (bounds["good"], bounds["bad"]) if bounds else ("?", "?")
     if status == "not reproduced":
         c = bounds or {}
         ratio = f" (ratio {c['ratio']:.2f}x, {c['verdict']})" if c.get("ratio") is not None else ""
@@ -69,13 +70,11 @@ def render_bisect_report(report: Mapping[str, Any]) -> str:
         if culprit["skipped_between"]:
             lines.append(f"  not measured between them (skipped): {', '.join(culprit['skipped_between'])}")
     elif status == "range":
-        lines.append(f"undecided: the slowdown is between {pkg} {bounds['good'] if bounds else '?'} and "
-                     f"{bounds['bad'] if bounds else '?'}; {report['note']}")
+        lines.append(f"undecided: the slowdown is between {pkg} {lo} and {hi}; {report['note']}")
     elif status == "contended":
         lines.append(f"contended: {pkg} {report['note']}")
     elif status == "paused":
-        lines.append(f"paused: the slowdown is between {pkg} {bounds['good'] if bounds else '?'} and "
-                     f"{bounds['bad'] if bounds else '?'}; re-run the same command to continue")
+        lines.append(f"paused: the slowdown is between {pkg} {lo} and {hi}; re-run the same command to continue")
     else:
         lines.append(f"status: {status}")
     if report.get("note") and status not in ("range", "contended"):
