@@ -30,12 +30,14 @@ from torchperf_core.bisect.report import (
     plot_report,
     save_report,
 )
-from torchperf_core.bisect.search import CONTENDED, CULPRIT, NOT_REPRODUCED, PAUSED, RANGE, Bisector, Rounds, expected_steps
-from torchperf_core.bisect.state import BISECT_STATE_FORMAT_VERSION, BisectState, question_key
+from torchperf_core.bisect.search import CONTENDED, Bisector, Rounds, expected_steps
+from torchperf_core.bisect.state import (BISECT_STATE_FORMAT_VERSION, CULPRIT, NOT_REPRODUCED, PAUSED, RANGE, UNDECIDED,
+                                         BisectState, question_key)
 
 __all__ = [
     "BISECT_REPORT_FORMAT_VERSION", "BISECT_STATE_FORMAT_VERSION", "CASE_KINDS", "CULPRIT", "NOT_REPRODUCED",
-    "CONTENDED", "PAUSED", "RANGE", "RUNTIME_MATRIX", "BisectState", "Bisector", "CaseSpec", "EnvironmentCache", "IndexOptions", "Rounds",
+    "CONTENDED", "PAUSED", "RANGE", "RUNTIME_MATRIX", "UNDECIDED",
+    "BisectState", "Bisector", "CaseSpec", "EnvironmentCache", "IndexOptions", "Rounds",
     "build_report", "candidate_pythons", "check_order", "expected_steps", "index_versions", "is_plain", "load_report",
     "parse_case", "parse_package", "parse_release", "plot_report", "question_key", "releases_between", "save_report",
     "suite_environment", "torch_requirements",

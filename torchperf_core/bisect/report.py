@@ -20,11 +20,12 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from torchperf_core.bisect.search import CULPRIT, compare_pair, pooled
+from torchperf_core.bisect.search import compare_pair, pooled
 from torchperf_core.engine import stats
-from torchperf_core.bisect.state import BisectState
+from torchperf_core.bisect.state import CULPRIT, NOT_REPRODUCED, UNDECIDED, BisectState
 from torchperf_core.formats import check_format_version
 from torchperf_core.store import version_key, write_json
+from torchperf_core.verdict import UNKNOWN
 
 # Report history:
 #   1 — first version: question, status, culprit (ratio, 90% interval, p, verdict), per-version
@@ -36,8 +37,11 @@ from torchperf_core.store import version_key, write_json
 #       is that pair only when the status is "culprit", null otherwise (versions 1 and 2 put the
 #       bounds of a range, paused, contended or not-reproduced search under "culprit": `load_report`
 #       reads them into version 3's shape).
-BISECT_REPORT_FORMAT_VERSION = 3
-_READS = (1, 2, 3)
+#   4 — status may be "undecided": the endpoints still unknown after --max-rounds (exit 1). Versions
+#       1-3 filed that as "not reproduced" (exit 3, as if the rule had decided there was no slowdown);
+#       `load_report` reads such a report (its bounds' verdict "unknown") as "undecided".
+BISECT_REPORT_FORMAT_VERSION = 4
+_READS = (1, 2, 3, 4)
 
 
 def _disturbed_samples(session: Mapping[str, Any], version: str) -> list[float]:
@@ -117,6 +121,9 @@ def load_report(path: Path) -> dict[str, Any]:
     if data["format_version"] < 3:  # the bounds were under "culprit" whatever the status
         data["bounds"] = data.get("culprit")
         data["culprit"] = data["bounds"] if data.get("status") == CULPRIT else None
+    if data["format_version"] < 4 and data.get("status") == NOT_REPRODUCED and \
+            (data.get("bounds") or {}).get("verdict") == UNKNOWN:  # undecided endpoints, filed as decided
+        data["status"] = UNDECIDED
     return data
 
 

@@ -2,7 +2,8 @@
 
     endpoints:  build good's and bad's environments; measure them interleaved (rounds of A B B A)
                 until the verdict room's rule for paired rounds (`judge_paired`) decides;
-                bad not SLOWER than good -> stop: "not reproduced" (nothing to bisect)
+                bad SAME as or FASTER than good -> stop: "not reproduced" (nothing to bisect)
+                still UNKNOWN after max rounds -> stop: "undecided" (never "not reproduced")
     step k:     mid = the middle release of those strictly between lo and hi that are not skipped
                 (a release pip cannot install, or whose case fails, is skipped with its reason)
                 measure lo, mid, hi interleaved; judge_paired(lo, mid) and judge_paired(mid, hi):
@@ -32,7 +33,10 @@ clean rounds because of them ends CONTENDED (`verdict.contended_reason`, the gat
 "re-run on a quiet machine", never "not reproduced" and never a culprit.
 
 Everything measured is written to the state file after every round, so Ctrl-C keeps it and the next
-run with the same question resumes (a round cut short is re-taken).
+run with the same question resumes (a round cut short is re-taken). An undecided search (a range, or
+undecided endpoints) re-run with a larger `max_rounds` measures its last decision on from the rounds
+it has: the rounds are paired replicates whichever process took them, and the alpha is the new
+`max_rounds`' (more looks, a smaller alpha at each).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from typing import Any, Callable, Mapping, Sequence
 from torchperf_core.bisect.cases import CaseSpec
 from torchperf_core.bisect.envs import Environment, EnvironmentCache, Skipped
 from torchperf_core.bisect.pool import Pool, WorkerError
-from torchperf_core.bisect.state import BisectState
+from torchperf_core.bisect.state import CULPRIT, NOT_REPRODUCED, PAUSED, RANGE, UNDECIDED, BisectState
 from torchperf_core.bisect.why import explain
 from torchperf_core.errors import TorchperfError
 from torchperf_core.engine import stats
@@ -53,10 +57,6 @@ from torchperf_core.verdict import (CONTENDED, MIN_ROUNDS, SLOWER, UNKNOWN, cont
                                    per_case_alpha)
 
 Progress = Callable[..., None]
-
-# Statuses of a finished (or paused) search. CONTENDED (the verdict room's "contended"): a decision
-# could not get enough clean rounds; a re-run measures that decision again.
-CULPRIT, RANGE, NOT_REPRODUCED, PAUSED = "culprit", "range", "not reproduced", "paused"
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,25 @@ class Bisector:
             self.state.why = {"error": str(exc)}
         self.state.save()
 
+    def _undecided_note(self, what: str, session: Mapping[str, Any]) -> str:
+        """Why the search stopped undecided, and how to go on."""
+        taken = len(session["rounds"]) + len(session["disturbed"])
+        return (f"{what} after {taken} rounds"
+                + (f" ({session['note']})" if session["note"] else "")
+                + f"; re-run with --max-rounds above {taken} to measure on")
+
+    def _reopen(self) -> bool:
+        """An undecided search's last decision measures on when --max-rounds now allows more rounds
+        than it took (its session is reopened, its rounds kept); False: nothing more to take."""
+        last = self.state.sessions[-1]
+        if len(last["rounds"]) + len(last["disturbed"]) >= self.rounds.max_rounds:
+            return False
+        last["outcome"], self.state.note = None, ""
+        taken = len(last["rounds"]) + len(last["disturbed"])
+        self.progress("reopen", step=last["step"], versions=last["versions"], taken=taken,
+                      max_rounds=self.rounds.max_rounds)
+        return True
+
     # -- environments ------------------------------------------------------------------------
 
     def _env(self, version: str) -> Environment | None:
@@ -237,16 +256,18 @@ class Bisector:
                 outcome, note = CONTENDED, reason
             elif disturbed:
                 note = f"{len(disturbed)} disturbed round(s) set aside"
-        self.state.close_session(session, outcome or "undecided", comparisons, note=note)
+        self.state.close_session(session, outcome or UNDECIDED, comparisons, note=note)
         return session
 
     def _run(self, pool: Pool) -> None:
         state, factor = self.state, self.state.factor
         good, bad = state.good, state.bad
         alpha = search_alpha(len(state.releases) - 2, self.rounds)
-        if state.status in (CULPRIT, RANGE, NOT_REPRODUCED):
+        if state.status in (CULPRIT, NOT_REPRODUCED):
             return
-        state.status = "running"  # a contended or paused search measures on
+        if state.status in (RANGE, UNDECIDED) and not self._reopen():
+            return  # every round this --max-rounds allows was taken: it reports again
+        state.status = "running"  # a contended, paused or reopened search measures on
         if not state.endpoints_measured:
             for version, flag in ((good, "--good"), (bad, "--bad")):
                 self.progress("endpoint", version=version)
@@ -261,11 +282,12 @@ class Bisector:
             if session["outcome"] == CONTENDED:
                 state.finish(CONTENDED, good, bad, note=f"{good} vs {bad} (the endpoints): {session['note']}")
                 return
+            if session["outcome"] == NOT_REPRODUCED:
+                state.finish(NOT_REPRODUCED, good, bad)
+                return
             if session["outcome"] != SLOWER:
-                note = "" if session["outcome"] == NOT_REPRODUCED else (
-                    f"the endpoints could not be told apart after {self.rounds.max_rounds} rounds"
-                    + (f" ({session['note']})" if session["note"] else ""))
-                state.finish(NOT_REPRODUCED, good, bad, note=note)
+                note = self._undecided_note("the endpoints could not be told apart", session)
+                state.finish(UNDECIDED, good, bad, note=note)
                 return
             state.lo, state.hi = good, bad
             state.save()
@@ -309,9 +331,8 @@ class Bisector:
                 state.finish(CONTENDED, lo, hi, note=f"{mid} between {lo} and {hi} (step {step}): {session['note']}")
                 return
             else:
-                state.finish(RANGE, lo, hi, note=f"{mid} could not be told apart from {lo} or {hi} "
-                                                 f"after {self.rounds.max_rounds} rounds"
-                                                 + (f" ({session['note']})" if session["note"] else ""))
+                note = self._undecided_note(f"{mid} could not be told apart from {lo} or {hi}", session)
+                state.finish(RANGE, lo, hi, note=note)
                 return
             state.save()
 

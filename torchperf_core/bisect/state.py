@@ -21,8 +21,16 @@ from torchperf_core.verdict import CONTENDED
 #   2 — sessions gain "disturbed" (rounds the contention probe saw disturbed, set aside: round
 #       number, samples, causes by version) and "note"; "rounds" holds the clean rounds only; status
 #       may be "contended". A version 1 file reads as having no disturbed rounds (none were watched).
-BISECT_STATE_FORMAT_VERSION = 2
-_READS = (1, 2)
+#   3 — status may be "undecided": the endpoints were still unknown after --max-rounds (versions 1
+#       and 2 called that "not reproduced", as if decided; they read back as "undecided").
+BISECT_STATE_FORMAT_VERSION = 3
+_READS = (1, 2, 3)
+
+# Statuses of a finished (or paused) search. CONTENDED (the verdict room's "contended"): a decision
+# could not get enough clean rounds. RANGE: a step still unknown after --max-rounds; UNDECIDED: the
+# endpoints still unknown after --max-rounds (never "not reproduced", which the rule decided). Both
+# undecided kinds measure on when re-run with a larger --max-rounds.
+CULPRIT, RANGE, NOT_REPRODUCED, PAUSED, UNDECIDED = "culprit", "range", "not reproduced", "paused", "undecided"
 
 
 def question_key(question: Mapping[str, Any]) -> str:
@@ -67,8 +75,8 @@ class BisectState:
 
     @property
     def endpoints_measured(self) -> bool:
-        """A decision was made at the endpoints (a contended session decided nothing)."""
-        return any(s["step"] == 0 and s["outcome"] not in (None, CONTENDED) for s in self.sessions)
+        """A decision was made at the endpoints (a contended or undecided session decided nothing)."""
+        return any(s["step"] == 0 and s["outcome"] not in (None, CONTENDED, UNDECIDED) for s in self.sessions)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -131,6 +139,9 @@ class BisectState:
             session.setdefault("note", "")
         state.lo, state.hi = data["lo"], data["hi"]
         state.status = data.get("status", "running")
+        endpoints = [s for s in state.sessions if s["step"] == 0]
+        if state.status == NOT_REPRODUCED and endpoints and endpoints[-1]["outcome"] == UNDECIDED:
+            state.status = UNDECIDED  # versions 1-2: undecided endpoints were filed as "not reproduced"
         state.note = data.get("note", "")
         state.why = data.get("why")
         state.resumed = True
@@ -142,7 +153,7 @@ class BisectState:
         path = folder / f"{question_key(question)}.json"
         if path.exists() and not fresh:
             state = cls.load(path)
-            if state.status in ("paused", CONTENDED):  # measured on: the contended decision is retaken
+            if state.status in (PAUSED, CONTENDED):  # measured on: the contended decision is retaken
                 state.status = "running"
             return state
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,13 @@
 """`torchperf bisect CASE --good V --bad V`: find the release that made CASE slower, and why.
 
 Exit codes: 0 the culprit pair is named; 1 undecided: the search ended with a range (a step could
-not be decided within --max-rounds), or contended (a decision could not get enough clean rounds
+not be decided within --max-rounds; re-run with a larger --max-rounds to measure on), the endpoints
+could not be told apart within --max-rounds (likewise), or contended (a decision could not get enough clean rounds
 because the contention probe saw the machine busy: re-run on a quiet machine); 2 a mistake in the
 input (unknown case, malformed or unlisted version, good not older than bad, no release between, an
 endpoint that cannot be installed or measured);
-3 the slowdown is not reproduced at the endpoints (nothing to bisect); 4 paused by --max-steps
+3 the slowdown is not reproduced at the endpoints (the rule decided they are the same, or bad is faster: nothing
+to bisect); 4 paused by --max-steps
 (re-run to continue); 130 interrupted, 143 terminated (SIGTERM) (what was measured is kept: re-run to
 resume).
 """
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 NAME = "bisect"
 HELP = "find the release between --good and --bad that made a case slower, and why"
 
-EXIT_CODES = {"culprit": 0, "range": 1, "contended": 1, "not reproduced": 3, "paused": 4}
+EXIT_CODES = {"culprit": 0, "range": 1, "undecided": 1, "contended": 1, "not reproduced": 3, "paused": 4}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from torchperf_core.render.text import format_time, table
-from torchperf_core.verdict import SIGNED_RANK, UNKNOWN
+from torchperf_core.verdict import SIGNED_RANK
 
 
 # One template per progress event; list-valued fields are joined by the template's own words.
@@ -25,6 +25,7 @@ _PROGRESS = {
     "disturbed": "  round {round}: {versions_list}: disturbed, not judged ({cause})",
     "why": "collecting fingerprints and kernels of {lo} and {hi}",
     "resume": "resuming from {path} ({sessions} sessions measured)",
+    "reopen": "measuring on: {versions_list} were undecided after {taken} rounds; up to {max_rounds} (--max-rounds)",
 }
 
 
@@ -57,13 +58,16 @@ def render_bisect_report(report: Mapping[str, Any]) -> str:
     status = report["status"]
     bounds = report.get("bounds")
     lo, hi = (bounds["good"], bounds["bad"]) if bounds else ("?", "?")
-    if status == "not reproduced":
+    if status in ("not reproduced", "undecided"):
         c = bounds or {}
         ratio = f" (ratio {c['ratio']:.2f}x, {c['verdict']})" if c.get("ratio") is not None else ""
-        # undecided after --max-rounds is "not shown slower", never "not slower" (the note says why)
-        claim = "was not shown slower" if c.get("verdict") == UNKNOWN else "is not slower"
-        lines.append(f"not reproduced: {pkg} {report['bad']} {claim} than {report['good']} "
-                     f"beyond x{report['factor']:g}{ratio}; nothing to bisect")
+        # undecided: "was not shown slower", never "is not slower" (the rule decided nothing)
+        if status == "undecided":
+            claim, tail = "was not shown slower", report["note"] or "could not tell"
+        else:
+            claim, tail = "is not slower", "nothing to bisect"
+        lines.append(f"{status}: {pkg} {report['bad']} {claim} than {report['good']} beyond x{report['factor']:g}"
+                     f"{ratio}; {tail}")
     elif status == "culprit" and report.get("culprit"):
         culprit = report["culprit"]
         lines.append(f"culprit: {pkg} {culprit['good']} -> {culprit['bad']}: {_ratio(culprit)}")
@@ -77,7 +81,7 @@ def render_bisect_report(report: Mapping[str, Any]) -> str:
         lines.append(f"paused: the slowdown is between {pkg} {lo} and {hi}; re-run the same command to continue")
     else:
         lines.append(f"status: {status}")
-    if report.get("note") and status not in ("range", "contended"):
+    if report.get("note") and status not in ("range", "undecided", "contended"):
         lines.append(f"note: {report['note']}")
     why = report.get("why")
     if why:
