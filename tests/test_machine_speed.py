@@ -278,3 +278,56 @@ def test_the_versions_page_shows_compares_speed_line_between_consecutive_release
         assert page.count("data-speed") == 1 and f'<p class="note speed" data-speed>{escape(line)}</p>' in page
     else:
         assert c.speed_lines == () and "data-speed" not in page
+
+
+def _regressions_history(tmp_path: Path, head: SpeedRecord) -> tuple[Path, str]:
+    """compare_run_v1 with its published site (tests/fixtures/regressions_v1: every step runs from
+    BASE to HEAD); the machine's speed recorded at both commits; (the project, compare's line or "")."""
+    import shutil
+
+    from tests.compare_helpers import ROOT
+
+    run = copy_fixture(tmp_path)
+    _set_speed(run, BASE, [QUIET])
+    _set_speed(run, HEAD, [head])
+    shutil.copytree(ROOT / "tests/fixtures/regressions_v1/html", run / "html")
+    (run / "asv.conf.json").write_text(json.dumps({"version": 1, "project": "toy", "repo": ".",
+                                                   "results_dir": "results", "html_dir": "html"}))
+    return run, speed_warning(speed_shift(QUIET, head), 1.07, BASE, HEAD) or ""
+
+
+@pytest.mark.parametrize("head,shown", [(scaled(QUIET, 2.0), True), (scaled(QUIET, 1.03), False), (QUIET, False)])
+def test_regressions_and_their_page_say_when_the_machine_ran_at_another_speed_at_a_steps_ends(
+        tmp_path: Path, capsys, head: SpeedRecord, shown: bool) -> None:
+    """A step's two ends are separate runs: `torchperf regressions` (text, markdown, JSON) and the
+    site's regressions page carry compare's machine-speed line between them, on top, once; each
+    step's JSON names it. x1.03 (within the factor) and one record for both ends say nothing."""
+    from markupsafe import escape
+
+    from torchperf_core.render.text import md_escape
+    from torchperf_core.site.publish import publish_site
+
+    run, line = _regressions_history(tmp_path, head)
+    assert bool(line) == shown
+    if shown:
+        assert line.startswith(f"machine speed: the noise probes ran x2.00 slower when {HEAD} was measured ")
+    argv = ["regressions", "--config", str(run / "asv.conf.json")]
+    _code, text, _err = run_cli(capsys, *argv)
+    head_lines = text.split("\n\n")[0].splitlines()  # the title, the headline, the warnings: above every table
+    assert [x for x in text.splitlines() if x.startswith("warning: ")] == ([f"warning: {line}"] if shown else [])
+    assert (f"warning: {line}" in head_lines) == shown
+    _code, md, _err = run_cli(capsys, *argv, "--format", "markdown")
+    assert [x for x in md.splitlines() if x.startswith("> ")] == ([f"> ⚠️ {md_escape(line)}"] if shown else [])
+    _code, out, _err = run_cli(capsys, *argv, "--format", "json")
+    data = json.loads(out)
+    jumps = [j for r in data["regressions"] for j in r["jumps"]]
+    assert data["format_version"] == 3 and len(jumps) == 8
+    assert data["speed_lines"] == ([line] if shown else [])
+    assert [j["machine_speed"] for j in jumps] == [line if shown else None] * 8
+    publish_site(run / "asv.conf.json", run_asv=False)
+    page = (run / "html" / "torchperf" / "regressions.html").read_text(encoding="utf-8")
+    if shown:
+        assert page.count(f'<p class="note speed" data-speed>{escape(line)}</p>') == 1
+        assert page.count(f'<tr data-speed title="{escape(line)}"><td') == 8  # every step's row says which
+    else:
+        assert "data-speed" not in page and page.count("<tr><td") == 8

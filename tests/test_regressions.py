@@ -47,7 +47,7 @@ def test_structure_matches_asv_publish():
 def test_json_versioned(capsys):
     _, out, _ = run_cli(capsys, "regressions", "--html-dir", HTML, "--results-dir", RESULTS, "--format", "json")
     data = json.loads(out)
-    assert data["format_version"] == REGRESSIONS_FORMAT_VERSION == 2 and data["exit_code"] == 0
+    assert data["format_version"] == REGRESSIONS_FORMAT_VERSION == 3 and data["exit_code"] == 0
     assert data["summary"] == {"unknown": 8}
 
 

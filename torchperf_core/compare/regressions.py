@@ -16,7 +16,10 @@ judges each step as `compare` judges a change: the results at the step's two end
 `comparisons.pair_rows`, the one place compare calls `verdict.judge_separate` (asv's rule, the
 between-run replicates and the contention recorded in the sidecars). Only a decided slowdown is a
 regression; an undecided step is "unknown" (re-measure) or "contended" (re-run on a quiet machine).
-Pure logic: frozen values, no printing.
+A step's two ends are separate runs, so the machine's own speed is compared between them as compare
+compares it (`speed_warnings` on the noise probes each run stored): the step carries compare's
+"machine speed: ..." line when the machine ran faster or slower at one end. Pure logic: frozen
+values, no printing.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from torchperf_core.compare.comparisons import Row, Source, pair_rows
+from torchperf_core.compare.speed import speed_warnings
 from torchperf_core.errors import TorchperfError
 from torchperf_core.store import ISA_ENV, THREADS_ENV, ResultsFile, ResultsStore, case_conditions, torch_version_of
 from torchperf_core.verdict import CONTENDED, REGRESSION_VERDICTS, UNKNOWN
@@ -38,7 +42,10 @@ from torchperf_core.verdict import CONTENDED, REGRESSION_VERDICTS, UNKNOWN
 #   1 — first version: site, regressions (benchmark, params, env, commit range, values, ratio).
 #   2 — each step judged as `compare` does: factor, counts, steps (verdict, reason, runs per side,
 #       between-run spread); exit_code counts decided regressions only.
-REGRESSIONS_FORMAT_VERSION = 2
+#   3 — each jump's "machine_speed": compare's machine-speed line between the step's two ends (the
+#       noise probes of the two runs differ beyond the factor), or null; "speed_lines": those lines,
+#       each once.
+REGRESSIONS_FORMAT_VERSION = 3
 
 _ENV_PREFIX = "env-"  # asv's graph key for a matrix environment variable: env-NAME
 
@@ -104,6 +111,9 @@ class Step:
     verdict: str
     reason: str | None  # why it is unknown or contended (compare's words), or why it could not be judged
     row: Row | None  # compare's row behind the verdict; None when the results are missing
+    # compare's "machine speed: ..." line when the machine itself ran faster or slower at one end of
+    # the step than at the other (`speed_warnings`); None: the same speed, or not recorded
+    speed: str | None = None
 
     @property
     def name(self) -> str:
@@ -134,6 +144,11 @@ class RegressionReport:
     def not_confirmed(self) -> tuple[Step, ...]:
         """Steps the site lists that compare's rule does not call slower (same, faster, ...)."""
         return tuple(s for s in self.steps if s.verdict not in (*REGRESSION_VERDICTS, UNKNOWN, CONTENDED))
+
+    @property
+    def speed_lines(self) -> tuple[str, ...]:
+        """The steps' machine-speed lines, each once, in the steps' order."""
+        return tuple(dict.fromkeys(s.speed for s in self.steps if s.speed))
 
     @property
     def exit_code(self) -> int:
@@ -327,9 +342,10 @@ def _judge_step(store: ResultsStore, source: Source, r: Regression, j: Jump, fac
     (sb, cb), (sa, ca) = (_side(f, source, r.benchmark, fa.env_name) for f in (fb, fa))
     rows = pair_rows(sb, sa, store.benchmarks(), factor, cb, ca)
     row = next((x for x in rows if x.name == r.name), None)
+    speed = next(iter(speed_warnings({"": fb}, {"": fa}, source.meta, factor, fb.commit[:8], fa.commit[:8])), None)
     if row is None:
-        return Step(r, j, UNKNOWN, f"{r.name} not in the results of {j.commit_range}: re-measure", None)
-    return Step(r, j, row.verdict, row.reason, row)
+        return Step(r, j, UNKNOWN, f"{r.name} not in the results of {j.commit_range}: re-measure", None, speed)
+    return Step(r, j, row.verdict, row.reason, row, speed)
 
 
 def judge_regressions(report: RegressionReport, source: Source, factor: float) -> RegressionReport:

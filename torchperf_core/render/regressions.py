@@ -2,7 +2,9 @@
 markdown or JSON (strings only).
 
 Decided slowdowns are the regressions; undecided steps are listed apart ("unknown — re-measure",
-"contended — re-run on a quiet machine"), and steps compare's rule does not call slower last. Numbers
+"contended — re-run on a quiet machine"), and steps compare's rule does not call slower last. A
+step whose two runs found the machine itself at another speed carries compare's machine-speed line,
+said on top as compare says it ("warning: machine speed: ..."). Numbers
 and ratios use the comparison's formatters (`human`, `ratio_text`, `between_text`).
 """
 
@@ -60,6 +62,7 @@ def render_text(report: RegressionReport) -> str:
         return "\n".join(out + ["no regressions"]) + "\n"
     top = headline(report)
     out += [top] if top else []
+    out += [f"warning: {line}" for line in report.speed_lines]
     for title, steps in _sections(report):
         out += ["", f"{title}:", "", table(HEADERS, [_cells(s) for s in steps], _ALIGN)]
     out += ["", "Runs: separate runs before/after, ± half the largest relative range of a side's run medians; "
@@ -80,6 +83,8 @@ def render_markdown(report: RegressionReport) -> str:
     top = headline(report)
     if top:
         out += ["", f"**{md_escape(top)}**"]
+    if report.speed_lines:
+        out += [""] + [f"> ⚠️ {md_escape(line)}" for line in report.speed_lines]
     for title, steps in _sections(report):
         out += ["", f"**{md_escape(title)}**", "", _md_table([_cells(s) for s in steps])]
     return "\n".join(out) + "\n"
@@ -87,7 +92,8 @@ def render_markdown(report: RegressionReport) -> str:
 
 def _step_json(s: RegressionStep | None) -> dict[str, Any]:
     if s is None:
-        return {"verdict": None, "reason": None, "runs_before": None, "runs_after": None, "between_run_spread": None}
+        return {"verdict": None, "reason": None, "runs_before": None, "runs_after": None, "between_run_spread": None,
+                "machine_speed": None}
     row = s.row
     return {
         "verdict": s.verdict,
@@ -95,6 +101,7 @@ def _step_json(s: RegressionStep | None) -> dict[str, Any]:
         "runs_before": row.runs_before if row else None,
         "runs_after": row.runs_after if row else None,
         "between_run_spread": row.between_spread if row else None,
+        "machine_speed": s.speed,
     }
 
 
@@ -107,6 +114,7 @@ def render_json(report: RegressionReport) -> str:
         "exit_code": report.exit_code,
         "headline": headline(report),
         "summary": dict(sorted(report.counts().items())),
+        "speed_lines": list(report.speed_lines),
         "regressions": [
             {
                 "benchmark": r.benchmark,

@@ -456,6 +456,7 @@ class _RegressionRow:
     verdict: str = "not judged"  # compare's verdict between the step's two commits (issue 11)
     mark: str = "unknown"  # the CSS class: slower / faster / same / contended / unknown
     reason: str = ""  # compare's words on why the step is unknown or contended ("": none)
+    speed: str = ""  # compare's machine-speed line between the step's two runs ("": the same speed)
 
 
 def _regression_row(r: Regression) -> _RegressionRow:
@@ -469,10 +470,11 @@ def _regression_row(r: Regression) -> _RegressionRow:
     mark = r.verdict if r.verdict in ("slower", "faster", "same", "contended") else "unknown"
     return _RegressionRow(r.benchmark, _params_label(r.params), env, span, format_value(r.before, r.unit),
                           format_value(r.after, r.unit), f"×{r.ratio:.3g}" if r.ratio else "", r.asv_hash,
-                          verdict, mark, r.reason or "")
+                          verdict, mark, r.reason or "", r.speed or "")
 
 
 def render_regressions(ctx: PageContext, regressions: Sequence[Regression]) -> str:
     # Decided slowdowns first (issue 11: only those rank as slowdowns), then the rest, each by ratio.
     rows = [_regression_row(r) for r in sorted(regressions, key=lambda r: (r.verdict != "slower", -(r.ratio or 0)))]
-    return _render(ctx, "regressions.html", rows=rows)
+    # the machine ran at another speed at one end of a step: said once above the table, as compare says it
+    return _render(ctx, "regressions.html", rows=rows, speed_lines=list(dict.fromkeys(r.speed for r in rows if r.speed)))

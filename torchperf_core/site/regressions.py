@@ -37,6 +37,7 @@ class Regression:
     asv_hash: str = ""  # the part after '#' in asv's index.html
     verdict: str | None = field(default=None, compare=False)  # compare's (`judge_regressions`); None: not judged
     reason: str | None = field(default=None, compare=False)  # why unknown or contended (compare's words)
+    speed: str | None = field(default=None, compare=False)  # compare's machine-speed line between the step's ends
 
     @property
     def ratio(self) -> float | None:
@@ -59,6 +60,7 @@ def page_rows(report: RegressionReport) -> list[Regression]:
             benchmark=r.benchmark, params=r.param_values, graph_params={k: str(v) for k, v in r.graph_params},
             env=r.env, commit_before=j.commit_before, commit_after=j.commit_after, before=j.before, after=j.after,
             unit=r.unit or "", asv_hash=asv_graph_hash(r.benchmark, query), verdict=step.verdict, reason=step.reason,
+            speed=step.speed,
         ))  # fmt: skip
     return out
 
