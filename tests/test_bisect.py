@@ -564,6 +564,45 @@ def test_undecided_search_rerun_with_the_same_max_rounds_only_reports_again(tmp_
     again, pool = simulated_search(tmp_path, lambda k, versions: None, times=endpoints_3x_then_0_4x)
     assert again.resumed and (again.status, again.note, pool.calls) == ("undecided", state.note, [])
     assert again.sessions == state.sessions
+    assert [kind for kind, _ in again.events] == []  # type: ignore[attr-defined]  # not even reopened
+
+
+def test_undecided_with_disturbed_rounds_counts_them_toward_max_rounds_simulated_disturbance(tmp_path: Path) -> None:
+    """Rounds 7 and 8 disturbed, the 6 clean ones undecided: 8 rounds taken, the note says so (and
+    the rounds set aside), and a re-run with --max-rounds 8 takes nothing more."""
+    state, pool = simulated_search(tmp_path, lambda k, versions: "1.9" if k in (7, 8) else None,
+                                   times=endpoints_3x_then_0_4x)
+    (session,) = state.sessions
+    assert (state.status, len(pool.calls), len(session["rounds"]), len(session["disturbed"])) == ("undecided", 8, 6, 2)
+    assert state.note == ("the endpoints could not be told apart after 8 rounds (2 disturbed round(s) set aside); "
+                          "re-run with --max-rounds above 8 to measure on")
+    again, pool = simulated_search(tmp_path, lambda k, versions: None, times=endpoints_3x_then_0_4x)
+    events = [kind for kind, _ in again.events]  # type: ignore[attr-defined]
+    assert (again.status, pool.calls, events) == ("undecided", [], [])
+    more, pool = simulated_search(tmp_path, lambda k, versions: None, max_rounds=9, times=endpoints_3x_then_0_4x)
+    assert len(pool.calls) == 1 and more.note.startswith("the endpoints could not be told apart after 9 rounds")
+
+
+def test_a_run_stopped_between_an_undecided_step_and_its_finish_resumes_that_step(tmp_path: Path) -> None:
+    """The session is closed "undecided" and saved before the search's status is: a run stopped in
+    between leaves status "running". The re-run neither counts that session as a step done nor
+    starts the step over: with a larger --max-rounds it measures on in it."""
+    def noisy(version: str, k: int) -> float:
+        return 1e-3 * (3.0 if k % 2 else 1.0) if version == "1.5" else toy_time(version, k)
+
+    first, _ = simulated_search(tmp_path, lambda k, versions: None, times=noisy)
+    assert first.status == "range"
+    data = json.loads(first.path.read_text())
+    first.path.write_text(json.dumps({**data, "status": "running", "note": ""}))
+    again, _ = simulated_search(tmp_path, lambda k, versions: None, max_rounds=30, times=toy_time)
+    assert (again.status, again.lo, again.hi) == ("culprit", "1.5", "1.6")
+    assert [(s["step"], s["outcome"]) for s in again.sessions] == [(0, "slower"), (1, "good"), (2, "bad"), (3, "bad")]
+    assert again.sessions[1]["rounds"][:8] == first.sessions[1]["rounds"]
+    # with no rounds left to take, the step is measured again in a session of its own, still step 1
+    first.path.write_text(json.dumps({**data, "status": "running", "note": ""}))
+    third, _ = simulated_search(tmp_path, lambda k, versions: None, times=toy_time)
+    assert [(s["step"], s["outcome"]) for s in third.sessions][:3] == [(0, "slower"), (1, "undecided"), (1, "good")]
+    assert (third.status, third.lo, third.hi) == ("culprit", "1.5", "1.6")
 
 
 @pytest.mark.parametrize("where", ["endpoints", "step 1"])
@@ -811,13 +850,15 @@ def test_state_v2_not_reproduced_after_undecided_endpoints_reads_as_undecided(tm
     question = {"package": "toyslow", "case": "toyslow:work", "good": "1.0", "bad": "1.9", "index": "x",
                 "factor": 1.5, "include": []}
     path = tmp_path / f"{bisect.question_key(question)}.json"
+    contended = {"step": 0, "versions": ["1.0", "1.9"], "rounds": [], "disturbed": [], "outcome": "contended",
+                 "comparisons": [], "note": ""}
     for outcome, status in (("undecided", "undecided"), ("not reproduced", "not reproduced")):
         path.write_text(json.dumps({
             "format_version": 2, "question": question, "releases": RELEASES, "skipped": {},
-            "sessions": [{"step": 0, "versions": ["1.0", "1.9"], "rounds": [{"1.0": [1.0], "1.9": [1.0]}],
-                          "disturbed": [], "outcome": outcome, "comparisons": [], "note": ""}],
+            "sessions": [contended, {"step": 0, "versions": ["1.0", "1.9"], "rounds": [{"1.0": [1.0], "1.9": [1.0]}],
+                                     "disturbed": [], "outcome": outcome, "comparisons": [], "note": ""}],
             "lo": "1.0", "hi": "1.9", "status": "not reproduced", "note": "", "why": None}))
-        assert BisectState.open(tmp_path, question, RELEASES).status == status
+        assert BisectState.open(tmp_path, question, RELEASES).status == status  # the last endpoints session's
 
 
 def test_contended_reason_is_the_gates_rule() -> None:

@@ -280,7 +280,7 @@ def test_the_versions_page_shows_compares_speed_line_between_consecutive_release
         assert c.speed_lines == () and "data-speed" not in page
 
 
-def _regressions_history(tmp_path: Path, head: SpeedRecord) -> tuple[Path, str]:
+def _regressions_history(tmp_path: Path, head: SpeedRecord, factor: float) -> tuple[Path, str]:
     """compare_run_v1 with its published site (tests/fixtures/regressions_v1: every step runs from
     BASE to HEAD); the machine's speed recorded at both commits; (the project, compare's line or "")."""
     import shutil
@@ -293,25 +293,28 @@ def _regressions_history(tmp_path: Path, head: SpeedRecord) -> tuple[Path, str]:
     shutil.copytree(ROOT / "tests/fixtures/regressions_v1/html", run / "html")
     (run / "asv.conf.json").write_text(json.dumps({"version": 1, "project": "toy", "repo": ".",
                                                    "results_dir": "results", "html_dir": "html"}))
-    return run, speed_warning(speed_shift(QUIET, head), 1.07, BASE, HEAD) or ""
+    # every step is one commit (HEAD): BASE is the revision before it, which the step's row does not name
+    return run, speed_warning(speed_shift(QUIET, head), factor, f"{BASE} (the revision before the step)", HEAD) or ""
 
 
-@pytest.mark.parametrize("head,shown", [(scaled(QUIET, 2.0), True), (scaled(QUIET, 1.03), False), (QUIET, False)])
+@pytest.mark.parametrize("head,factor,shown", [(scaled(QUIET, 2.0), "1.07", True), (scaled(QUIET, 1.03), "1.07", False),
+                                               (QUIET, "1.07", False), (scaled(QUIET, 2.0), "2.5", False)])
 def test_regressions_and_their_page_say_when_the_machine_ran_at_another_speed_at_a_steps_ends(
-        tmp_path: Path, capsys, head: SpeedRecord, shown: bool) -> None:
+        tmp_path: Path, capsys, head: SpeedRecord, factor: str, shown: bool) -> None:
     """A step's two ends are separate runs: `torchperf regressions` (text, markdown, JSON) and the
     site's regressions page carry compare's machine-speed line between them, on top, once; each
-    step's JSON names it. x1.03 (within the factor) and one record for both ends say nothing."""
+    step's JSON names it. x1.03 (within the factor), one record for both ends, and x2 within a
+    --factor of 2.5 (the factor given, as compare) say nothing."""
     from markupsafe import escape
 
     from torchperf_core.render.text import md_escape
     from torchperf_core.site.publish import publish_site
 
-    run, line = _regressions_history(tmp_path, head)
+    run, line = _regressions_history(tmp_path, head, float(factor))
     assert bool(line) == shown
     if shown:
         assert line.startswith(f"machine speed: the noise probes ran x2.00 slower when {HEAD} was measured ")
-    argv = ["regressions", "--config", str(run / "asv.conf.json")]
+    argv = ["regressions", "--config", str(run / "asv.conf.json"), "--factor", factor]
     _code, text, _err = run_cli(capsys, *argv)
     head_lines = text.split("\n\n")[0].splitlines()  # the title, the headline, the warnings: above every table
     assert [x for x in text.splitlines() if x.startswith("warning: ")] == ([f"warning: {line}"] if shown else [])
@@ -324,7 +327,7 @@ def test_regressions_and_their_page_say_when_the_machine_ran_at_another_speed_at
     assert data["format_version"] == 3 and len(jumps) == 8
     assert data["speed_lines"] == ([line] if shown else [])
     assert [j["machine_speed"] for j in jumps] == [line if shown else None] * 8
-    publish_site(run / "asv.conf.json", run_asv=False)
+    publish_site(run / "asv.conf.json", factor=float(factor), run_asv=False)
     page = (run / "html" / "torchperf" / "regressions.html").read_text(encoding="utf-8")
     if shown:
         assert page.count(f'<p class="note speed" data-speed>{escape(line)}</p>') == 1

@@ -35,8 +35,11 @@ clean rounds because of them ends CONTENDED (`verdict.contended_reason`, the gat
 Everything measured is written to the state file after every round, so Ctrl-C keeps it and the next
 run with the same question resumes (a round cut short is re-taken). An undecided search (a range, or
 undecided endpoints) re-run with a larger `max_rounds` measures its last decision on from the rounds
-it has: the rounds are paired replicates whichever process took them, and the alpha is the new
-`max_rounds`' (more looks, a smaller alpha at each).
+it has: the rounds are paired replicates whichever process took them, and each new look uses the
+new `max_rounds`' alpha. The looks the first run made at its own (larger) alpha are not charged
+again, so such a decision's false-alarm bound grows by (looks added / looks now allowed) of its
+share: raising 8 rounds to 16 (from 3) makes it 1 + 8/14 = 1.57 times its share, and every further
+raise adds again. Said in docs/BISECT.md; the user chooses it.
 """
 
 from __future__ import annotations
@@ -187,7 +190,7 @@ class Bisector:
         last = self.state.sessions[-1]
         if len(last["rounds"]) + len(last["disturbed"]) >= self.rounds.max_rounds:
             return False
-        last["outcome"], self.state.note = None, ""
+        last["outcome"] = None
         taken = len(last["rounds"]) + len(last["disturbed"])
         self.progress("reopen", step=last["step"], versions=last["versions"], taken=taken,
                       max_rounds=self.rounds.max_rounds)
@@ -265,8 +268,12 @@ class Bisector:
         alpha = search_alpha(len(state.releases) - 2, self.rounds)
         if state.status in (CULPRIT, NOT_REPRODUCED):
             return
-        if state.status in (RANGE, UNDECIDED) and not self._reopen():
-            return  # every round this --max-rounds allows was taken: it reports again
+        # the last decision undecided (a range, undecided endpoints, or a run stopped between closing
+        # that session and finishing): measured on if --max-rounds allows, else a finished search reports again
+        last = state.sessions[-1] if state.sessions else None
+        if last is not None and last["outcome"] == UNDECIDED and not self._reopen() \
+                and state.status in (RANGE, UNDECIDED):
+            return
         state.status = "running"  # a contended, paused or reopened search measures on
         if not state.endpoints_measured:
             for version, flag in ((good, "--good"), (bad, "--bad")):
@@ -291,7 +298,8 @@ class Bisector:
                 return
             state.lo, state.hi = good, bad
             state.save()
-        steps_done = sum(1 for s in state.sessions if s["step"] > 0 and s["outcome"] not in (None, CONTENDED))
+        steps_done = sum(1 for s in state.sessions
+                         if s["step"] > 0 and s["outcome"] not in (None, CONTENDED, UNDECIDED))
         while True:
             lo, hi = state.lo, state.hi
             between = [v for v in state.releases if state.index(lo) < state.index(v) < state.index(hi)

@@ -2,7 +2,8 @@
 
 One JSON file per question (package, case, good, bad, index, factor) under `<cache>/runs/`. It is
 rewritten atomically after every round, so Ctrl-C loses at most the round in progress, and a re-run
-of the same question continues where the last one stopped (a finished one just reports again).
+of the same question continues where the last one stopped (a finished one just reports again; an
+undecided one measures on when --max-rounds allows more rounds than it took: search.Bisector).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from torchperf_core.verdict import CONTENDED
 #       number, samples, causes by version) and "note"; "rounds" holds the clean rounds only; status
 #       may be "contended". A version 1 file reads as having no disturbed rounds (none were watched).
 #   3 — status may be "undecided": the endpoints were still unknown after --max-rounds (versions 1
-#       and 2 called that "not reproduced", as if decided; they read back as "undecided").
+#       and 2 called that "not reproduced", as if decided; they read back as "undecided": the status
+#       of the last endpoints session, whose outcome says "undecided").
 BISECT_STATE_FORMAT_VERSION = 3
 _READS = (1, 2, 3)
 

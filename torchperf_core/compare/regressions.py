@@ -342,7 +342,9 @@ def _judge_step(store: ResultsStore, source: Source, r: Regression, j: Jump, fac
     (sb, cb), (sa, ca) = (_side(f, source, r.benchmark, fa.env_name) for f in (fb, fa))
     rows = pair_rows(sb, sa, store.benchmarks(), factor, cb, ca)
     row = next((x for x in rows if x.name == r.name), None)
-    speed = next(iter(speed_warnings({"": fb}, {"": fa}, source.meta, factor, fb.commit[:8], fa.commit[:8])), None)
+    # a one-commit step's row names only its commit: say which the other end is
+    before = fb.commit[:8] if j.commit_before else f"{fb.commit[:8]} (the revision before the step)"
+    speed = next(iter(speed_warnings({"": fb}, {"": fa}, source.meta, factor, before, fa.commit[:8])), None)
     if row is None:
         return Step(r, j, UNKNOWN, f"{r.name} not in the results of {j.commit_range}: re-measure", None, speed)
     return Step(r, j, row.verdict, row.reason, row, speed)
