@@ -129,6 +129,11 @@ def decide_mid(rounds: Sequence[Mapping[str, Sequence[float]]], lo: str, mid: st
     return ("bad" if left["ratio"] >= right["ratio"] else "good"), [left, right]
 
 
+def taken(session: Mapping[str, Any]) -> int:
+    """Rounds a session has taken, clean and disturbed: what --max-rounds bounds."""
+    return len(session["rounds"]) + len(session["disturbed"])
+
+
 def last_cause(disturbed: Sequence[Mapping[str, Any]]) -> str | None:
     """The cause of the latest disturbed round, naming the version whose block it hit."""
     for entry in reversed(disturbed):
@@ -179,20 +184,18 @@ class Bisector:
 
     def _undecided_note(self, what: str, session: Mapping[str, Any]) -> str:
         """Why the search stopped undecided, and how to go on."""
-        taken = len(session["rounds"]) + len(session["disturbed"])
-        return (f"{what} after {taken} rounds"
-                + (f" ({session['note']})" if session["note"] else "")
-                + f"; re-run with --max-rounds above {taken} to measure on")
+        n = taken(session)
+        return (f"{what} after {n} rounds" + (f" ({session['note']})" if session["note"] else "")
+                + f"; re-run with --max-rounds above {n} to measure on")
 
     def _reopen(self) -> bool:
         """An undecided search's last decision measures on when --max-rounds now allows more rounds
         than it took (its session is reopened, its rounds kept); False: nothing more to take."""
         last = self.state.sessions[-1]
-        if len(last["rounds"]) + len(last["disturbed"]) >= self.rounds.max_rounds:
+        if taken(last) >= self.rounds.max_rounds:
             return False
         last["outcome"] = None
-        taken = len(last["rounds"]) + len(last["disturbed"])
-        self.progress("reopen", step=last["step"], versions=last["versions"], taken=taken,
+        self.progress("reopen", step=last["step"], versions=last["versions"], taken=taken(last),
                       max_rounds=self.rounds.max_rounds)
         return True
 
@@ -239,17 +242,17 @@ class Bisector:
         outcome, comparisons = (None, [])
         if len(rounds) >= self.rounds.min_rounds:
             outcome, comparisons = decide(rounds)
-        while outcome is None and len(rounds) + len(disturbed) < self.rounds.max_rounds:
+        while outcome is None and taken(session) < self.rounds.max_rounds:
             got = pool.round(versions, self.rounds.samples, self.rounds.blocks)
-            taken = len(rounds) + len(disturbed) + 1
+            number = taken(session) + 1
             if got.is_disturbed:
-                disturbed.append({"round": taken, "samples": got.samples, "causes": got.disturbed})
+                disturbed.append({"round": number, "samples": got.samples, "causes": got.disturbed})
                 self.state.save()
-                self.progress("disturbed", step=step, round=taken, versions=versions, cause=last_cause(disturbed))
+                self.progress("disturbed", step=step, round=number, versions=versions, cause=last_cause(disturbed))
                 continue
             rounds.append(got.samples)
             self.state.save()
-            self.progress("round", step=step, round=taken, versions=versions)
+            self.progress("round", step=step, round=number, versions=versions)
             if len(rounds) >= self.rounds.min_rounds:
                 outcome, comparisons = decide(rounds)
         note = ""

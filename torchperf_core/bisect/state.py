@@ -142,7 +142,8 @@ class BisectState:
         state.lo, state.hi = data["lo"], data["hi"]
         state.status = data.get("status", "running")
         endpoints = [s for s in state.sessions if s["step"] == 0]
-        if state.status == NOT_REPRODUCED and endpoints and endpoints[-1]["outcome"] == UNDECIDED:
+        if data["format_version"] < 3 and state.status == NOT_REPRODUCED and endpoints \
+                and endpoints[-1]["outcome"] == UNDECIDED:
             state.status = UNDECIDED  # versions 1-2: undecided endpoints were filed as "not reproduced"
         state.note = data.get("note", "")
         state.why = data.get("why")
