@@ -108,7 +108,8 @@ class _Load:
 def _plan(args: argparse.Namespace, bench: str | None) -> Any:
     from torchperf_core.gate import GatePlan
 
-    return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads)
+    return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads,
+                    max_rounds=args.max_rounds)
 
 
 def _sample(result: dict[str, Any]) -> Any:
@@ -213,7 +214,15 @@ def _slowed(side: Any, case: str) -> Any:
 # "remeasure": which undecided cases the gate re-measures (gate.rounds.REMEASURE_RULE); trials taken
 # before it was recorded (every undecided case, out of reach or not) have none and are summed apart.
 # "verdict": the rule for paired rounds (verdict.PAIRED_RULE); trials under the t-test alone have none.
-LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure", "verdict")
+# "max_rounds": the gate's --max-rounds; trials recorded before it was (all at the gate's default, 30,
+# its only maximum until then) read as 30 (`trial_key`).
+LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure", "verdict", "max_rounds")
+LEDGER_DEFAULTS = {"max_rounds": 30}
+
+
+def trial_key(trial: dict[str, Any], key: str) -> Any:
+    """A ledger trial's setting; an old trial without it has the value every trial then ran at."""
+    return trial.get(key, LEDGER_DEFAULTS.get(key))
 
 
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
@@ -235,7 +244,7 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
     far = sum(c.out_of_reach for c in others)
     return {"figure": "gate-tier", "tier": args.tier, "factor": args.factor, "budget": args.budget,
             "case": args.inject_case, "bench": args.bench, "threads": args.threads, "load": load.label,
-            "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "out_of_reach": far,
+            "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "out_of_reach": far,
             "machine": _machine(), "torch": _torch_version(side.python), "commit": side.label,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cases": len(report.cases), "alpha": report.alpha,
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
@@ -263,7 +272,7 @@ def summarize_gate_tier(trials: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over trials that share LEDGER_KEYS (the caller picks them)."""
     times = [t["seconds"] for t in trials]
     rounds = [t["injected"]["rounds"] for t in trials]
-    return {"figure": "gate-tier", **{k: trials[0].get(k) for k in LEDGER_KEYS}, "trials": len(trials),
+    return {"figure": "gate-tier", **{k: trial_key(trials[0], k) for k in LEDGER_KEYS}, "trials": len(trials),
             "false_alarm_trials": sum(bool(t["false_alarms"]) for t in trials),
             "detected": sum(t["detected"] for t in trials), "cases": trials[-1]["cases"],  # the latest tree's
             "median_seconds": round(statistics.median(times)), "max_seconds": max(times),
@@ -282,7 +291,7 @@ def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[s
         _print_trial(done[-1])
     if ledger is not None:
         mine = {k: done[-1][k] for k in LEDGER_KEYS}
-        done = [t for t in read_ledger(ledger) if all(t.get(k) == v for k, v in mine.items())]
+        done = [t for t in read_ledger(ledger) if all(trial_key(t, k) == v for k, v in mine.items())]
     return summarize_gate_tier(done)
 
 
@@ -404,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factor", type=float, default=None,
                         help=f"default: compare's {DEFAULT_FACTOR} for 'separate', the gate's {GATE_FACTOR} for the others")
     parser.add_argument("--budget", type=float, default=600.0, help="--budget of each gate run, seconds (default 600)")
+    parser.add_argument("--max-rounds", type=int, default=None,
+                        help="--max-rounds of each gate run: most rounds for an undecided case (default: the gate's, 30)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--load", action="store_true", help="start one CPU-bound process for the whole run")
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
@@ -413,6 +424,14 @@ def main(argv: list[str] | None = None) -> int:
     # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.
     if args.factor is not None and not args.factor > 1:
         parser.error(f"--factor {args.factor:g} must be above 1, e.g. 1.05")
+    from torchperf_core.gate import GatePlan
+
+    gate_defaults = GatePlan(factor=GATE_FACTOR)
+    if args.max_rounds is None:
+        args.max_rounds = gate_defaults.max_rounds
+    elif args.max_rounds < gate_defaults.rounds_min:
+        parser.error(f"--max-rounds {args.max_rounds} is below the gate's first rounds ({gate_defaults.rounds_min}); "
+                     f"e.g. 30 or 60")
     for flag, text in (("--bench", args.bench), ("--inject-case", args.inject_case)):
         try:
             re.compile(text or "")
@@ -429,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     side, _ = commit_sides(conf.repo_dir or ROOT, "HEAD", "HEAD", bench_dir)
     os.environ["TORCHPERF_TIER"] = args.tier
     print(f"gate figures: {_machine()}; torch {_torch_version(side.python)}; tier {args.tier}; commit "
-          f"{side.label}; factor {args.separate_factor:g} (separate), {args.factor:g} (gate)", flush=True)
+          f"{side.label}; factor {args.separate_factor:g} (separate), {args.factor:g} (gate); gate rounds up to "
+          f"{args.max_rounds}", flush=True)
     rows: list[dict[str, Any]] = []
     with _Load(args.load) as load:
         for figure in args.figures:

@@ -7,8 +7,9 @@ fake clock with a fake probe; and once for real, beside two busy processes on th
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -195,10 +196,13 @@ def test_measurement_json_carries_contention_and_reads_format_v1(tmp_path) -> No
 
 # --- for real: two busy processes beside a 2-thread measurement --------------------------------------
 
-def _spin(seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        pass
+_SPIN = (
+    "import sys, time\n"
+    "end = time.monotonic() + float(sys.argv[1])\n"
+    "print('spinning', flush=True)\n"
+    "while time.monotonic() < end:\n"
+    "    pass\n"
+)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc scheduler accounting")
@@ -206,17 +210,20 @@ def test_a_real_measurement_beside_busy_processes_is_contended() -> None:
     from torchperf_core.engine import measure
 
     cpus = os.cpu_count() or 1
-    hogs = [multiprocessing.get_context("spawn").Process(target=_spin, args=(30.0,)) for _ in range(cpus)]
-    for h in hogs:
-        h.start()
+    # Bare interpreters that say when their loop starts: the measurement begins only once every one
+    # of them spins (a spawned child that first imported this module, and torch with it, could still
+    # be importing on a loaded machine when a short measurement had already finished).
+    hogs = [subprocess.Popen([sys.executable, "-c", _SPIN, "30"], stdout=subprocess.PIPE, text=True)
+            for _ in range(cpus)]
     try:
-        time.sleep(1.0)  # the spawned interpreters are running their loops
+        for h in hogs:
+            assert h.stdout is not None and h.stdout.readline().strip() == "spinning"
         m = measure("mm", 256, "float32", "cpu", threads=cpus,
                     options=TimingOptions(samples=10, min_samples=6, max_time=0.5))
     finally:
         for h in hogs:
-            h.terminate()
-            h.join()
+            h.kill()
+            h.wait()
     assert m.contention is not None
     assert m.contention.contended is True, m.contention
     assert "busy" in (m.contention.cause or "") or "waited" in (m.contention.cause or "")

@@ -257,6 +257,15 @@ def test_gate_figures_bad_regex_is_one_line_naming_it():
     assert "Traceback" not in proc.stderr
 
 
+def test_gate_figures_max_rounds_below_the_first_rounds_is_one_line_naming_it():
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--figures", "gate-tier",
+                           "--max-rounds", "5"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == ("gate_figures.py: error: --max-rounds 5 is below the gate's first rounds "
+                                            "(6); e.g. 30 or 60")
+    assert "Traceback" not in proc.stderr
+
+
 def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatch, sides):
     """The A/A separate-runs figure's bookkeeping, on the deterministic fake cases: identical sides
     give no false regression, the always-contended case is counted as contended, not as a change."""
@@ -266,7 +275,7 @@ def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatc
     figures = _figures()
     for order in ("blocked", "alternating"):
         args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.03, separate_factor=1.07, budget=None, tier="smoke", threads=None,
-                                  order=order)
+                                  order=order, max_rounds=30)
         with figures._Load(False) as load:
             row = figures.figure_separate(args, sides[0], load)
         assert row["cases"] == 2 and row["false_regressions"] == 0 and row["false_improvements"] == 0
@@ -292,24 +301,31 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     del old_rule["remeasure"]
     t_alone = {**same_settings, "detected": True}  # taken when the t-test alone decided
     del t_alone["verdict"]
-    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone)))
+    longer = {**same_settings, "max_rounds": 60, "detected": True}  # the gate allowed more rounds
+    # `same_settings` has no "max_rounds": recorded before it was, at the gate's only maximum then (30)
+    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone, longer)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
-                              inject_case=r"\('steady'\)", trials=2, ledger=str(ledger))
+                              inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30)
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
-    assert len(lines) == 6
-    for t in lines[4:]:
+    assert len(lines) == 7
+    for t in lines[5:]:
         assert t["false_alarms"] == [] and t["detected"] is True and t["cases"] == 3
         assert t["remeasure"] == REMEASURE_RULE and t["verdict"] == PAIRED_RULE and t["out_of_reach"] == 0
         assert t["verdicts"] == {"same": 1, "contended": 1}
         assert t["injected"]["verdict"] == "slower" and t["injected"]["ratio"] == pytest.approx(1.05)
         assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))
-        assert t["rounds"] == 6 and t["budget_spent"] is True
+        assert t["rounds"] == 6 and t["budget_spent"] is True and t["max_rounds"] == 30
     assert (row["trials"], row["false_alarm_trials"], row["detected"]) == (3, 1, 2)
+    assert row["max_rounds"] == 30
     assert row["commits"] == sorted({"older", sides[0].label}) and row["injected_rounds"][1] == 6
     before_rule = figures.summarize_gate_tier([old_rule])  # a trial from before the rule was recorded
     assert (before_rule["remeasure"], before_rule["trials"], before_rule["detected"]) == (None, 1, 1)
+    # --max-rounds reaches the gate: more looks, so a smaller per-case alpha
+    ten = figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "max_rounds": 10}), sides[0], load)
+    assert ten["max_rounds"] == 10 and GatePlan(factor=1.03, max_rounds=10).looks == 2
+    assert ten["alpha"] == pytest.approx(per_case_alpha(3, 2))
     with pytest.raises(SystemExit, match="matches 2 cases"):
         figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "inject_case": "steady|slow"}), sides[0], load)
     ledger.write_text("not json\n")
