@@ -212,13 +212,16 @@ def test_a_real_measurement_beside_busy_processes_is_contended() -> None:
     cpus = os.cpu_count() or 1
     # Bare interpreters that say when their loop starts: the measurement begins only once every one
     # of them spins (a spawned child that first imported this module, and torch with it, could still
-    # be importing on a loaded machine when a short measurement had already finished).
+    # be importing on a loaded machine when a short measurement had already finished). And a case
+    # whose samples span the scheduler's slices (mm 1024: ~5 ms a call at 2 threads here): mm 256
+    # (~0.2 ms) could fit its whole measurement into slices the busy processes did not get (measured:
+    # 1 of 3 such measurements saw other processes at 0% of the CPUs, 0 of 10 samples disturbed).
     hogs = [subprocess.Popen([sys.executable, "-c", _SPIN, "30"], stdout=subprocess.PIPE, text=True)
             for _ in range(cpus)]
     try:
         for h in hogs:
             assert h.stdout is not None and h.stdout.readline().strip() == "spinning"
-        m = measure("mm", 256, "float32", "cpu", threads=cpus,
+        m = measure("mm", 1024, "float32", "cpu", threads=cpus,
                     options=TimingOptions(samples=10, min_samples=6, max_time=0.5))
     finally:
         for h in hogs:

@@ -420,3 +420,29 @@ def test_environment_page_shows_the_machine_condition(tmp_path: Path) -> None:
     assert "load 3.2 on 2 CPUs" in page
     mds = noise.probes[0].mds
     assert ("&gt;100%" if mds is None else f"{mds:.0%}") in page
+
+
+def test_a_figure_whose_margins_cannot_fit_is_drawn_without_matplotlibs_layout_warning() -> None:
+    """The main job's output once carried "UserWarning: Tight layout not applied" from a scaling
+    figure with many lines; the figure keeps its default margins, and nothing is printed."""
+    import warnings
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from torchperf_core.site.plots import _tight
+
+    def crowded() -> Figure:
+        fig = Figure(figsize=(1, 1))
+        FigureCanvasAgg(fig)
+        fig.add_subplot().set_xlabel("x\n" * 30)
+        return fig
+
+    with warnings.catch_warnings(record=True) as raw:
+        warnings.simplefilter("always")
+        crowded().tight_layout()
+    assert any("Tight layout not applied" in str(w.message) for w in raw)  # the fixture does trigger it
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        _tight(crowded())
+    assert [str(w.message) for w in ours] == []

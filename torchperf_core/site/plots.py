@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -27,6 +28,14 @@ _SAVE_METADATA = {"svg": {"Date": None, "Creator": "torchperf"}, "png": {"Softwa
 
 SLOWER_COLOR = "#c62828"
 FASTER_COLOR = "#2e7d32"
+
+
+def _tight(fig: Figure) -> None:
+    """Tighten the margins where they fit; a figure whose legend or labels leave no room keeps its
+    default margins (still drawn in full) without matplotlib's warning in the main job's output."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tight layout not applied", category=UserWarning)
+        fig.tight_layout()
 
 
 def figure_name(kind: str, *parts: str) -> str:
@@ -108,7 +117,7 @@ def versions_figure(rows: Sequence[VersionRow], title: str) -> Figure:
     ax.grid(True, which="both", alpha=0.3)
     if len(rows) <= 12:
         ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -170,7 +179,7 @@ def scaling_figure(points: Sequence[ResultPoint], size_name: str, title: str) ->
     if ax_rate.get_legend_handles_labels()[0]:
         ax_rate.legend(fontsize=7, loc="best")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -210,7 +219,7 @@ def roofline_figure(points: Sequence[ResultPoint], calibration: Calibration | No
         ax.text(0.5, 0.5, "no results with FLOP and byte counts", transform=ax.transAxes, ha="center")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
