@@ -426,12 +426,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--factor {args.factor:g} must be above 1, e.g. 1.05")
     from torchperf_core.gate import GatePlan
 
-    gate_defaults = GatePlan(factor=GATE_FACTOR)
+    from torchperf_core.errors import TorchperfError
+
     if args.max_rounds is None:
-        args.max_rounds = gate_defaults.max_rounds
-    elif args.max_rounds < gate_defaults.rounds_min:
-        parser.error(f"--max-rounds {args.max_rounds} is below the gate's first rounds ({gate_defaults.rounds_min}); "
-                     f"e.g. 30 or 60")
+        args.max_rounds = GatePlan(factor=GATE_FACTOR).max_rounds
+    try:
+        GatePlan(factor=GATE_FACTOR, max_rounds=args.max_rounds)  # the gate's own rule for its rounds
+    except TorchperfError as exc:
+        parser.error(str(exc))
     for flag, text in (("--bench", args.bench), ("--inject-case", args.inject_case)):
         try:
             re.compile(text or "")

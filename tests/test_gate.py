@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.compare_helpers import ROOT, run_cli
+from torchperf_core.errors import TorchperfError
 from torchperf_core.gate import GatePlan, GateSide, commit_sides, extract_tree, first_side, render_gate, run_gate
 from torchperf_core.gate.rounds import REMEASURE_RULE
 from torchperf_core.verdict import PAIRED_RULE, per_case_alpha
@@ -189,7 +190,10 @@ def test_commit_sides_extract_each_commits_tree(tmp_path):
 
 @pytest.mark.parametrize("argv,needle", [
     (["HEAD"], "give two revisions (BASE HEAD) or --torch A B; got 1 revision(s)"),
-    (["HEAD", "HEAD", "--rounds-min", "2"], "--rounds-min '2' is below 3; give 3 or more"),
+    (["HEAD", "HEAD", "--rounds-min", "2"], "--rounds-min 2 is below 3; give 3 or more"),
+    (["HEAD", "HEAD", "--rounds-min", "8", "--max-rounds", "7"],
+     "--max-rounds 7 is below the first rounds (--rounds-min 8); give 8 or more, e.g. 30 or 60"),
+    (["HEAD", "HEAD", "--batch", "0"], "--batch '0' is not a positive integer"),
     (["HEAD", "HEAD", "--budget", "soon"], "--budget 'soon' is not a number of seconds; give e.g. 600"),
     (["HEAD", "HEAD", "--bench", "("], "--bench '(' is not a regular expression"),
     (["HEAD", "HEAD", "--factor", "0.9"], "malformed factor '0.9'"),
@@ -257,12 +261,24 @@ def test_gate_figures_bad_regex_is_one_line_naming_it():
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("kwargs,message", [
+    ({"rounds_min": 2}, "--rounds-min 2 is below 3; give 3 or more"),
+    ({"rounds_min": 8, "max_rounds": 7}, "--max-rounds 7 is below the first rounds (--rounds-min 8); give 8 or more, e.g. 30 or 60"),
+    ({"batch": 0}, "--batch 0 must be 1 or more"),
+])  # fmt: skip
+def test_the_gate_plan_refuses_rounds_it_could_not_run(kwargs, message):
+    with pytest.raises(TorchperfError) as exc:
+        GatePlan(factor=1.03, **kwargs)
+    assert str(exc.value) == message
+    GatePlan(factor=1.03, rounds_min=3, max_rounds=3, batch=1)  # the smallest plan the rule allows
+
+
 def test_gate_figures_max_rounds_below_the_first_rounds_is_one_line_naming_it():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--figures", "gate-tier",
                            "--max-rounds", "5"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.splitlines()[-1] == ("gate_figures.py: error: --max-rounds 5 is below the gate's first rounds "
-                                            "(6); e.g. 30 or 60")
+    assert proc.stderr.splitlines()[-1] == ("gate_figures.py: error: --max-rounds 5 is below the first rounds "
+                                            "(--rounds-min 6); give 6 or more, e.g. 30 or 60")
     assert "Traceback" not in proc.stderr
 
 

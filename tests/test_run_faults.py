@@ -14,6 +14,7 @@ integration test: torch 2.13.0 is installed once per session.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import socket
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from scripts._snapshot import git as _git, snapshot_checkout as copy_project
+from torchperf_core.run.suite import CASE_LOG_NAME
 
 MACHINE = "fault-box"
 SECRETS = {
@@ -156,7 +158,6 @@ def test_site_holds_no_path_user_or_host(faulty_runs) -> None:
 
 def _wait_for_results(folder: Path, proc: subprocess.Popen, timeout: float = 600) -> Path:
     """The first results file asv has finished writing (it parses), while `proc` still runs."""
-    import json
     import time
 
     deadline = time.monotonic() + timeout
@@ -173,7 +174,6 @@ def _wait_for_results(folder: Path, proc: subprocess.Popen, timeout: float = 600
 
 
 def _samples(path: Path) -> list:
-    import json
 
     data = json.loads(path.read_text())
     return [dict(zip(data["result_columns"], row)).get("samples") for row in data["results"].values()]
@@ -197,7 +197,9 @@ def test_interrupted_run_keeps_what_was_done_and_resumes(tmp_path: Path, env_dir
     # The machine checks are tested once, in test_suite_integration (a calibration here costs minutes).
     args = ["run", "--no-machine-checks", "--torch", "2.13.0", "--commits", "HEAD~2..HEAD", "--tier", "smoke",
             "--bench", "Sum", "--machine", MACHINE, "--no-publish", "--quick"]
-    env = dict(os.environ, HOME=str(home))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, HOME=str(home), TMPDIR=str(tmp))
     proc = subprocess.Popen([sys.executable, "-m", "torchperf_core", *args], cwd=repo, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=ctrl_c_reaches_it)
@@ -215,9 +217,19 @@ def test_interrupted_run_keeps_what_was_done_and_resumes(tmp_path: Path, env_dir
     kept = _samples(done)
     assert kept and all(kept), "the results saved before the interruption were damaged"
     assert len(list((repo / "results" / MACHINE).glob("*-*.json"))) == 1
+    # The benchmarks' case log lives in the checkout: a killed run leaves that one file (Ctrl-C removes
+    # it), never a temporary file of its own, and the next run empties it before anything appends.
+    case_log = repo / CASE_LOG_NAME
+    assert case_log.exists() == (sig == "SIGKILL")
+    assert not [p.name for p in tmp.rglob("torchperf-cases*")]
+    env_name = json.loads(done.read_text())["env_name"]
+    case_log.write_text(json.dumps({"benchmark": "stale.Planted.track_it", "params": "x", "env_name": env_name,
+                                    "median": 1.0}) + "\n")
 
-    again = _cli(repo, home, "run", *args[1:], "--resume")
+    again = _cli(repo, home, "run", *args[1:], "--resume", extra_env={"TMPDIR": str(tmp)})
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]  # the lock did not outlive the run
+    assert not case_log.exists() and not [p.name for p in tmp.rglob("torchperf-cases*")]
+    assert not any("stale.Planted" in p.read_text() for p in (repo / "meta" / MACHINE).glob("*-*.json"))
     files = sorted((repo / "results" / MACHINE).glob("*-*.json"))
     assert len(files) == 2
     assert _samples(done) == kept  # not measured again
@@ -230,7 +242,6 @@ def test_sigterm_mid_run_keeps_the_finished_rounds_sidecar_and_stops_cleanly(tmp
     """`kill PID` (a CI job's time limit, a session ending) while round 3 of `--rounds 3` runs: exit 143
     with one line, and the two finished rounds' sidecar is on disk with each case's two replicates,
     filed once each (it was written only at the very end, so a stopped run lost it)."""
-    import json
     import signal
 
     from torchperf_core.store import sidecar_for
@@ -312,7 +323,6 @@ class Faulty(OpBenchmark):
 
 @pytest.mark.slow
 def test_failing_and_out_of_memory_cases_do_not_stop_the_suite(tmp_path: Path, env_dir: Path) -> None:
-    import json
 
     repo = copy_project(tmp_path / "project")
     (repo / "benchmarks" / "bench_zfaulty.py").write_text(FAULTY_BENCH)

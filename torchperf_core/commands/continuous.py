@@ -87,17 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core.gate import GatePlan, add_counts, commit_sides, render_gate, run_gate, torch_pythons, version_sides
     from torchperf_core.run import parse_tier
     from torchperf_core.store import CONFIG_NAME, parse_torch_version, read_config
-    from torchperf_core.verdict import MIN_ROUNDS, parse_factor
+    from torchperf_core.verdict import parse_factor
 
-    rounds_min = positive_int(args.rounds_min, "--rounds-min")
-    assert rounds_min is not None
-    if rounds_min < MIN_ROUNDS:
-        raise TorchperfError(f"--rounds-min {args.rounds_min!r} is below {MIN_ROUNDS}; give {MIN_ROUNDS} or more")
-    max_rounds = positive_int(args.max_rounds, "--max-rounds")
-    assert max_rounds is not None
-    if max_rounds < rounds_min:
-        raise TorchperfError(f"--max-rounds {args.max_rounds!r} is below --rounds-min {rounds_min}")
-    plan = GatePlan(
+    rounds_min, max_rounds = positive_int(args.rounds_min, "--rounds-min"), positive_int(args.max_rounds, "--max-rounds")
+    assert rounds_min is not None and max_rounds is not None
+    plan = GatePlan(  # validates the rounds itself
         factor=parse_factor(args.factor), rounds_min=rounds_min, batch=positive_int(args.batch, "--batch") or 4,
         max_rounds=max_rounds, budget=_budget(args.budget), threads=positive_int(args.threads, "--threads"),
         bench=_bench(args.bench), tier=parse_tier(args.tier),

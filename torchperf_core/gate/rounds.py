@@ -41,6 +41,7 @@ from torchperf_core.verdict import (
     FAMILY_ALPHA,
     FASTER,
     FIXED,
+    MIN_ROUNDS,
     ONLY_AFTER,
     ONLY_BEFORE,
     REGRESSION_VERDICTS,
@@ -81,6 +82,17 @@ class GatePlan:
     bench: str | None = None  # regex on "benchmark(key)"
     tier: str = "default"
     instructions: bool = False  # also count instructions once per side (--metric instructions)
+
+    def __post_init__(self) -> None:
+        # The one rule for the rounds (the CLI and scripts/gate_figures.py both build a plan): a spread needs
+        # MIN_ROUNDS rounds, and a maximum below the first rounds would never look at all.
+        if self.rounds_min < MIN_ROUNDS:
+            raise TorchperfError(f"--rounds-min {self.rounds_min} is below {MIN_ROUNDS}; give {MIN_ROUNDS} or more")
+        if self.max_rounds < self.rounds_min:
+            raise TorchperfError(f"--max-rounds {self.max_rounds} is below the first rounds (--rounds-min "
+                                 f"{self.rounds_min}); give {self.rounds_min} or more, e.g. 30 or 60")
+        if self.batch < 1:
+            raise TorchperfError(f"--batch {self.batch} must be 1 or more")
 
     @property
     def looks(self) -> int:

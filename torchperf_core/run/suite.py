@@ -26,7 +26,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -58,6 +57,8 @@ from torchperf_core.store import (
 
 TIERS = ("smoke", "default", "full")
 DEVICES = ("cpu", "cuda")
+# The benchmarks' case log during a run (CASE_LOG_ENV), relative to the checkout; .asv/ is asv's own and ignored.
+CASE_LOG_NAME = Path(".asv") / "torchperf-cases.jsonl"
 _MACHINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # A git revision or range as asv accepts it ("HEAD~5..HEAD", "v1.0..main", "abc123^!"); no option
 # or shell syntax can pass.
@@ -276,7 +277,12 @@ def _run_locked(plan: RunPlan, root: Path, commit: str, *, publish: bool,
         speed = noise.speed_record() if noise is not None else None
     check_results_readable(results_dir, machine)
     env = suite_environment(plan)
-    case_log_file = Path(tempfile.mkstemp(prefix="torchperf-cases-", suffix=".jsonl")[1])
+    # In the checkout, under the project lock, and emptied before anything appends: a run killed outright
+    # (SIGKILL, the OOM killer) leaves at most this one file, which the next run empties, never a stray
+    # temporary file per killed run, nor lines of its cases that a later run would merge as its own.
+    case_log_file = root / CASE_LOG_NAME
+    case_log_file.parent.mkdir(parents=True, exist_ok=True)
+    case_log_file.write_text("")
     env[CASE_LOG_ENV] = str(case_log_file)
     try:
         return _run_logged(plan, root, commit, conf, machine, condition, env, case_log_file, publish=publish, log=log,

@@ -244,10 +244,11 @@ def publish_site(
                 if size:
                     scaling[bench] = figure(plots.scaling_figure(pts, size, title), plots.figure_name("scaling", machine, at[:8], bench))
                 links[bench] = graph_link_for(bench, machine)
-            speed = speed_lines(source, machine, at, data.versions(machine, at), factor)
+            versions = data.versions(machine, at)
+            speed = speed_lines(source, machine, at, versions, factor)
             versions_sections.append(site_pages.VersionsSection(machine, at, label, rows, figs, scaling, links, speed))
             rooflines = {}
-            for version in data.versions(machine, at):
+            for version in versions:
                 pts = [p for p in at_points if p.torch_version == version]
                 fig = plots.roofline_figure(pts, data.calibrations.get(machine), redact(f"roofline: {machine}, torch {version}"))
                 rooflines[version] = figure(fig, plots.figure_name("roofline", machine, at[:8], version))
