@@ -174,7 +174,6 @@ def _wait_for_results(folder: Path, proc: subprocess.Popen, timeout: float = 600
 
 
 def _samples(path: Path) -> list:
-
     data = json.loads(path.read_text())
     return [dict(zip(data["result_columns"], row)).get("samples") for row in data["results"].values()]
 
@@ -323,7 +322,6 @@ class Faulty(OpBenchmark):
 
 @pytest.mark.slow
 def test_failing_and_out_of_memory_cases_do_not_stop_the_suite(tmp_path: Path, env_dir: Path) -> None:
-
     repo = copy_project(tmp_path / "project")
     (repo / "benchmarks" / "bench_zfaulty.py").write_text(FAULTY_BENCH)
     _git(repo, "add", "-A")

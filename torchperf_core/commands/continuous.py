@@ -89,10 +89,11 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core.store import CONFIG_NAME, parse_torch_version, read_config
     from torchperf_core.verdict import parse_factor
 
-    rounds_min, max_rounds = positive_int(args.rounds_min, "--rounds-min"), positive_int(args.max_rounds, "--max-rounds")
-    assert rounds_min is not None and max_rounds is not None
+    rounds_min, max_rounds, batch = (positive_int(text, flag) for text, flag in (
+        (args.rounds_min, "--rounds-min"), (args.max_rounds, "--max-rounds"), (args.batch, "--batch")))
+    assert rounds_min is not None and max_rounds is not None and batch is not None  # argparse gives each a default
     plan = GatePlan(  # validates the rounds itself
-        factor=parse_factor(args.factor), rounds_min=rounds_min, batch=positive_int(args.batch, "--batch") or 4,
+        factor=parse_factor(args.factor), rounds_min=rounds_min, batch=batch,
         max_rounds=max_rounds, budget=_budget(args.budget), threads=positive_int(args.threads, "--threads"),
         bench=_bench(args.bench), tier=parse_tier(args.tier),
         instructions=wants_counts(getattr(args, "metric", None), os.environ),
