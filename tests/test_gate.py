@@ -149,6 +149,46 @@ def test_the_budget_stops_re_measuring_and_leaves_unknown(tmp_path, sides):
     assert (slow["verdict"], slow["rounds"], slow["between_round_spread"]) == ("slower", 3, 0.0)
 
 
+def _calls_clock(tmp_path: Path):
+    """A clock that reads one second per benchmark call in the log: the budget's arithmetic exact,
+    the workers' start-up free (overhead 0)."""
+    log = tmp_path / "calls.log"
+    return lambda: float(len(log.read_text().splitlines())) if log.exists() else 0.0
+
+
+@pytest.mark.parametrize("budget", [None, 62.0, 1e9])
+def test_with_a_budget_the_rounds_go_to_the_cases_it_can_still_decide(tmp_path, sides, budget):
+    """Futility within the budget (gate.rounds.afford_rounds). 'noisy' (0.7x/1.3x, spread 35.7%) is within
+    reach by 30 rounds after 3 (12 clean rounds could decide it), so without a budget, or with one that
+    affords 30 rounds, it is re-measured until its own spread puts it out of reach (after 9). After the first 3 rounds (32 calls: s) a budget of 62 s
+    leaves 30 s: rounds of noisy + edge + busy (6 s) would reach round 8, where noisy is out of reach, and
+    without it rounds cost 4 s and reach round 10 (3 + 30/4 = 10.5), where it is still out of reach (it
+    needs 12): noisy stops at 3 rounds with the budget's reason, and edge and busy get every round the
+    budget pays for (round 11 ends at 64 s). Its message: 10 rounds could decide only a change beyond
+    exp(5.3276 * 0.3574 / sqrt 10) = x1.826 (t at 9 df and alpha/2, alpha 0.05 / (7 cases x 15 looks), the
+    signed-rank test with no share at 10 rounds: checked by numeric integration of the t density). Bugs caught: pricing the rounds with every live case (8
+    rounds in the message), never calling it (noisy measured 11 times), dropping a case the budget can
+    afford (noisy dropped without one)."""
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=budget)
+    report = run_gate(*sides, plan, base_env=_env(tmp_path), clock=_calls_clock(tmp_path))
+    by = {c.key: c for c in report.cases}
+    calls = Counter((tmp_path / "calls.log").read_text().split("\n")[:-1])
+    if budget != 62.0:
+        assert report.rounds == 30 and not report.budget_spent and calls["before noisy"] == calls["after noisy"] == 9
+        assert by["('noisy')"].reason == ("undecided after 9 clean round(s) and out of reach: at its spread between rounds "
+                                          "(32.6%), 30 rounds could decide only a change beyond x1.284: re-measure on a "
+                                          "quieter machine")
+        return
+    assert report.rounds == 11 and report.budget_spent and report.seconds == 64.0
+    assert calls == {f"{s} {k}": n for s in ("before", "after")
+                     for k, n in (("steady", 3), ("slow", 3), ("noisy", 3), ("edge", 11), ("busy", 11), ("broken", 1))}
+    assert by["('noisy')"].out_of_reach and by["('noisy')"].verdict == "unknown" and not by["('edge')"].out_of_reach
+    assert by["('noisy')"].reason == (
+        "undecided after 3 clean round(s) and out of reach within the budget: at its spread between rounds (35.7%), "
+        "the 10 rounds the budget affords could decide only a change beyond x1.826: re-measure with a larger "
+        "--budget or on a quieter machine")
+
+
 def test_only_undecided_changes_exit_zero(tmp_path):
     """A comparison whose only changes are unknown/contended exits 0, and says so on its first line."""
     root = tmp_path / "t"

@@ -3,7 +3,8 @@
 Base and head run interleaved in rounds of fresh processes, each case judged on its per-round
 medians with the one significance module (`verdict.judge_paired`) at a stated family-wise
 false-alarm rate; undecided cases get more rounds until decided or --budget is spent, except
-those whose spread between rounds puts any decision out of reach by --max-rounds (`verdict.out_of_reach`).
+those whose spread between rounds puts any decision out of reach by --max-rounds, or by the rounds
+--budget affords where those are fewer (`verdict.out_of_reach`, `gate.rounds.afford_rounds`).
 
 Exit status: 1 only for decided regressions (slower beyond --factor, or newly failing); 0 when
 nothing regressed, also when some cases stay unknown or contended (the first line says so: they are
@@ -38,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds-min", default="6", help="rounds every case gets before the first verdict (default 6, >= 3)")
     parser.add_argument("--max-rounds", default="30", help="most rounds for an undecided case (default 30)")
     parser.add_argument("--batch", default="4", help="rounds added to the undecided cases at a time (default 4)")
-    parser.add_argument("--budget", default=None, help="seconds for the rounds added after the first ones (default: no limit)")
+    parser.add_argument("--budget", default=None, help="seconds for the whole run, counted from its start: the first --rounds-min rounds always run, "
+                             "no round is added once it is spent (default: no limit)")
     parser.add_argument("--threads", default=None, help="intra-op threads in both sides (default: torch's default)")
     parser.add_argument("--tier", default="smoke", help="suite tier: smoke, default or full (default smoke)")
     parser.add_argument("--python", default=None, help="interpreter with torch for both commits (default: this one)")

@@ -10,7 +10,9 @@
         alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks; the paired t-test
         and, once enough rounds could reach it, the signed-rank test share it);
         an undecided case that no plausible ratio could decide by max_rounds at its spread between
-        rounds (verdict.out_of_reach) is not re-measured: its rounds go to the cases within reach
+        rounds (verdict.out_of_reach) is not re-measured: its rounds go to the cases within reach;
+        with --budget, "by max_rounds" becomes "by the rounds the budget affords" where that is
+        fewer (`afford_rounds`: each case's seconds in the last round, the workers' start-up)
     stop when every case is decided, the rounds reach max_rounds, or --budget seconds are spent;
     undecided -> UNKNOWN ("re-measure"), never unchanged; no clean round at all but disturbed
     ones -> CONTENDED ("re-run on a quiet machine").
@@ -65,8 +67,9 @@ TIME_UNIT = "seconds"
 # cases come back as count cases with `instructions` on.
 COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
 # Which cases the added rounds re-measure (figures' ledgers are summed only within one rule):
-# every undecided case within reach (verdict.out_of_reach), none that is out of reach.
-REMEASURE_RULE = "undecided within reach"
+# every undecided case within reach (verdict.out_of_reach) by max_rounds or, where --budget affords
+# fewer rounds, by those (`afford_rounds`); none that is out of reach.
+REMEASURE_RULE = "undecided within reach of the rounds the budget affords"
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class GatePlan:
     rounds_min: int = 6
     batch: int = 4
     max_rounds: int = 30
-    budget: float | None = None  # seconds for the rounds after the first rounds_min
+    budget: float | None = None  # seconds from the start; the first rounds_min rounds run whatever it says
     threads: int | None = None
     bench: str | None = None  # regex on "benchmark(key)"
     tier: str = "default"
@@ -228,6 +231,7 @@ class _Case:
     reason: str | None = None
     judgement: PairedJudgement | None = None
     out_of_reach: str | None = None  # why it is no longer re-measured (verdict.out_of_reach)
+    seconds: float = 0.0  # what its last round took, both sides: the budget's price of one more round
 
 
 def _one_side_verdict(b: Mapping[str, Any], a: Mapping[str, Any]) -> tuple[str, str | None] | None:
@@ -268,6 +272,36 @@ def run_once(side: GateSide, plan: GatePlan, base_env: Mapping[str, str]) -> dic
         worker.close()
 
 
+def afford_rounds(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: float, overhead: float) -> int | None:
+    """Futility within the budget: where `left` seconds cannot pay for rounds up to max_rounds, the
+    last round is the one the budget affords, and the undecided cases out of reach by it stop being
+    re-measured (their reason says so), so that the rounds left go to the cases they can decide.
+
+    The cases kept decide the price of a round, and the rounds decide which cases are kept: h, the
+    last round, is the largest with  rounds + left / (overhead + sum of the kept cases' seconds) >= h,
+    where a case is kept when it is within reach (verdict.out_of_reach) at its clean rounds plus
+    h - rounds. Returns h, or None when the budget affords max_rounds (nothing changes) or a round's
+    price is unknown. A case once out of reach stays so: as with the max_rounds rule, stopping only
+    removes chances to reject, so the false-alarm bound is unchanged."""
+    live = [c for c in cases if c.final is None and c.out_of_reach is None
+            and c.judgement is not None and c.judgement.verdict == UNKNOWN]
+
+    def kept(h: int) -> list[_Case]:
+        return [c for c in live if out_of_reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds) is None]
+
+    def affords(h: int) -> bool:
+        price = overhead + sum(c.seconds for c in kept(h))
+        return price <= 0.0 or rounds + left / price >= h
+
+    if not live or affords(plan.max_rounds):
+        return None
+    h = next((h for h in range(plan.max_rounds - 1, rounds, -1) if affords(h)), rounds)
+    for c in live:
+        assert c.judgement is not None
+        c.out_of_reach = out_of_reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds, by_budget=True)
+    return h
+
+
 def _judge(case: _Case, plan: GatePlan, alpha: float) -> None:
     before = [b for b, _ in case.pairs]
     after = [a for _, a in case.pairs]
@@ -305,6 +339,7 @@ def run_gate(
             far = sum(c.out_of_reach is not None for c in cases)
             progress(f"round {rounds + 1}: re-measuring {len(active)} undecided case(s)"
                      + (f"; {far} out of reach at their spread, not re-measured" if far else ""))
+        round_start = clock()
         workers = [_Worker(before, envs[0], plan.threads), _Worker(after, envs[1], plan.threads)]
         try:
             if rounds == 0:
@@ -321,8 +356,10 @@ def run_gate(
             for case in active:
                 order = (0, 1) if first_side(rounds, case.index) == 0 else (1, 0)
                 out: list[dict[str, Any]] = [{}, {}]
+                case_start = clock()
                 for s in order:
                     out[s] = workers[s].ask({"op": "run", "benchmark": case.benchmark, "key": case.key})
+                case.seconds = clock() - case_start
                 bookkeeping = _one_side_verdict(out[0], out[1])
                 if bookkeeping is not None:
                     case.final, case.reason = bookkeeping
@@ -334,12 +371,15 @@ def run_gate(
         finally:
             for w in workers:
                 w.close()
+        overhead = clock() - round_start - sum(c.seconds for c in active)  # the workers' start-up and listing
         rounds += 1
         if rounds >= plan.rounds_min and (rounds - plan.rounds_min) % plan.batch == 0:
             judged = rounds
             for c in cases:
                 if c.final is None and c.out_of_reach is None:  # out of reach: no new rounds since
                     _judge(c, plan, alpha)
+            if plan.budget is not None:
+                afford_rounds(cases, plan, rounds, plan.budget - (clock() - start), max(0.0, overhead))
     if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
         for c in cases:
             if c.final is None and c.out_of_reach is None:

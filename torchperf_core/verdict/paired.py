@@ -205,8 +205,10 @@ def judge_paired(before: Sequence[float], after: Sequence[float], factor: float,
     return PairedJudgement(verdict, n, ratio, ci, p, sd, alpha, **robust)
 
 
-def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int) -> str | None:
+def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int, *, by_budget: bool = False) -> str | None:
     """Why an undecided case cannot be decided within `max_rounds` clean rounds, or None.
+    `by_budget`: `max_rounds` is what the time budget leaves, not the plan's maximum (only the
+    message differs: the remedy is a larger budget).
 
     Futility stopping: rounds spent on such a case are lost to the cases that can still be decided
     (the budget is shared). With the spread s between rounds seen so far, m = max_rounds, and
@@ -247,6 +249,10 @@ def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int) -> str | No
             return None
         zones.append(zone)
     most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread and len(tests) > 1 else ""
+    if by_budget:
+        return (f"undecided after {n} clean round(s) and out of reach within the budget: at its spread between rounds "
+                f"({s:.1%}{most}), the {m} rounds the budget affords could decide only a change beyond "
+                f"x{math.exp(min(zones)):.3f}: re-measure with a larger --budget or on a quieter machine")
     return (f"undecided after {n} clean round(s) and out of reach: at its spread between rounds ({s:.1%}{most}), "
             f"{m} rounds could decide only a change beyond x{math.exp(min(zones)):.3f}: re-measure on a quieter machine")
 
