@@ -29,7 +29,9 @@ Figures (each row says the machine, the load, the torch version and what was run
              detected when decided slower. Both figures of the gate from the same trials.
              `--ledger FILE` appends each trial as it finishes (JSON lines) and prints the totals
              over every trial in FILE of the same tier, factor, budget and case: trials of a day's
-             worth can be taken a few at a time.
+             worth can be taken a few at a time. Each trial also keeps the injected case's rounds
+             (which side ran first, both medians) and where the spread between rounds of the other
+             cases comes from (`spread_anatomy`: the order effect, the first rounds' shifts).
   versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
              --torch ...`): the gate's verdict per case beside torch.utils.benchmark's ratio,
              measured in the same two environments (median of 3 rounds, alternating the side
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -51,7 +54,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -225,6 +228,46 @@ def trial_key(trial: dict[str, Any], key: str) -> Any:
     return trial.get(key, LEDGER_DEFAULTS.get(key))
 
 
+def spread_anatomy(cases: Sequence[Any], first_rounds: int) -> dict[str, Any] | None:
+    """Where the spread between rounds comes from, over `cases` (gate CaseOutcomes: their per_round):
+
+      spread        the pooled standard deviation of the per-round log ratios (each case about its mean)
+      within_order  the same about each case's two means, one per side that ran first: what is left
+                    once each case's order effect is taken out (equal to `spread`: no order effect)
+      second_side   the median over cases of the factor by which the side that ran second read slower
+                    than when it ran first (half the gap of the two means): the position effect that
+                    the ABBA order cancels in the ratio but not in the spread
+      rounds        for each of the first `first_rounds` rounds (the ones every case ran), the median
+                    ratio across cases: a round whose worker process ran slow on one side for every
+                    case would stand out (the rounds' own state, as opposed to each measurement's)
+
+    Only cases with two or more clean rounds in each order count (`cases`); None when none has."""
+    ss = ss_within = 0.0
+    df = df_within = 0
+    effects: list[float] = []
+    by_round: dict[int, list[float]] = {}
+    for c in cases:
+        logs = [(p.round, p.first, math.log(p.after / p.before)) for p in c.per_round if p.before > 0 and p.after > 0]
+        groups = [[d for _, first, d in logs if first == side] for side in (0, 1)]
+        if min(len(g) for g in groups) < 2:
+            continue
+        everything = groups[0] + groups[1]
+        mean = sum(everything) / len(everything)
+        means = [sum(g) / len(g) for g in groups]
+        ss += sum((d - mean) ** 2 for d in everything)
+        ss_within += sum((d - m) ** 2 for g, m in zip(groups, means) for d in g)
+        df, df_within = df + len(everything) - 1, df_within + len(everything) - 2
+        effects.append((means[0] - means[1]) / 2.0)  # before first (after second) minus after first
+        for r, _, d in logs:
+            if r <= first_rounds:
+                by_round.setdefault(r, []).append(d)
+    if not effects:
+        return None
+    return {"cases": len(effects), "spread": math.sqrt(ss / df), "within_order": math.sqrt(ss_within / df_within),
+            "second_side": math.exp(statistics.median(effects)),
+            "rounds": [math.exp(statistics.median(v)) for _, v in sorted(by_round.items())]}
+
+
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
     from torchperf_core.gate.rounds import REMEASURE_RULE
@@ -242,6 +285,7 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
     for c in others:
         verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
     far = sum(c.out_of_reach for c in others)
+    anatomy = spread_anatomy(others, report.plan.rounds_min)
     return {"figure": "gate-tier", "tier": args.tier, "factor": args.factor, "budget": args.budget,
             "case": args.inject_case, "bench": args.bench, "threads": args.threads, "load": load.label,
             "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "out_of_reach": far,
@@ -252,7 +296,9 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
                          "seconds_a_call": case.before,
                          # a misspelt field fails loudly; only a case never judged has no judgement
                          **{k: getattr(case.judgement, k) if case.judgement is not None else None
-                            for k in ("spread", "decided_by", "robust_spread")}},
+                            for k in ("spread", "decided_by", "robust_spread")},
+                         "per_round": [list(p) for p in case.per_round]},  # [round, first (0 before), before, after]
+            "anatomy": anatomy,
             "rounds": report.rounds, "budget_spent": report.budget_spent, "seconds": round(report.seconds)}
 
 
@@ -300,6 +346,11 @@ def _print_trial(t: dict[str, Any]) -> None:
     print(f"  trial: {len(t['false_alarms'])} false alarm(s) {t['false_alarms'] or ''} of {t['cases'] - 1} unchanged "
           f"cases ({t['verdicts']}); injected +5%: {i['verdict']} x{i['ratio'] or float('nan'):.3f} after "
           f"{i['rounds']} rounds; {t['rounds']} rounds, {t['seconds']} s", flush=True)
+    a = t.get("anatomy")
+    if a:
+        print(f"  spread between rounds over {a['cases']} cases: {a['spread']:.1%}; {a['within_order']:.1%} with each case's "
+              f"order effect taken out (the side run second reads x{a['second_side']:.3f}, median); the first "
+              f"rounds' median ratios " + " ".join(f"x{r:.3f}" for r in a["rounds"]), flush=True)
 
 
 # --------------------------------------------------------------------------------------- versions

@@ -11,10 +11,12 @@ real command on this repository's suite (HEAD against HEAD, one tiny case).
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -120,19 +122,33 @@ def test_the_gate_decides_remeasures_and_reports_exactly(tmp_path, sides):
     assert calls == {f"{s} {k}": n for s in ("before", "after")
                      for k, n in (("steady", 3), ("slow", 3), ("noisy", 3), ("edge", 7), ("busy", 7), ("broken", 1))}
     assert lines[0] == f"7 case(s); per-case alpha {per_case_alpha(7, 3):.2g} (family-wise 5% over 7 cases x 3 looks)"
+    # The rounds each verdict rests on, kept in order: 'slow' is the 6th case (index 5), so after ran first
+    # in round 1; the disturbed rounds of 'busy' are not among them; 'edge' was re-measured to round 7.
+    assert [(p.round, p.first) for p in by["('slow')"].per_round] == [(1, 1), (2, 0), (3, 1)]
+    assert [(p.before, p.after) for p in by["('slow')"].per_round] == [(1e-3, pytest.approx(1.5e-3))] * 3
+    assert [p.round for p in by["('edge')"].per_round] == list(range(1, 8)) and by["('busy')"].per_round == ()
+    slow_json = next(r for r in rows if r["key"] == "('slow')")["per_round"]
+    assert slow_json[0] == {"round": 1, "first": "after", "before": 1e-3, "after": pytest.approx(1.5e-3)}
+    assert [r["first"] for r in slow_json] == ["after", "before", "after"]
     assert lines[-1] == "round 7: re-measuring 2 undecided case(s); 1 out of reach at their spread, not re-measured"
 
 
 def test_both_orders_are_used_within_each_case(tmp_path, sides):
     """The log is the order the worker processes actually ran in: every case saw both sides first."""
-    run_gate(*sides, GatePlan(factor=1.07, rounds_min=4, batch=2, max_rounds=4), base_env=_env(tmp_path))
+    report = run_gate(*sides, GatePlan(factor=1.07, rounds_min=4, batch=2, max_rounds=4), base_env=_env(tmp_path))
     firsts: dict[str, Counter] = {}
+    ran_first: dict[str, list[str]] = {}
     lines = (tmp_path / "calls.log").read_text().split("\n")[:-1]
     for one, two in zip(lines[::2], lines[1::2]):
         side, kind = one.split()
         assert two.split()[1] == kind and two.split()[0] != side  # the pair ran back to back
         firsts.setdefault(kind, Counter())[side] += 1
+        ran_first.setdefault(kind, []).append(side)
     assert firsts["steady"] == firsts["slow"] == firsts["noisy"] == Counter({"before": 2, "after": 2})
+    # what the report keeps as "first" is the side that really ran first, round by round
+    for c in report.cases:
+        if c.per_round:
+            assert [("before", "after")[p.first] for p in c.per_round] == ran_first[c.key.strip("()'")]
 
 
 def test_the_budget_stops_re_measuring_and_leaves_unknown(tmp_path, sides):
@@ -373,6 +389,11 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
         assert t["injected"]["verdict"] == "slower" and t["injected"]["ratio"] == pytest.approx(1.05)
         assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))
         assert t["rounds"] == 6 and t["budget_spent"] is True and t["max_rounds"] == 30
+        # the injected case's rounds: 'steady' is the 3rd of busy, slow, steady, so before ran first in round 1
+        assert [r[:2] for r in t["injected"]["per_round"]] == [[1, 0], [2, 1], [3, 0], [4, 1], [5, 0], [6, 1]]
+        assert all(r[3] == pytest.approx(1.05 * r[2]) for r in t["injected"]["per_round"])
+        # the A/A cases: only 'slow' has clean rounds (busy is disturbed), identical on both sides
+        assert t["anatomy"] == {"cases": 1, "spread": 0.0, "within_order": 0.0, "second_side": 1.0, "rounds": [1.0] * 6}
     assert (row["trials"], row["false_alarm_trials"], row["detected"]) == (3, 1, 2)
     assert row["max_rounds"] == 30
     assert row["commits"] == sorted({"older", sides[0].label}) and row["injected_rounds"][1] == 6
@@ -389,16 +410,44 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
         figures.read_ledger(ledger)
 
 
+def test_spread_anatomy_takes_each_cases_order_effect_out_exactly():
+    """Case A swings +-0.1 with the side that runs first (a pure order effect), case B +-0.1 whichever
+    ran first, case C has one round after-first only (not counted). Bugs caught: the order effect's
+    sign (the side run second reads slower: x1.05, not x0.95), n - 1 for the within-order df, counting
+    case C, rounds beyond the first ones."""
+    from torchperf_core.gate import RoundPair
+
+    figures = _figures()
+    e = math.exp
+
+    def case(*rounds):
+        return SimpleNamespace(per_round=tuple(RoundPair(*r) for r in rounds))
+
+    a = case((1, 0, 1.0, e(0.1)), (2, 1, 1.0, e(-0.1)), (3, 0, 1.0, e(0.1)), (4, 1, 1.0, e(-0.1)), (5, 0, 1.0, e(0.1)),
+             (6, 1, 1.0, e(-0.1)))
+    b = case((1, 0, 2.0, 2 * e(0.2)), (2, 1, 2.0, 2.0), (3, 1, 2.0, 2 * e(0.2)), (4, 0, 2.0, 2.0))
+    c = case((1, 1, 1.0, 3.0), (2, 0, 1.0, 1.0), (3, 0, 1.0, 1.0))
+    got = figures.spread_anatomy([a, b, c], first_rounds=4)
+    # A: six rounds, +-0.1 about 0, ss 0.06 over 5 df; B: ss 0.04 over 3 df; within: A 0, B 0.04 over 4 + 2 df
+    assert got["cases"] == 2
+    assert got["spread"] == pytest.approx(math.sqrt(0.10 / 8))
+    assert got["within_order"] == pytest.approx(math.sqrt(0.04 / 6))
+    assert got["second_side"] == pytest.approx(e(0.05))  # median of A's 0.1 and B's 0
+    assert got["rounds"] == pytest.approx([e(0.15), e(-0.05), e(0.15), e(-0.05)])  # rounds 5-6 left out
+    assert figures.spread_anatomy([c], first_rounds=4) is None
+
+
 def test_a_change_the_signed_rank_test_decided_says_so_in_its_note():
     """17 rounds at +5% and 3 with the after side slowed 50-70% more: the t-test's spread follows the
     three, the signed-rank test decides (the verdict rule: tests/test_verdict_replicates.py). Bugs
     caught: the note dropped for a decided case, a t-test decision given the signed-rank note."""
+    from torchperf_core.gate import RoundPair
     from torchperf_core.gate.rounds import _Case, _judge, _outcome
     from torchperf_core.verdict import SIGNED_RANK, T_TEST, signed_rank_note
 
     plan, alpha = GatePlan(factor=1.03), per_case_alpha(146, 7)
-    steady = [(1.0, 1.05 * (1 + 0.01 * ((i % 3) - 1))) for i in range(17)]
-    case = _Case("b.T.time_mm", "(1024,)", 0, pairs=steady + [(1.0, 1.5), (1.0, 1.6), (1.0, 1.7)])
+    steady = [RoundPair(i + 1, i % 2, 1.0, 1.05 * (1 + 0.01 * ((i % 3) - 1))) for i in range(17)]
+    case = _Case("b.T.time_mm", "(1024,)", 0, pairs=steady + [RoundPair(18 + i, i % 2, 1.0, a) for i, a in enumerate((1.5, 1.6, 1.7))])
     _judge(case, plan, alpha)
     out = _outcome(case)
     assert (out.verdict, out.judgement.decided_by) == ("slower", SIGNED_RANK)

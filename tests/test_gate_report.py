@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from torchperf_core.gate import CaseOutcome, GatePlan, GateReport, GateSide, render_gate
+from torchperf_core.gate import CaseOutcome, GatePlan, GateReport, GateSide, RoundPair, render_gate
 from torchperf_core.verdict import (CONTENDED, FAILED, FASTER, SAME, SIGNED_RANK, SLOWER, UNKNOWN, PairedJudgement,
                                    signed_rank_note)
 
@@ -36,7 +36,9 @@ CASES = (
                 0.002, 0.002008, 6, 0),
     CaseOutcome("bench.T.time_mm", "(256, 'float32')", SLOWER, RANKED, 1e-5, 1.5e-5, 20, 1,
                 reason=signed_rank_note(RANKED)),
-    CaseOutcome("bench.T.time_add", "()", FASTER, _j(FASTER, 0.8, (0.77, 0.83), 0.02), 3e-3, 2.4e-3, 6, 0),
+    # its rounds as the gate keeps them: which side ran first alternates (ABBA), after is 0.8x before
+    CaseOutcome("bench.T.time_add", "()", FASTER, _j(FASTER, 0.8, (0.77, 0.83), 0.02), 3e-3, 2.4e-3, 6, 0,
+                per_round=tuple(RoundPair(r, r % 2, 3e-3, 2.4e-3) for r in range(1, 7))),
     CaseOutcome("bench.T.time_noisy", "('a|b')", UNKNOWN, _j(UNKNOWN, 1.02, (0.7, 1.3), 0.25), 1.1, 1.122, 30, 0,
                 reason="not decided after 30 rounds: re-measure"),
     CaseOutcome("bench.T.time_busy", "()", CONTENDED, None, None, None, 0, 7,
@@ -151,7 +153,45 @@ JSON = r"""
       "reason": null,
       "p_signed_rank": null,
       "robust_ratio": null,
-      "decided_by": null
+      "decided_by": null,
+      "per_round": [
+        {
+          "round": 1,
+          "first": "after",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 2,
+          "first": "before",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 3,
+          "first": "after",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 4,
+          "first": "before",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 5,
+          "first": "after",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 6,
+          "first": "before",
+          "before": 0.003,
+          "after": 0.0024
+        }
+      ]
     },
     {
       "benchmark": "bench.T.time_broken",
@@ -325,7 +365,45 @@ CALM_JSON = r"""
       "reason": null,
       "p_signed_rank": null,
       "robust_ratio": null,
-      "decided_by": null
+      "decided_by": null,
+      "per_round": [
+        {
+          "round": 1,
+          "first": "after",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 2,
+          "first": "before",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 3,
+          "first": "after",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 4,
+          "first": "before",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 5,
+          "first": "after",
+          "before": 0.003,
+          "after": 0.0024
+        },
+        {
+          "round": 6,
+          "first": "before",
+          "before": 0.003,
+          "after": 0.0024
+        }
+      ]
     },
     {
       "benchmark": "bench.T.time_mm",

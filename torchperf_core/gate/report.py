@@ -21,6 +21,8 @@ from torchperf_core.verdict import FAMILY_ALPHA, PairedJudgement
 #       "p_signed_rank" (exact Wilcoxon p, where the test had a share of alpha), "robust_ratio"
 #       (Hodges-Lehmann) and "decided_by" ("paired t-test" / "signed-rank test", on slower/faster)
 #       on judged time cases; "ratio" is the deciding test's estimate.
+#       "per_round" on a case with clean rounds: each round's number, which side ran first
+#       ("before" / "after") and the two medians, in the order they ran (what the verdict rests on).
 GATE_FORMAT_VERSION = 1
 
 
@@ -70,6 +72,8 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
                 **({"out_of_reach": True} if c.out_of_reach else {}),
                 **(_robust(c.judgement) if c.judgement else {}),
                 **extra(c),
+                **({"per_round": [{"round": p.round, "first": ("before", "after")[p.first], "before": p.before,
+                                   "after": p.after} for p in c.per_round]} if c.per_round else {}),
             }
             for c in sorted(r.cases, key=lambda c: c.name)
         ],

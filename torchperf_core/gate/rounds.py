@@ -31,7 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from torchperf_core.compare import CountBeside
 from torchperf_core.errors import TorchperfError
@@ -103,6 +103,17 @@ class GatePlan:
         return 1 + math.ceil(max(0, self.max_rounds - self.rounds_min) / self.batch)
 
 
+class RoundPair(NamedTuple):
+    """One clean round of a case: the evidence its verdict rests on, kept so that a report (JSON
+    "per_round") and the figures can show which rounds moved it and whether the side that ran first
+    read differently (a position effect: the ABBA order cancels it in the mean, not in the spread)."""
+
+    round: int  # the round's number, as the progress lines count it (1 = the first)
+    first: int  # 0: before ran first, 1: after ran first (`first_side`)
+    before: float  # each side's median in that round
+    after: float
+
+
 def first_side(round_index: int, case_index: int) -> int:
     """0: before runs first, 1: after runs first; alternates by round and by case (ABBA)."""
     return (round_index + case_index) % 2
@@ -123,6 +134,7 @@ class CaseOutcome:
     tolerance: str | None = None
     instructions: CountBeside | None = None  # on a time case: the count case of the same op and inputs (as compare.Row)
     out_of_reach: bool = False  # undecided and no longer re-measured: its spread put a decision out of reach
+    per_round: tuple[RoundPair, ...] = ()  # the clean rounds judged, in the order they ran
 
     @property
     def name(self) -> str:
@@ -224,7 +236,7 @@ class _Case:
     benchmark: str
     key: str
     index: int  # its place among all cases: the order alternates by it, whatever else dropped out
-    pairs: list[tuple[float, float]] = field(default_factory=list)
+    pairs: list[RoundPair] = field(default_factory=list)
     contended: int = 0
     causes: list[str] = field(default_factory=list)
     final: str | None = None  # a verdict reached without judging (skip, failure)
@@ -303,8 +315,8 @@ def afford_rounds(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: flo
 
 
 def _judge(case: _Case, plan: GatePlan, alpha: float) -> None:
-    before = [b for b, _ in case.pairs]
-    after = [a for _, a in case.pairs]
+    before = [p.before for p in case.pairs]
+    after = [p.after for p in case.pairs]
     case.judgement = judge_paired(before, after, plan.factor, alpha)
     case.out_of_reach = out_of_reach(case.judgement, plan.factor, plan.max_rounds)
 
@@ -367,7 +379,7 @@ def run_gate(
                     case.contended += 1
                     case.causes += [str(o["cause"]) for o in out if o.get("contended") and o.get("cause")]
                 else:
-                    case.pairs.append((float(out[0]["median"]), float(out[1]["median"])))
+                    case.pairs.append(RoundPair(rounds + 1, order[0], float(out[0]["median"]), float(out[1]["median"])))
         finally:
             for w in workers:
                 w.close()
@@ -389,10 +401,11 @@ def run_gate(
 
 
 def _outcome(c: _Case) -> CaseOutcome:
-    b = statistics.median([x for x, _ in c.pairs]) if c.pairs else None
-    a = statistics.median([y for _, y in c.pairs]) if c.pairs else None
+    b = statistics.median([p.before for p in c.pairs]) if c.pairs else None
+    a = statistics.median([p.after for p in c.pairs]) if c.pairs else None
     if c.final is not None:
-        return CaseOutcome(c.benchmark, c.key, c.final, None, b, a, len(c.pairs), c.contended, c.reason)
+        return CaseOutcome(c.benchmark, c.key, c.final, None, b, a, len(c.pairs), c.contended, c.reason,
+                           per_round=tuple(c.pairs))
     j = c.judgement
     verdict = j.verdict if j is not None else UNKNOWN
     reason = contended_reason(len(c.pairs), c.contended, c.causes[-1] if c.causes else None) \
@@ -405,4 +418,4 @@ def _outcome(c: _Case) -> CaseOutcome:
     elif j is not None and j.decided_by == SIGNED_RANK:
         reason = signed_rank_note(j)
     return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason,
-                       out_of_reach=c.out_of_reach is not None)
+                       out_of_reach=c.out_of_reach is not None, per_round=tuple(c.pairs))
