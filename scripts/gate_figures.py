@@ -242,12 +242,14 @@ def spread_anatomy(cases: Sequence[Any], first_rounds: int) -> dict[str, Any] | 
                     case would stand out (the rounds' own state, as opposed to each measurement's)
 
     Only cases with two or more clean rounds in each order count (`cases`); None when none has."""
+    from torchperf_core.verdict import log_ratio
+
     ss = ss_within = 0.0
     df = df_within = 0
     effects: list[float] = []
     by_round: dict[int, list[float]] = {}
     for c in cases:
-        logs = [(p.round, p.first, math.log(p.after / p.before)) for p in c.per_round if p.before > 0 and p.after > 0]
+        logs = [(p.round, p.first, d) for p in c.per_round if (d := log_ratio(p.before, p.after)) is not None]
         groups = [[d for _, first, d in logs if first == side] for side in (0, 1)]
         if min(len(g) for g in groups) < 2:
             continue

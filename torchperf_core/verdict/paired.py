@@ -167,11 +167,19 @@ def hodges_lehmann(logs: Sequence[float]) -> float:
     return statistics.median((logs[i] + logs[j]) / 2.0 for i in range(len(logs)) for j in range(i, len(logs)))
 
 
+def log_ratio(before: float, after: float) -> float | None:
+    """One round's observation, log(after / before); None where it is not a finite number (a zero or
+    negative median): such a round is left out, by the verdict and by the figures alike."""
+    if before > 0 and after > 0 and math.isfinite(after / before):
+        return math.log(after / before)
+    return None
+
+
 def judge_paired(before: Sequence[float], after: Sequence[float], factor: float, alpha: float) -> PairedJudgement:
     """The verdict on per-round medians paired by round (`before[i]` and `after[i]`: round i)."""
     if len(before) != len(after):
         raise ValueError(f"rounds are paired: {len(before)} before vs {len(after)} after")
-    logs = [math.log(a / b) for b, a in zip(before, after) if b > 0 and a > 0 and math.isfinite(a / b)]
+    logs = [d for d in (log_ratio(b, a) for b, a in zip(before, after)) if d is not None]
     n = len(logs)
     if n < MIN_ROUNDS:
         ratio = math.exp(sum(logs) / n) if n else None
