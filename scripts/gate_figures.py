@@ -112,7 +112,7 @@ def _plan(args: argparse.Namespace, bench: str | None) -> Any:
     from torchperf_core.gate import GatePlan
 
     return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads,
-                    max_rounds=args.max_rounds)
+                    max_rounds=args.max_rounds, interleave=getattr(args, "interleave", "sample"))
 
 
 def _sample(result: dict[str, Any]) -> Any:
@@ -219,8 +219,11 @@ def _slowed(side: Any, case: str) -> Any:
 # "verdict": the rule for paired rounds (verdict.PAIRED_RULE); trials under the t-test alone have none.
 # "max_rounds": the gate's --max-rounds; trials recorded before it was (all at the gate's default, 30,
 # its only maximum until then) read as 30 (`trial_key`).
-LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure", "verdict", "max_rounds")
-LEDGER_DEFAULTS = {"max_rounds": 30}
+# "interleave": how the gate's rounds took turns between the sides (the report's, not the flag: a tree
+# that cannot pace runs by case); trials recorded before sample pacing existed ran by case.
+LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure", "verdict", "max_rounds",
+               "interleave")
+LEDGER_DEFAULTS: dict[str, Any] = {"max_rounds": 30, "interleave": "case"}
 
 
 def trial_key(trial: dict[str, Any], key: str) -> Any:
@@ -291,6 +294,7 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
     return {"figure": "gate-tier", "tier": args.tier, "factor": args.factor, "budget": args.budget,
             "case": args.inject_case, "bench": args.bench, "threads": args.threads, "load": load.label,
             "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "out_of_reach": far,
+            "interleave": report.interleave,
             "machine": _machine(), "torch": _torch_version(side.python), "commit": side.label,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cases": len(report.cases), "alpha": report.alpha,
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
@@ -450,6 +454,7 @@ def _print(row: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from torchperf_core.gate import INTERLEAVES
     from torchperf_core.verdict import DEFAULT_FACTOR, GATE_FACTOR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -469,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rounds", type=int, default=None,
                         help="--max-rounds of each gate run: most rounds for an undecided case (default: the gate's, 30)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--interleave", choices=INTERLEAVES, default="sample",
+                        help="the gate's --interleave: sides take turns by sample (default) or by case")
     parser.add_argument("--load", action="store_true", help="start one CPU-bound process for the whole run")
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
     parser.add_argument("--json", help="also write the figures to this file")

@@ -374,21 +374,24 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     t_alone = {**same_settings, "detected": True}  # taken when the t-test alone decided
     del t_alone["verdict"]
     longer = {**same_settings, "max_rounds": 60, "detected": True}  # the gate allowed more rounds
+    same_settings["interleave"] = "sample"
+    by_case = {**same_settings, "interleave": "case", "detected": True}  # whole cases in turn
     # `same_settings` has no "max_rounds": recorded before it was, at the gate's only maximum then (30)
-    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone, longer)))
+    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone, longer, by_case)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
                               inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30)
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
-    assert len(lines) == 7
-    for t in lines[5:]:
+    assert len(lines) == 8
+    for t in lines[6:]:
         assert t["false_alarms"] == [] and t["detected"] is True and t["cases"] == 3
         assert t["remeasure"] == REMEASURE_RULE and t["verdict"] == PAIRED_RULE and t["out_of_reach"] == 0
         assert t["verdicts"] == {"same": 1, "contended": 1}
         assert t["injected"]["verdict"] == "slower" and t["injected"]["ratio"] == pytest.approx(1.05)
         assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))
         assert t["rounds"] == 6 and t["budget_spent"] is True and t["max_rounds"] == 30
+        assert t["interleave"] == "sample"  # the report's: these trees' engine can pace
         # the injected case's rounds: 'steady' is the 3rd of busy, slow, steady, so before ran first in round 1
         assert [r[:2] for r in t["injected"]["per_round"]] == [[1, 0], [2, 1], [3, 0], [4, 1], [5, 0], [6, 1]]
         assert all(r[3] == pytest.approx(1.05 * r[2]) for r in t["injected"]["per_round"])

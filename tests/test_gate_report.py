@@ -22,12 +22,17 @@ RANKED = _j(SLOWER, 1.5, (1.42, 1.58), 0.031, rounds=20, rank_p=2 / 2**20, robus
             decided_by=SIGNED_RANK)
 
 
+# the calm report's base tree predates sample pacing: the gate fell back to whole cases, and says so
+FALLBACK = "cases alternated whole, not sample by sample: the tree of b8a3a8cb predates sample pacing"
+
+
 def _report(cases: tuple[CaseOutcome, ...], budget_spent: bool = False) -> GateReport:
     return GateReport(
         before=GateSide("b8a3a8cb", "python", Path("b"), commit="b8a3a8cb" * 5),
         after=GateSide("c0ffee12", "python", Path("a"), commit="c0ffee12" * 5),
         plan=GatePlan(factor=1.1, rounds_min=6, batch=4, max_rounds=30), alpha=0.0025, cases=cases,
         rounds=10, seconds=42.4, budget_spent=budget_spent,
+        notes=(FALLBACK,) if budget_spent else (), interleave="case" if budget_spent else "sample",
     )  # fmt: skip
 
 
@@ -48,7 +53,7 @@ CASES = (
 
 TEXT = r"""
 torchperf continuous: REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged
-b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor
+b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor; sides alternated sample by sample
 
    Verdict    Before    After  Ratio           CI             Rounds  Spread  Benchmark (Parameter)
 -  ---------  ------  -------  -----  -----------  -----------------  ------  --------------------------------
@@ -71,7 +76,7 @@ Notes:
 MARKDOWN = r"""
 ❌ **torchperf continuous**: REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged
 
-b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared)
+b8a3a8cb → c0ffee12: 6 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); sides alternated sample by sample
 
 |   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
@@ -124,6 +129,7 @@ JSON = r"""
   "rounds": 10,
   "seconds": 42.4,
   "budget_spent": false,
+  "interleave": "sample",
   "exit_code": 1,
   "headline": "REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged",
   "summary": {
@@ -287,12 +293,15 @@ JSON = r"""
 
 CALM_TEXT = r"""
 torchperf continuous: no decided regression
-b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor; budget spent
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor; sides alternated case by case; budget spent
 
    Verdict  Before    After  Ratio           CI  Rounds  Spread  Benchmark (Parameter)
 -  -------  ------  -------  -----  -----------  ------  ------  --------------------------------
 -  faster     3 ms   2.4 ms  0.800  0.770–0.830       6   ±2.0%  bench.T.time_add
    same       2 ms  2.01 ms  1.004  0.991–1.017       6   ±1.2%  bench.T.time_mm(1024, 'float32')
+
+Notes:
+  cases alternated whole, not sample by sample: the tree of b8a3a8cb predates sample pacing
 
 + slower, - faster (decided), ? unknown: re-measure, c contended: re-run on a quiet machine; Ratio: geometric mean of the per-round ratios (Hodges-Lehmann where the signed-rank test decided); Spread: standard deviation of the per-round log ratios; exit 1 only for decided regressions
 """[1:]
@@ -300,7 +309,7 @@ b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 
 CALM_MARKDOWN = r"""
 ✅ **torchperf continuous**: no decided regression
 
-b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); budget spent
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); sides alternated case by case; budget spent
 
 |   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
@@ -315,6 +324,8 @@ b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 
 |   | same | 2 ms | 2.01 ms | 1.004 | 0.991–1.017 | 6 | ±1.2% | `bench.T.time_mm(1024, 'float32')` |
 
 </details>
+
+- cases alternated whole, not sample by sample: the tree of b8a3a8cb predates sample pacing
 """[1:]
 
 CALM_JSON = r"""
@@ -340,6 +351,7 @@ CALM_JSON = r"""
   "rounds": 10,
   "seconds": 42.4,
   "budget_spent": true,
+  "interleave": "case",
   "exit_code": 0,
   "headline": "no decided regression",
   "summary": {
@@ -425,6 +437,9 @@ CALM_JSON = r"""
       "robust_ratio": null,
       "decided_by": null
     }
+  ],
+  "notes": [
+    "cases alternated whole, not sample by sample: the tree of b8a3a8cb predates sample pacing"
   ]
 }
 """[1:]

@@ -27,6 +27,7 @@ HELP = "the PR gate: BASE HEAD (or --torch A B) interleaved in rounds until deci
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from torchperf_core.gate import INTERLEAVES
     from torchperf_core.verdict import GATE_FACTOR
 
     parser.add_argument("revisions", nargs="*", metavar="REV", help="BASE HEAD: two commits, branches or tags")
@@ -41,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", default="4", help="rounds added to the undecided cases at a time (default 4)")
     parser.add_argument("--budget", default=None, help="seconds for the whole run, counted from its start: the first --rounds-min rounds always run, "
                              "no round is added once it is spent (default: no limit)")
+    parser.add_argument("--interleave", choices=INTERLEAVES, default="sample",
+                        help="how the two sides take turns in a round: sample (one sample each, in turn: a slow spell "
+                             "of the host falls on both; the default) or case (each side's whole measurement in turn, "
+                             "as every tree older than sample pacing is run)")
     parser.add_argument("--threads", default=None, help="intra-op threads in both sides (default: torch's default)")
     parser.add_argument("--tier", default="smoke", help="suite tier: smoke, default or full (default smoke)")
     parser.add_argument("--python", default=None, help="interpreter with torch for both commits (default: this one)")
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         factor=parse_factor(args.factor), rounds_min=rounds_min, batch=batch,
         max_rounds=max_rounds, budget=_budget(args.budget), threads=positive_int(args.threads, "--threads"),
         bench=_bench(args.bench), tier=parse_tier(args.tier),
-        instructions=wants_counts(getattr(args, "metric", None), os.environ),
+        instructions=wants_counts(getattr(args, "metric", None), os.environ), interleave=args.interleave,
     )  # fmt: skip
     conf = read_config(args.config or CONFIG_NAME)
     repo = conf.repo_dir or Path(".").resolve()

@@ -137,6 +137,20 @@ class SchedProbe:
         )
 
 
+def leave_out(first: Reading, before: Reading, after: Reading) -> Reading:
+    """`first` moved forward by the interval `before` -> `after`, so that a measurement's totals taken
+    from it (`summarize`) leave that interval out: a paced pause, in which another process measured
+    (`timing.pacing`), is neither this measurement's wall time nor its neighbours' CPU use."""
+
+    def plus(x: float | None, a: float | None, b: float | None) -> float | None:
+        return None if x is None or a is None or b is None else x + (b - a)
+
+    return Reading(first.wall + (after.wall - before.wall), plus(first.wait, before.wait, after.wait),
+                   first.switches + (after.switches - before.switches), first.own_cpu + (after.own_cpu - before.own_cpu),
+                   plus(first.machine_busy, before.machine_busy, after.machine_busy),
+                   plus(first.steal, before.steal, after.steal))
+
+
 def sample_wait(before: Reading, after: Reading) -> float:
     """Fraction of the interval's wall time our threads spent waiting for a CPU (0 if unknown)."""
     wall = after.wall - before.wall

@@ -23,6 +23,12 @@ exist, within 3x the planned samples and 3x `max_time`; a measurement left with 
 and flagged, never silently cleaned). The probe's cost is part of the measured overhead, so the 1%
 bound on it still holds.
 
+Pacing (sync mode, `pacing(fn)` around the measurement): `fn` is called before every sample, outside
+the timed region, and may block; the sample's opening reading (clock, probe) is taken after it returns,
+and the time it blocked does not count against `max_time`. The gate's worker sets it so that two
+processes, one per side, take their samples alternately (`gate/rounds.py`): a slow spell of the
+host then falls on both sides instead of on one side's whole measurement.
+
 Events mode records a CUDA event pair around each batch and synchronizes once at the end: no host
 clock overhead at all. Cold-L2 mode flushes the cache before every call, outside the timed region,
 so each sample is one call (number = 1) and the clock's overhead is reported alongside.
@@ -30,13 +36,14 @@ so each sample is one call (number = 1) and the clock's overhead is reported alo
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from torchperf_core.engine import stats
 from torchperf_core.engine.clock import SyncClock, Synchronizer
-from torchperf_core.engine.contention import Contention, Reading, SchedProbe, is_disturbed, sample_wait, summarize
+from torchperf_core.engine.contention import Contention, Reading, SchedProbe, is_disturbed, leave_out, sample_wait, summarize
 
 TIMING_MODES = ("sync", "events")
 
@@ -76,6 +83,21 @@ class RawTiming:
     mode: str
     cold_l2: bool
     contention: Contention | None = None  # None: not watched (no probe, events mode)
+
+
+_PACE: list[Callable[[], None]] = []  # set only by `pacing`: the innermost one is used
+
+
+@contextlib.contextmanager
+def pacing(pace: Callable[[], None]) -> Iterator[None]:
+    """Call `pace` before every sample of the sync-mode measurements made inside (see the module doc).
+    A context, not a parameter, because the measurement is reached through a benchmark's own method
+    (the gate's worker cannot pass arguments through it)."""
+    _PACE.append(pace)
+    try:
+        yield
+    finally:
+        _PACE.pop()
 
 
 def measure_clock_overhead(clock: Callable[[], float], reads: int = 21) -> float:
@@ -188,17 +210,32 @@ def time_callable(
     first: Reading | None = None
     r_prev: Reading | None = None
     deadline = hard_deadline = math.inf
+    pace = _PACE[-1] if _PACE else None
+    last_end: float | None = None  # where the previous sample ended (or the loop began): a pause starts there
     if not options.cold_l2:  # cold-L2 samples each start after their own flush
-        t_prev = clock()
+        t_prev = last_end = clock()
         deadline, hard_deadline = t_prev + options.max_time, t_prev + 3 * options.max_time
         if watched:
             first = r_prev = probe.read()  # type: ignore[union-attr]
     while True:
+        if pace is not None:
+            pace()  # may block while another process samples: neither timed nor counted against max_time
+            resumed = clock()
+            if last_end is not None:
+                deadline, hard_deadline = deadline + resumed - last_end, hard_deadline + resumed - last_end
+            if not options.cold_l2:
+                t_prev = resumed
+                if watched:  # the pause (another process measuring) is neither this sample nor the totals
+                    r = probe.read()  # type: ignore[union-attr]
+                    first, r_prev = leave_out(first, r_prev, r), r  # type: ignore[arg-type]
         if options.cold_l2:
             flush()  # type: ignore[misc]
             t_prev = clock()  # waits for the flush to finish: it is not in the sample
             if watched:
-                r_prev = probe.read()  # type: ignore[union-attr]
+                r = probe.read()  # type: ignore[union-attr]
+                if pace is not None and first is not None:
+                    first = leave_out(first, r_prev, r)  # type: ignore[arg-type]
+                r_prev = r
                 first = first or r_prev
             if math.isinf(deadline):
                 deadline, hard_deadline = t_prev + options.max_time, t_prev + 3 * options.max_time
@@ -216,7 +253,7 @@ def time_callable(
             r_prev = r
         else:
             clean.append(sample)
-        t_prev = t
+        t_prev = last_end = t
         if len(clean) >= options.samples or len(taken) >= max_attempts:
             break
         if t > deadline and len(clean) >= options.min_samples:

@@ -23,6 +23,8 @@ from torchperf_core.verdict import FAMILY_ALPHA, PairedJudgement
 #       on judged time cases; "ratio" is the deciding test's estimate.
 #       "per_round" on a case with clean rounds: each round's number, which side ran first
 #       ("before" / "after") and the two medians, in the order they ran (what the verdict rests on).
+#       "interleave": "sample" (the sides took turns sample by sample) or "case" (each side's whole
+#       measurement in turn); absent from reports written before sample pacing, which ran by case.
 GATE_FORMAT_VERSION = 1
 
 
@@ -52,6 +54,7 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
         "rounds": r.rounds,
         "seconds": round(r.seconds, 1),
         "budget_spent": r.budget_spent,
+        "interleave": r.interleave,
         "exit_code": r.exit_code,
         "headline": gate_headline(r),
         "summary": dict(sorted(r.counts().items())),

@@ -4,7 +4,9 @@
     for round r in 0 .. rounds_min-1 (then only the undecided cases, `batch` rounds at a time):
         start one fresh worker per side (python + that side's code tree)
         for case i: time it on both sides, the first side alternating with (r + i) % 2 (ABBA
-            across rounds, so neither side always runs first, cancelling position effects)
+            across rounds, so neither side always runs first, cancelling position effects);
+            sample by sample, the two sides taking turns (--interleave sample, the default, where
+            both trees can pace: gate/pairs.py), else one side's whole measurement after the other's
         a round in which either side was disturbed is set aside (retaken by the next rounds)
     after the first rounds and after each batch ("a look"): judge_paired on the clean rounds at
         alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks; the paired t-test
@@ -35,6 +37,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from torchperf_core.compare import CountBeside
 from torchperf_core.errors import TorchperfError
+from torchperf_core.gate.pairs import INTERLEAVES, time_pair
 from torchperf_core.gate.sides import GateSide
 from torchperf_core.verdict import (
     BOTH_FAILED,
@@ -85,6 +88,7 @@ class GatePlan:
     bench: str | None = None  # regex on "benchmark(key)"
     tier: str = "default"
     instructions: bool = False  # also count instructions once per side (--metric instructions)
+    interleave: str = "sample"  # INTERLEAVES; "sample" falls back to "case" where a tree cannot pace
 
     def __post_init__(self) -> None:
         # The one rule for the rounds (the CLI and scripts/gate_figures.py both build a plan): a spread needs
@@ -96,6 +100,8 @@ class GatePlan:
                                  f"{self.rounds_min}); give {self.rounds_min} or more, e.g. 30 or 60")
         if self.batch < 1:
             raise TorchperfError(f"--batch {self.batch} must be 1 or more")
+        if self.interleave not in INTERLEAVES:
+            raise TorchperfError(f"--interleave {self.interleave!r} is not one of {', '.join(INTERLEAVES)}")
 
     @property
     def looks(self) -> int:
@@ -162,6 +168,7 @@ class GateReport:
     budget_spent: bool
     worker_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     notes: tuple[str, ...] = ()  # one line each: why a metric has no rows (no valgrind, no count benchmark)
+    interleave: str = "case"  # how the rounds interleaved the sides: "sample" where both trees paced
 
     @property
     def exit_code(self) -> int:
@@ -186,7 +193,9 @@ class _Worker:
             cmd += ["--threads", str(threads)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
                                      text=True, env=dict(env), cwd=str(side.benchmark_dir.parent))
-        self._read()  # {"ready": true}
+        ready = self._read()  # {"ready": true, "pid", "paced"}
+        self.pid = int(ready.get("pid") or self.proc.pid)
+        self.can_pace = bool(ready.get("paced"))  # a tree older than sample pacing says nothing: False
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
@@ -339,6 +348,8 @@ def run_gate(
     active: list[_Case] = []
     rounds = judged = 0
     budget_spent = False
+    paced = plan.interleave == "sample"
+    notes: tuple[str, ...] = ()
     while True:
         if rounds >= plan.rounds_min:
             active = [c for c in cases if c.final is None and c.out_of_reach is None
@@ -360,6 +371,12 @@ def run_gate(
                     raise TorchperfError(f"no benchmark case on both sides matches --bench {plan.bench!r}" if plan.bench
                                          else "no benchmark case found on both sides")
                 alpha = per_case_alpha(len(cases), plan.looks)
+                old = [w.side.label for w in workers if not w.can_pace]
+                if paced and old:
+                    paced = False
+                    notes = (f"cases alternated whole, not sample by sample: the tree of {' and '.join(old)} "
+                             f"predates sample pacing",)
+                    progress(notes[0])
                 progress(f"{len(cases)} case(s); per-case alpha {alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over "
                          f"{len(cases)} cases x {plan.looks} looks)")
             if rounds < plan.rounds_min:
@@ -367,10 +384,9 @@ def run_gate(
                 progress(f"round {rounds + 1}/{plan.rounds_min}: {len(active)} case(s)")
             for case in active:
                 order = (0, 1) if first_side(rounds, case.index) == 0 else (1, 0)
-                out: list[dict[str, Any]] = [{}, {}]
                 case_start = clock()
-                for s in order:
-                    out[s] = workers[s].ask({"op": "run", "benchmark": case.benchmark, "key": case.key})
+                out = time_pair(workers, order, {"op": "run", "benchmark": case.benchmark, "key": case.key},
+                                paced=paced)
                 case.seconds = clock() - case_start
                 bookkeeping = _one_side_verdict(out[0], out[1])
                 if bookkeeping is not None:
@@ -397,7 +413,8 @@ def run_gate(
             if c.final is None and c.out_of_reach is None:
                 _judge(c, plan, alpha)
     outcomes = [_outcome(c) for c in cases] + finished
-    return GateReport(before, after, plan, alpha, tuple(outcomes), rounds, clock() - start, budget_spent, envs[1])
+    return GateReport(before, after, plan, alpha, tuple(outcomes), rounds, clock() - start, budget_spent, envs[1],
+                      notes, "sample" if paced else "case")
 
 
 def _outcome(c: _Case) -> CaseOutcome:

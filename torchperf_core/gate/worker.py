@@ -9,12 +9,21 @@ part of what is measured).
 Protocol, one JSON object per line: the parent writes a request on stdin, the worker answers on
 stdout (anything the benchmarks print goes to stderr). Requests:
 
+    (on start)                                       -> {"ready": true, "pid", "paced": BOOL}
     {"op": "list"}                                   -> {"cases": [{"benchmark", "key", "params"}]}
-    {"op": "run", "benchmark": NAME, "key": KEY}     -> {"ok": true, "median", "samples", "number",
-                                                         "contended", "cause"}
+    {"op": "run", "benchmark": NAME, "key": KEY      -> {"ok": true, "median", "samples", "number",
+     [, "paced": true]}                                  "contended", "cause", "paced": BOOL}
                                                       | {"ok": false, "skip": REASON}
                                                       | {"ok": false, "error": TEXT}
     {"op": "quit"}
+
+Paced runs (sample by sample): with "paced": true, before every sample the worker answers
+{"pace": N} (N samples taken so far) and waits for {"op": "go"}; the run's answer follows the last
+sample as usual. The parent alternates two workers this way, one sample each (gate/rounds.py).
+"paced" at start says whether the side's tree can pace: its engine has `timing.pacing` (older trees
+have not, and are run whole); a result's "paced" says whether this case was (a `time_` case always
+is, an engine measurement where it goes through the paced loop; a case that answers without any
+{"pace"} was not).
 
 NAME is asv's benchmark name ("bench_matmul.MM.track_mm"), KEY asv's parameter key
 ("(1024, 'float32', 'contiguous', 'cpu')"), the same strings the results and sidecars use.
@@ -86,8 +95,10 @@ def _cases(bench_dir: Path) -> dict[tuple[str, str], tuple[Any, bool, str, tuple
     return out
 
 
-def _time_samples(call: Callable[[], Any], samples: int = 10, sample_time: float = 0.01) -> dict[str, Any]:
-    """asv's way for a `time_` benchmark: `number` calls per sample so a sample lasts >= sample_time."""
+def _time_samples(call: Callable[[], Any], samples: int = 10, sample_time: float = 0.01,
+                  pace: Callable[[], None] | None = None) -> dict[str, Any]:
+    """asv's way for a `time_` benchmark: `number` calls per sample so a sample lasts >= sample_time;
+    `pace`, when given, is called before every sample (outside it)."""
     call()  # warm-up
     number = 1
     while True:
@@ -100,6 +111,8 @@ def _time_samples(call: Callable[[], Any], samples: int = 10, sample_time: float
         number *= 10 if took < sample_time / 10 else 2
     out = []
     for _ in range(samples):
+        if pace is not None:
+            pace()
         start = time.perf_counter()
         for _ in range(number):
             call()
@@ -107,7 +120,8 @@ def _time_samples(call: Callable[[], Any], samples: int = 10, sample_time: float
     return {"samples": out, "number": number}
 
 
-def _run_case(owner: Any, is_class: bool, method: str, params: tuple[Any, ...]) -> dict[str, Any]:
+def _run_case(owner: Any, is_class: bool, method: str, params: tuple[Any, ...],
+              pace: Callable[[], None] | None = None) -> dict[str, Any]:
     bench = owner() if is_class else SimpleNamespace()
     target = getattr(bench, method) if is_class else getattr(owner, method)
     try:
@@ -117,7 +131,7 @@ def _run_case(owner: Any, is_class: bool, method: str, params: tuple[Any, ...]) 
         return {"ok": False, "skip": str(exc) or "skipped in setup"}
     try:
         if method.startswith("time_"):
-            result = _time_samples(lambda: target(*params))
+            result = _time_samples(lambda: target(*params), pace=pace)
         else:
             result = target(*params)
         samples = [float(x) for x in result["samples"]]
@@ -133,6 +147,15 @@ def _run_case(owner: Any, is_class: bool, method: str, params: tuple[Any, ...]) 
     finally:
         if is_class and hasattr(bench, "teardown"):
             bench.teardown(*params)
+
+
+def _pacing() -> Callable[[Callable[[], None]], Any] | None:
+    """The side's engine's `timing.pacing` context, or None where its tree predates it."""
+    try:
+        timing = importlib.import_module("torchperf_core.engine.timing")
+    except ImportError:
+        return None
+    return getattr(timing, "pacing", None)
 
 
 def _scale() -> tuple[re.Pattern[str], float] | None:
@@ -158,13 +181,25 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     cases = _cases(bench_dir)
     scale = _scale()
+    pacing = _pacing()
+    requests = iter(sys.stdin)
 
     def reply(obj: dict[str, Any]) -> None:
         answer.write(json.dumps(obj) + "\n")
         answer.flush()
 
-    reply({"ready": True, "pid": os.getpid()})
-    for line in sys.stdin:
+    paces = [0]
+
+    def pace() -> None:
+        """Before a sample: say so, and wait for the parent's go (the other side samples meanwhile)."""
+        reply({"pace": paces[0]})
+        paces[0] += 1
+        request = json.loads(next(requests))
+        if request.get("op") != "go":
+            raise RuntimeError(f"a paced run expects {{'op': 'go'}} before each sample, got {request!r}")
+
+    reply({"ready": True, "pid": os.getpid(), "paced": pacing is not None})
+    for line in requests:
         request = json.loads(line)
         op = request.get("op")
         if op == "quit":
@@ -177,7 +212,13 @@ def main(argv: list[str] | None = None) -> int:
             reply({"ok": False, "error": f"no case {request.get('benchmark')}{request.get('key')} on this side"})
             continue
         try:
-            result = _run_case(*case)
+            paces[0] = 0
+            if request.get("paced") and pacing is not None:
+                with pacing(pace):
+                    result = _run_case(*case, pace=pace)
+            else:
+                result = _run_case(*case)
+            result["paced"] = paces[0] > 0
             if scale is not None and result.get("ok") and scale[0].search(f"{request['benchmark']}{request['key']}"):
                 result["samples"] = [x * scale[1] for x in result["samples"]]
                 result["median"] = statistics.median(result["samples"])

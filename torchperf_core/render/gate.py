@@ -101,6 +101,8 @@ class GateReportLike(Protocol):
     def exit_code(self) -> int: ...
     @property
     def notes(self) -> tuple[str, ...]: ...
+    @property
+    def interleave(self) -> str: ...
     def counts(self) -> dict[str, int]: ...
 
 
@@ -125,6 +127,11 @@ def _tests(alpha: float) -> str:
     if not 0.0 < alpha < 1.0:
         return ""
     return f"; changes: paired t-test, and from {signed_rank_rounds(alpha)} rounds the signed-rank test (alpha shared)"
+
+
+def _interleaved(r: GateReportLike) -> str:
+    """How the rounds took turns between the sides (gate.pairs.INTERLEAVES)."""
+    return "; sides alternated sample by sample" if r.interleave == "sample" else "; sides alternated case by case"
 
 
 def _time(x: float | None) -> str:
@@ -210,7 +217,7 @@ def render_gate_text(r: GateReportLike) -> str:
         f"{r.before.label} → {r.after.label}: {len(r.cases)} case(s), {r.rounds} round(s), {r.seconds:.0f} s; "
         f"factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over cases and "
         f"{r.plan.looks} looks){_tests(r.alpha)}; same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
-        + ("; budget spent" if r.budget_spent else ""),
+        + _interleaved(r) + ("; budget spent" if r.budget_spent else ""),
         "",
     ]
     beside = _has_beside(rows)
@@ -244,7 +251,8 @@ def render_gate_markdown(r: GateReportLike) -> str:
     out = [f"{status} **torchperf continuous**: {md_escape(gate_headline(r))}", "",
            f"{md_escape(r.before.label)} → {md_escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
            f"{r.seconds:.0f} s; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise "
-           f"{FAMILY_ALPHA:.0%}){_tests(r.alpha)}" + ("; budget spent" if r.budget_spent else "")]
+           f"{FAMILY_ALPHA:.0%}){_tests(r.alpha)}" + md_escape(_interleaved(r))
+           + ("; budget spent" if r.budget_spent else "")]
     changed = [line for c, line in zip(rows, body) if c.verdict != SAME]
     if changed:
         out += ["", *head, *changed]
