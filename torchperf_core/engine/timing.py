@@ -25,7 +25,8 @@ bound on it still holds.
 
 Pacing (sync mode, `pacing(fn)` around the measurement): `fn` is called before every sample, outside
 the timed region, and may block; the sample's opening reading (clock, probe) is taken after it returns,
-and the time it blocked does not count against `max_time`. The gate's worker sets it so that two
+and the time it blocked does not count against `max_time`. A paced measurement's contention rests on
+its samples' own waits: the machine's tick-sampled counters are left out (`contention.without_machine`). The gate's worker sets it so that two
 processes, one per side, take their samples alternately (`gate/rounds.py`): a slow spell of the
 host then falls on both sides instead of on one side's whole measurement.
 
@@ -43,7 +44,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from torchperf_core.engine import stats
 from torchperf_core.engine.clock import SyncClock, Synchronizer
-from torchperf_core.engine.contention import Contention, Reading, SchedProbe, is_disturbed, leave_out, sample_wait, summarize
+from torchperf_core.engine.contention import Contention, Reading, SchedProbe, is_disturbed, sample_wait, summarize, without_machine
 
 TIMING_MODES = ("sync", "events")
 
@@ -225,17 +226,13 @@ def time_callable(
                 deadline, hard_deadline = deadline + resumed - last_end, hard_deadline + resumed - last_end
             if not options.cold_l2:
                 t_prev = resumed
-                if watched:  # the pause (another process measuring) is neither this sample nor the totals
-                    r = probe.read()  # type: ignore[union-attr]
-                    first, r_prev = leave_out(first, r_prev, r), r  # type: ignore[arg-type]
+                if watched:  # the pause (another process measuring) is not this sample's disturbance
+                    r_prev = probe.read()  # type: ignore[union-attr]
         if options.cold_l2:
             flush()  # type: ignore[misc]
             t_prev = clock()  # waits for the flush to finish: it is not in the sample
             if watched:
-                r = probe.read()  # type: ignore[union-attr]
-                if pace is not None and first is not None:
-                    first = leave_out(first, r_prev, r)  # type: ignore[arg-type]
-                r_prev = r
+                r_prev = probe.read()  # type: ignore[union-attr]
                 first = first or r_prev
             if math.isinf(deadline):
                 deadline, hard_deadline = t_prev + options.max_time, t_prev + 3 * options.max_time
@@ -264,6 +261,8 @@ def time_callable(
     contention = None
     enough = len(clean) >= options.min_samples
     if watched:
+        if pace is not None:
+            first = without_machine(first)  # type: ignore[arg-type]
         contention = summarize(first, r_prev, waits, len(taken) - len(clean), len(taken),  # type: ignore[arg-type]
                                enough_clean=enough, threads=probe.threads)  # type: ignore[union-attr]
     kept = clean if enough else taken  # contended: every sample stays, flagged
