@@ -8,8 +8,9 @@ can fall inside one spell and its partner outside it; that is the spread between
 
 Between the two sides' samples the parent waits until the side that sampled last has no thread on a
 CPU (`settle`): OpenMP's threads spin for some milliseconds after a parallel region, and on a 2-core
-host they would slow the other side's next sample (measured: 12.3 ms -> 17.6 ms a call with a
-fixed ~2 ms gap; 12.3 ms with the wait, ~8 ms a sample). Each worker's own warm-up and calibration
+host they would slow the other side's next sample (fp32 mm 1024², a two-process prototype: 12.3 ms
+a call taken whole, 19.8 ms alternating with no gap, 14.0 ms at best with a fixed 5 ms gap, 12.3 ms
+with this wait, ~8 ms a turn). Each worker's own warm-up and calibration
 still run whole, one side after the other (the first `pace` comes after them).
 """
 
