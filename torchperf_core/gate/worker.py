@@ -19,7 +19,7 @@ stdout (anything the benchmarks print goes to stderr). Requests:
 
 Paced runs (sample by sample): with "paced": true, before every sample the worker answers
 {"pace": N} (N samples taken so far) and waits for {"op": "go"}; the run's answer follows the last
-sample as usual. The parent alternates two workers this way, one sample each (gate/rounds.py).
+sample as usual. The parent alternates two workers this way, one sample each (gate/pairs.py, `time_pair`).
 "paced" at start says whether the side's tree can pace: its engine has `timing.pacing` (older trees
 have not, and are run whole); a result's "paced" says whether this case was (a `time_` case always
 is, an engine measurement where it goes through the paced loop; a case that answers without any
