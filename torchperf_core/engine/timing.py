@@ -26,9 +26,10 @@ bound on it still holds.
 Pacing (sync mode, `pacing(fn)` around the measurement): `fn` is called before every sample, outside
 the timed region, and may block; the sample's opening reading (clock, probe) is taken after it returns,
 and the time it blocked does not count against `max_time`. A paced measurement's contention rests on
-its samples' own waits: the machine's tick-sampled counters are left out (`contention.without_machine`). The gate's worker sets it so that two
-processes, one per side, take their samples alternately (`gate/pairs.py`): a slow spell of the
-host then falls on both sides instead of on one side's whole measurement.
+its samples' own waits: the machine's tick-sampled counters are left out
+(`contention.without_machine`). The gate's worker sets it so that two processes, one per side, take
+their samples alternately (`gate/pairs.py`): a slow spell of the host then falls on both sides
+instead of on one side's whole measurement.
 
 Events mode records a CUDA event pair around each batch and synchronizes once at the end: no host
 clock overhead at all. Cold-L2 mode flushes the cache before every call, outside the timed region,
