@@ -32,6 +32,8 @@ Figures (each row says the machine, the load, the torch version and what was run
              worth can be taken a few at a time. Each trial also keeps the injected case's rounds
              (which side ran first, both medians) and where the spread between rounds of the other
              cases comes from (`spread_anatomy`: the order effect, the first rounds' shifts).
+             `--markdown --ledger FILE` measures nothing: it prints the README's table row for the
+             ledger's trials taken with the settings given (the README's rows are printed, not copied).
   versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
              --torch ...`): the gate's verdict per case beside torch.utils.benchmark's ratio,
              measured in the same two environments (median of 3 rounds, alternating the side
@@ -86,6 +88,9 @@ def _torch_version(python: str) -> str:
     return proc.stdout.strip() or "unknown"
 
 
+LOAD_LABELS = {True: "1 CPU-bound process alive", False: "quiet (no load started)"}  # a row's and a ledger trial's "load"
+
+
 class _Load:
     """One CPU-bound process for the whole figure (`--load`), stopped by us, by its own handle."""
 
@@ -102,7 +107,7 @@ class _Load:
 
     @property
     def label(self) -> str:
-        return "1 CPU-bound process alive" if self.proc is not None else "quiet (no load started)"
+        return LOAD_LABELS[self.proc is not None]
 
 
 # ---------------------------------------------------------------------------------------- separate
@@ -332,6 +337,103 @@ def summarize_gate_tier(trials: list[dict[str, Any]]) -> dict[str, Any]:
             "commits": sorted({t["commit"] for t in trials}), "each": trials}
 
 
+def _span(values: Sequence[float], fmt: str, mark: str = "") -> str:
+    """'lo–hi' in `fmt`, each after `mark` (one value when both print alike)."""
+    lo, hi = mark + format(min(values), fmt), mark + format(max(values), fmt)
+    return lo if lo == hi else f"{lo.removesuffix('%') if hi.endswith('%') else lo}–{hi}"  # 10.0–13.3%
+
+
+def _each(values: Sequence[Any]) -> str:
+    """'a, b and c' (the README's way of listing one value a trial)."""
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def _injected(t: dict[str, Any]) -> str:
+    """One trial's injected case: its verdict, ratio, rounds, and what decided it at what spread."""
+    i = t["injected"]
+    how = [i.get("decided_by"), i.get("spread") is not None and f"spread {i['spread']:.1%}",
+           i.get("robust_spread") is not None and f"{i['robust_spread']:.1%} robust"]
+    how_text = ", ".join(x for x in how if x)
+    ratio = f" ×{i['ratio']:.3f}" if i.get("ratio") is not None else ""
+    return f"{i['verdict']}{ratio} after {i['rounds']} rounds" + (f" ({how_text})" if how_text else "")
+
+
+def markdown_row(trials: list[dict[str, Any]]) -> str:
+    """The README's table row for the trials of one ledger group (the same LEDGER_KEYS), printed from the
+    ledger so that the README cannot drift from it: who ran (commits, machines, torch, load, when each trial
+    started) in the first cell, what each trial found in the second, the targets, the time a trial took.
+
+    A trial's start is its record's time less its seconds (the record is written as the trial ends)."""
+    from datetime import datetime, timedelta
+
+    n = len(trials)
+    days: dict[str, list[str]] = {}
+    for t in trials:
+        start = datetime.strptime(t["when"], "%Y-%m-%dT%H:%M:%S%z") - timedelta(seconds=t["seconds"])
+        days.setdefault(start.strftime("%Y-%m-%d"), []).append(start.strftime("%H:%M"))
+    machines: dict[str, list[int]] = {}
+    for k, t in enumerate(trials, 1):
+        machines.setdefault(f"{t['machine']}, torch {t['torch']}", []).append(k)
+    where = (next(iter(machines)) if len(machines) == 1 else
+             "; ".join(f"trial{'s' if len(ks) > 1 else ''} {_each(ks)} on {m}" for m, ks in machines.items()))
+    who = (f"commits {_each([t['commit'] for t in trials])}; {where}; {trials[0]['load']}; started "
+           + "; ".join(f"{day} at {_each(times)}" for day, times in days.items()))
+
+    def count(verdict: str) -> list[int]:
+        return [t["verdicts"].get(verdict, 0) for t in trials]
+
+    alarms = sum(bool(t["false_alarms"]) for t in trials)
+    named = sorted({c for t in trials for c in t["false_alarms"]})
+    skipped, contended = count("skipped"), count("contended")
+    at_end = ["same / unknown at the end: " + ", ".join(f"{a}/{b}" for a, b in zip(count("same"), count("unknown")))]
+    if any(contended):
+        at_end.append(f"contended {', '.join(map(str, contended))}")
+    at_end.append(f"{skipped[0]} skipped each time" if len(set(skipped)) == 1 else f"skipped {', '.join(map(str, skipped))}")
+    at_end.append(f"out of reach at the end {', '.join(str(t['out_of_reach']) for t in trials)}")
+    if named:
+        at_end.append(f"decided as changes: {_each(named)}")
+    found = [f"**{n} trial{'s' if n > 1 else ''}{' so far' if n < 20 else ''}: {alarms}/{n}** with a false alarm among "
+             f"the other {trials[-1]['cases'] - 1} cases ({'; '.join(at_end)})",
+             "rounds and time: " + ", ".join(f"{t['rounds']} in {t['seconds']} s"
+                                             + (" (the budget spent)" if t["budget_spent"] else "") for t in trials)]
+    anatomy = [t["anatomy"] for t in trials if t.get("anatomy")]
+    if anatomy:
+        spreads = [a["spread"] for a in anatomy]
+        found.append(f"spread between rounds over the {_each(sorted({a['cases'] for a in anatomy}))} other judged cases "
+                     f"**{_span(spreads, '.1%')}** ({', '.join(format(x, '.1%') for x in spreads)}; the side run "
+                     f"second {_span([a['second_side'] for a in anatomy], '.3f', '×')}; the first rounds' median "
+                     f"ratios {_span([r for a in anatomy for r in a['rounds']], '.3f', '×')})")
+    calls = [t["injected"]["seconds_a_call"] * 1e3 for t in trials if t["injected"].get("seconds_a_call")]
+    found.append(f"the +{INJECTED - 1:.0%} **detected {sum(t['detected'] for t in trials)}/{n}**: "
+                 + ", ".join(_injected(t) for t in trials) + (f"; the case at {_span(calls, '.1f')} ms a call" if calls else ""))
+    minutes = _span([t["seconds"] / 60 for t in trials], ".0f")
+    return f"| {who} | {'; '.join(found)} | 0/20; ≥ 9/10 | {minutes} min a trial |"
+
+
+def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`--markdown`: the README row of the ledger's trials that this command line would add to."""
+    from torchperf_core.gate.rounds import REMEASURE_RULE
+    from torchperf_core.verdict import PAIRED_RULE
+
+    if not args.ledger:
+        parser.error("--markdown prints the row of a ledger's trials; give --ledger FILE")
+    ledger = Path(args.ledger)
+    if not ledger.is_file():
+        parser.error(f"--ledger {args.ledger}: no such file; --markdown reads a ledger that 'gate-tier' trials wrote")
+    mine = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case, "bench": args.bench,
+            "threads": args.threads, "load": LOAD_LABELS[args.load],
+            "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": args.interleave}
+    trials = [t for t in read_ledger(ledger)
+              if t.get("figure") == "gate-tier" and all(trial_key(t, k) == v for k, v in mine.items())]
+    if not trials:
+        print(f"gate_figures.py: no trial in {args.ledger} was taken with these settings ("
+              + ", ".join(f"{k} {v}" for k, v in mine.items()) + ")", file=sys.stderr)
+        return 1
+    print(markdown_row(trials))
+    return 0
+
+
 def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     ledger = Path(args.ledger) if args.ledger else None
     done: list[dict[str, Any]] = []
@@ -480,6 +582,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--ledger", help="'gate-tier': append each trial to this JSON-lines file; totals over all its trials")
+    parser.add_argument("--markdown", action="store_true",
+                        help="measure nothing: print the README's table row for the --ledger trials taken with these "
+                             "settings (--tier, --budget, --max-rounds, --interleave, --inject-case, --bench, --threads, "
+                             "--load, --factor, and this tree's verdict and re-measure rules)")
     args = parser.parse_args(argv)
     # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.
     if args.factor is not None and not args.factor > 1:
@@ -501,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{flag} {text!r} is not a regular expression ({exc}); e.g. {DEFAULT_INJECT_CASE!r}")
     args.separate_factor = DEFAULT_FACTOR if args.factor is None else args.factor
     args.factor = GATE_FACTOR if args.factor is None else args.factor
+    if args.markdown:
+        return print_ledger_row(parser, args)
 
     from torchperf_core.gate import commit_sides
     from torchperf_core.store import read_config

@@ -413,6 +413,95 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
         figures.read_ledger(ledger)
 
 
+def _ledger_trial(**kw):
+    """A by-sample gate-tier trial as the ledger keeps it (the settings of the README's by-sample row)."""
+    t = {"figure": "gate-tier", "tier": "default", "factor": 1.03, "budget": 2400.0,
+         "case": r"MM\.track_mm\(1024, 'float32', 'contiguous'", "bench": None, "threads": None,
+         "load": "quiet (no load started)", "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": 60,
+         "interleave": "sample", "machine": "AMD EPYC, 2 CPUs", "torch": "2.13.0+cpu", "cases": 146,
+         "false_alarms": [], "detected": True, "out_of_reach": 28, "budget_spent": False, "rounds": 60}
+    t.update(kw)
+    return t
+
+
+LEDGER_ROW_TRIALS = [
+    _ledger_trial(commit="aaaa1111", when="2026-12-04T07:33:13+0000", seconds=2163,
+                  verdicts={"skipped": 28, "same": 88, "unknown": 29},
+                  injected={"verdict": "slower", "ratio": 1.0500858, "rounds": 18, "seconds_a_call": 0.0127757,
+                            "spread": 0.0302615, "robust_spread": 0.0103710, "decided_by": "paired t-test"},
+                  anatomy={"cases": 117, "spread": 0.1035988, "within_order": 0.1, "second_side": 1.0011747,
+                           "rounds": [0.9946211, 1.0037726]}),
+    # ended after midnight: it started the day before (a row that dated it by its end would say 2026-12-05)
+    _ledger_trial(commit="bbbb2222", when="2026-12-05T00:20:00+0000", seconds=2408, machine="Intel Xeon, 2 CPUs",
+                  budget_spent=True, rounds=41, out_of_reach=34, detected=False,
+                  false_alarms=["Add.track_add(64, 'float32')", "Add.track_add(256, 'float32')"],
+                  verdicts={"skipped": 27, "same": 78, "unknown": 37, "contended": 1, "faster": 1, "slower": 1},
+                  injected={"verdict": "unknown", "ratio": 1.0811, "rounds": 38, "seconds_a_call": 0.0201,
+                            "spread": 0.208, "robust_spread": 0.136, "decided_by": None},
+                  anatomy={"cases": 116, "spread": 0.1333002, "within_order": 0.13, "second_side": 0.9972711,
+                           "rounds": [0.9935113, 1.0050737]}),
+    _ledger_trial(commit="cccc3333", when="2026-12-05T09:00:00+0000", seconds=1800,
+                  verdicts={"skipped": 28, "same": 80, "unknown": 37},
+                  injected={"verdict": "slower", "ratio": 1.0426655, "rounds": 10, "seconds_a_call": 0.0132481,
+                            "spread": 0.0330768, "robust_spread": None, "decided_by": "signed-rank test"},
+                  anatomy=None),  # a trial from before the anatomy was kept
+]
+
+
+def test_the_readme_row_is_printed_from_the_ledger_exactly():
+    """`--markdown`'s row from three trials whose every field the fixture decides. Bugs caught: dating a
+    trial by its end (the second started 2026-12-04 23:39, ended after midnight), counting trials with a
+    false alarm by their alarms (the second has two), a trial without anatomy breaking the spreads or counted in them, skipped listed
+    when they differ, contended left out, the budget-spent trial not marked, ranges in the wrong order."""
+    row = _figures().markdown_row(LEDGER_ROW_TRIALS)
+    assert row == (
+        "| commits aaaa1111, bbbb2222 and cccc3333; trials 1 and 3 on AMD EPYC, 2 CPUs, torch 2.13.0+cpu; trial 2 on "
+        "Intel Xeon, 2 CPUs, torch 2.13.0+cpu; quiet (no load started); started 2026-12-04 at 06:57 and 23:39; "
+        "2026-12-05 at 08:30 "
+        "| **3 trials so far: 1/3** with a false alarm among the other 145 cases "
+        "(same / unknown at the end: 88/29, 78/37, 80/37; contended 0, 1, 0; skipped 28, 27, 28; out of reach at "
+        "the end 28, 34, 28; decided as changes: Add.track_add(256, 'float32') and Add.track_add(64, 'float32')); rounds and time: 60 in 2163 s, 41 in 2408 s (the budget spent), 60 in 1800 s; spread "
+        "between rounds over the 116 and 117 other judged cases **10.4–13.3%** (10.4%, 13.3%; the side run second "
+        "×0.997–×1.001; the first rounds' median ratios ×0.994–×1.005); the +5% **detected 2/3**: slower ×1.050 "
+        "after 18 rounds (paired t-test, spread 3.0%, 1.0% robust), unknown ×1.081 after 38 rounds (spread 20.8%, "
+        "13.6% robust), slower ×1.043 after 10 rounds (signed-rank test, spread 3.3%); the case at 12.8–20.1 ms a "
+        "call | 0/20; ≥ 9/10 | 30–40 min a trial |")
+
+
+def test_the_readmes_by_sample_row_is_the_one_the_ledger_prints():
+    """The README's by-sample gate-tier row ends with what `gate_figures.py --markdown` prints from the
+    committed ledger: a trial added to the ledger without its row, or a figure edited by hand, fails here."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger",
+                           str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
+                           "--max-rounds", "60"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    row = proc.stdout.strip()
+    assert row.startswith("| commits ") and row.count("\n") == 0
+    readme = (ROOT / "README.md").read_text().splitlines()
+    assert [line for line in readme if line.endswith(row[2:])], f"README.md has no row ending with: {row[2:200]}..."
+
+
+def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
+    script = [sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown"]
+    proc = subprocess.run(script, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == ("gate_figures.py: error: --markdown prints the row of a ledger's trials; "
+                                            "give --ledger FILE")
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text("".join(json.dumps(t) + "\n" for t in LEDGER_ROW_TRIALS))
+    proc = subprocess.run(script + ["--ledger", str(ledger), "--budget", "2400"], capture_output=True, text=True,
+                          timeout=120)  # the trials ran at --max-rounds 60, this asks for the default 30
+    assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"gate_figures.py: no trial in {ledger} was taken with these settings (tier default, ")
+    assert "max_rounds 30, interleave sample)" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    proc = subprocess.run(script + ["--ledger", str(ledger), "--budget", "2400", "--max-rounds", "60"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == _figures().markdown_row(LEDGER_ROW_TRIALS) + "\n"
+    proc = subprocess.run(script + ["--ledger", str(tmp_path / "none.jsonl")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1].endswith("none.jsonl: no such file; --markdown reads a "
+                                                                           "ledger that 'gate-tier' trials wrote")
+
+
 def test_spread_anatomy_takes_each_cases_order_effect_out_exactly():
     """Case A swings +-0.1 with the side that runs first (a pure order effect), case B +-0.1 whichever
     ran first, case C has one round after-first only (not counted). Bugs caught: the order effect's
