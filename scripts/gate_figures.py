@@ -231,6 +231,19 @@ LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "
 LEDGER_DEFAULTS: dict[str, Any] = {"max_rounds": 30, "interleave": "case"}
 
 
+def ledger_settings(args: argparse.Namespace, load: str, interleave: str) -> dict[str, Any]:
+    """A trial's LEDGER_KEYS, the settings its ledger sums trials by: the one place they are read from a
+    command line (a trial's `interleave` is its report's; `--markdown` asks for the flag's)."""
+    from torchperf_core.gate.rounds import REMEASURE_RULE
+    from torchperf_core.verdict import PAIRED_RULE
+
+    settings = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case,
+                "bench": args.bench, "threads": args.threads, "load": load, "remeasure": REMEASURE_RULE,
+                "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": interleave}
+    assert tuple(settings) == LEDGER_KEYS  # a key added to one and not the other would sum unlike trials
+    return settings
+
+
 def trial_key(trial: dict[str, Any], key: str) -> Any:
     """A ledger trial's setting; an old trial without it has the value every trial then ran at."""
     return trial.get(key, LEDGER_DEFAULTS.get(key))
@@ -280,9 +293,6 @@ def spread_anatomy(cases: Sequence[Any], first_rounds: int) -> dict[str, Any] | 
 
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
-    from torchperf_core.gate.rounds import REMEASURE_RULE
-    from torchperf_core.verdict import PAIRED_RULE
-
     report = _gate(side, _slowed(side, args.inject_case), args, args.bench, verbose=True)
     pattern = re.compile(args.inject_case)
     injected = [c for c in report.cases if pattern.search(f"{c.benchmark}{c.key}")]
@@ -296,10 +306,7 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
         verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
     far = sum(c.out_of_reach for c in others)
     anatomy = spread_anatomy(others, report.plan.rounds_min)
-    return {"figure": "gate-tier", "tier": args.tier, "factor": args.factor, "budget": args.budget,
-            "case": args.inject_case, "bench": args.bench, "threads": args.threads, "load": load.label,
-            "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "out_of_reach": far,
-            "interleave": report.interleave,
+    return {"figure": "gate-tier", **ledger_settings(args, load.label, report.interleave), "out_of_reach": far,
             "machine": _machine(), "torch": _torch_version(side.python), "commit": side.label,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cases": len(report.cases), "alpha": report.alpha,
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
@@ -413,17 +420,12 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
 
 def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`--markdown`: the README row of the ledger's trials that this command line would add to."""
-    from torchperf_core.gate.rounds import REMEASURE_RULE
-    from torchperf_core.verdict import PAIRED_RULE
-
     if not args.ledger:
         parser.error("--markdown prints the row of a ledger's trials; give --ledger FILE")
     ledger = Path(args.ledger)
     if not ledger.is_file():
         parser.error(f"--ledger {args.ledger}: no such file; --markdown reads a ledger that 'gate-tier' trials wrote")
-    mine = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case, "bench": args.bench,
-            "threads": args.threads, "load": LOAD_LABELS[args.load],
-            "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": args.interleave}
+    mine = ledger_settings(args, LOAD_LABELS[args.load], args.interleave)
     trials = [t for t in read_ledger(ledger)
               if t.get("figure") == "gate-tier" and all(trial_key(t, k) == v for k, v in mine.items())]
     if not trials:
