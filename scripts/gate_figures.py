@@ -332,6 +332,12 @@ def read_ledger(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def ledger_trials(ledger: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ledger's gate-tier trials taken with `settings` (LEDGER_KEYS: what trials are summed by)."""
+    return [t for t in read_ledger(ledger)
+            if t.get("figure") == "gate-tier" and all(trial_key(t, k) == v for k, v in settings.items())]
+
+
 def summarize_gate_tier(trials: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over trials that share LEDGER_KEYS (the caller picks them)."""
     times = [t["seconds"] for t in trials]
@@ -426,8 +432,7 @@ def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     if not ledger.is_file():
         parser.error(f"--ledger {args.ledger}: no such file; --markdown reads a ledger that 'gate-tier' trials wrote")
     mine = ledger_settings(args, LOAD_LABELS[args.load], args.interleave)
-    trials = [t for t in read_ledger(ledger)
-              if t.get("figure") == "gate-tier" and all(trial_key(t, k) == v for k, v in mine.items())]
+    trials = ledger_trials(ledger, mine)
     if not trials:
         print(f"gate_figures.py: no trial in {args.ledger} was taken with these settings ("
               + ", ".join(f"{k} {v}" for k, v in mine.items()) + ")", file=sys.stderr)
@@ -446,8 +451,7 @@ def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[s
                 f.write(json.dumps(done[-1], default=str) + "\n")
         _print_trial(done[-1])
     if ledger is not None:
-        mine = {k: done[-1][k] for k in LEDGER_KEYS}
-        done = [t for t in read_ledger(ledger) if all(trial_key(t, k) == v for k, v in mine.items())]
+        done = ledger_trials(ledger, {k: done[-1][k] for k in LEDGER_KEYS})
     return summarize_gate_tier(done)
 
 
