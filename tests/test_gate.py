@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -479,6 +480,24 @@ def test_the_readmes_by_sample_row_is_the_one_the_ledger_prints():
     assert row.startswith("| commits ") and row.count("\n") == 0
     readme = (ROOT / "README.md").read_text().splitlines()
     assert [line for line in readme if line.endswith(row[2:])], f"README.md has no row ending with: {row[2:200]}..."
+
+
+def test_the_prose_tallies_of_the_by_sample_trials_are_the_ledgers():
+    """The README's paragraph on the by-sample trials and docs/GATE.md state the tally in words beside the row;
+    each must carry the same tally the row prints from the ledger ("by sample, A/N trials with a false alarm and
+    the +5% detected D/N"), so that a trial added to the ledger without its prose fails here."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger",
+                           str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
+                           "--max-rounds", "60"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    tally = re.search(r"\*\*(\d+) trials?(?: so far)?: (\d+)/\1\*\* with a false alarm.*\*\*detected (\d+)/\1\*\*",
+                      proc.stdout)
+    assert tally, proc.stdout[:300]
+    n, alarms, detected = tally.groups()
+    phrase = f"by sample, {alarms}/{n} trials with a false alarm and the +5% detected {detected}/{n}"
+    for doc in ("README.md", "docs/GATE.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        assert phrase in text, f"{doc} does not say: {phrase}"
 
 
 def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
