@@ -498,6 +498,8 @@ def test_the_prose_tallies_of_the_by_sample_trials_are_the_ledgers():
     for doc in ("README.md", "docs/GATE.md"):
         text = " ".join((ROOT / doc).read_text().split())
         assert phrase in text, f"{doc} does not say: {phrase}"
+        stated = set(re.findall(r"by sample, \d+/\d+ trials with a false alarm and the \+5% detected \d+/\d+", text))
+        assert stated == {phrase}, f"{doc} also states an older tally: {sorted(stated - {phrase})}"
 
 
 def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
