@@ -117,7 +117,8 @@ def _plan(args: argparse.Namespace, bench: str | None) -> Any:
     from torchperf_core.gate import GatePlan
 
     return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads,
-                    max_rounds=args.max_rounds, interleave=getattr(args, "interleave", "sample"))
+                    max_rounds=args.max_rounds, interleave=getattr(args, "interleave", "sample"),
+                    budget_share=getattr(args, "budget_share", "even"))
 
 
 def _sample(result: dict[str, Any]) -> Any:
@@ -219,7 +220,7 @@ def _slowed(side: Any, case: str) -> Any:
 
 
 # The fields a ledger's trials must share to be summed (the rest say when, where and on what).
-# "remeasure": which undecided cases the gate re-measures (gate.rounds.REMEASURE_RULE); trials taken
+# "remeasure": which undecided cases the gate re-measures (gate.rounds.REMEASURE_RULES, by --budget-share); trials taken
 # before it was recorded (every undecided case, out of reach or not) have none and are summed apart.
 # "verdict": the rule for paired rounds (verdict.PAIRED_RULE); trials under the t-test alone have none.
 # "max_rounds": the gate's --max-rounds; trials recorded before it was (all at the gate's default, 30,
@@ -234,11 +235,12 @@ LEDGER_DEFAULTS: dict[str, Any] = {"max_rounds": 30, "interleave": "case"}
 def ledger_settings(args: argparse.Namespace, load: str, interleave: str) -> dict[str, Any]:
     """A trial's LEDGER_KEYS, the settings its ledger sums trials by: the one place they are read from a
     command line (a trial's `interleave` is its report's; `--markdown` asks for the flag's)."""
-    from torchperf_core.gate.rounds import REMEASURE_RULE
+    from torchperf_core.gate.rounds import REMEASURE_RULES
     from torchperf_core.verdict import PAIRED_RULE
 
     settings = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case,
-                "bench": args.bench, "threads": args.threads, "load": load, "remeasure": REMEASURE_RULE,
+                "bench": args.bench, "threads": args.threads, "load": load,
+                "remeasure": REMEASURE_RULES[args.budget_share],
                 "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": interleave}
     assert tuple(settings) == LEDGER_KEYS  # a key added to one and not the other would sum unlike trials
     return settings
@@ -562,7 +564,7 @@ def _print(row: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from torchperf_core.gate import INTERLEAVES
+    from torchperf_core.gate import BUDGET_SHARES, INTERLEAVES
     from torchperf_core.verdict import DEFAULT_FACTOR, GATE_FACTOR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -584,13 +586,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--interleave", choices=INTERLEAVES, default="sample",
                         help="the gate's --interleave: sides take turns by sample (default) or by case")
+    parser.add_argument("--budget-share", choices=BUDGET_SHARES, default="even",
+                        help="the gate's --budget-share: the rounds the budget cannot pay for all go to every case within "
+                             "reach by the same last round (even, default) or to the cases nearest a decision first")
     parser.add_argument("--load", action="store_true", help="start one CPU-bound process for the whole run")
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--ledger", help="'gate-tier': append each trial to this JSON-lines file; totals over all its trials")
     parser.add_argument("--markdown", action="store_true",
                         help="measure nothing: print the README's table row for the --ledger trials taken with these "
-                             "settings (--tier, --budget, --max-rounds, --interleave, --inject-case, --bench, --threads, "
+                             "settings (--tier, --budget, --max-rounds, --interleave, --budget-share, --inject-case, --bench, --threads, "
                              "--load, --factor, and this tree's verdict and re-measure rules)")
     args = parser.parse_args(argv)
     # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.

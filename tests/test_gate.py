@@ -24,7 +24,7 @@ import pytest
 from tests.compare_helpers import ROOT, run_cli
 from torchperf_core.errors import TorchperfError
 from torchperf_core.gate import GatePlan, GateSide, commit_sides, extract_tree, first_side, render_gate, run_gate
-from torchperf_core.gate.rounds import REMEASURE_RULE
+from torchperf_core.gate.rounds import REMEASURE_RULES
 from torchperf_core.verdict import PAIRED_RULE, per_case_alpha
 
 BENCH = '''
@@ -206,6 +206,94 @@ def test_with_a_budget_the_rounds_go_to_the_cases_it_can_still_decide(tmp_path, 
         "--budget or on a quieter machine")
 
 
+def _priced_cases():
+    """Three undecided cases after 6 gate rounds, judged as the gate judges them (factor 1.07, 3 cases x 7
+    looks), and one disturbed in every round. Where a decision is first plausible (gate.rounds.reach_round):
+    'dear' (x1.068 +-2%, 6 clean rounds) at round 7, 1 round at 10 s: price 10; 'far' (x1.10 +-15%) at round
+    14, 8 rounds at 0.5 s: price 4; 'patchy' (x1.05 +-10%, 3 of its 6 rounds clean) at round 13, 7 clean
+    rounds, 14 rounds at its clean share, at 0.25 s: price 3.5; 'lost' none clean: never."""
+    from torchperf_core.gate.rounds import RoundPair, _Case
+    from torchperf_core.verdict import judge_paired
+
+    alpha = per_case_alpha(3, 7)
+
+    def case(index: int, name: str, ratio: float, wobble: float, clean: int, seconds: float) -> _Case:
+        after = [ratio * (1 + wobble if k % 2 else 1 - wobble) for k in range(clean)]
+        c = _Case("bench", f"('{name}')", index, pairs=[RoundPair(k + 1, k % 2, 1.0, a) for k, a in enumerate(after)],
+                  contended=6 - clean, seconds=seconds)
+        c.judgement = judge_paired([1.0] * clean, after, 1.07, alpha)
+        return c
+
+    return [case(0, "dear", 1.068, 0.02, 6, 10.0), case(1, "far", 1.10, 0.15, 6, 0.5),
+            case(2, "patchy", 1.05, 0.10, 3, 0.25), case(3, "lost", 1.0, 0.0, 0, 1.0)]
+
+
+def test_nearest_prices_each_case_by_the_rounds_it_needs_and_its_share_of_clean_rounds():
+    """--budget-share nearest (gate.rounds.share_nearest): the cases are kept cheapest first, each priced at
+    its seconds times the rounds until a decision is first plausible (over its share of clean rounds), plus
+    the workers' start-up of each round up to the last kept case's. Bugs caught: keeping by place in the suite
+    (left 6: 'far' kept, not 'patchy'), ignoring the clean share ('patchy' 1.75: both kept at 6), ignoring the
+    start-up (left 10: both kept) or paying it per case rather than per round (left 11.5: 'far' dropped), a
+    first plausible round off by one (the reach asserted against verdict.out_of_reach)."""
+    from torchperf_core.gate.rounds import reach_round, share_nearest
+    from torchperf_core.verdict import out_of_reach
+
+    plan = GatePlan(factor=1.07, rounds_min=6, batch=4, max_rounds=30, budget=100.0, budget_share="nearest")
+    cases = _priced_cases()
+    assert [reach_round(c.judgement, 1.07, 6, 30) for c in cases[:3]] == [7, 14, 13]
+    far = cases[1].judgement
+    assert out_of_reach(far, 1.07, 13) is not None and out_of_reach(far, 1.07, 14) is None
+    for overhead, left, kept in ((0.0, 6.0, {"patchy"}), (0.25, 10.0, {"patchy"}), (0.25, 11.5, {"patchy", "far"}),
+                                 (0.0, 17.5, {"patchy", "far", "dear"})):
+        cases = _priced_cases()
+        share_nearest(cases, plan, 6, left, overhead)
+        assert {c.key.strip("()'") for c in cases if c.out_of_reach is None} == kept, (overhead, left)
+    cases = _priced_cases()
+    share_nearest(cases, plan, 6, 6.0, 0.0)
+    by = {c.key.strip("()'"): c.out_of_reach for c in cases}
+    assert by["dear"] == ("undecided after 6 clean round(s) at its spread between rounds (2.2%): a decision needs round 7 "
+                          "or later, the 6 s the budget had left went to 1 case(s) nearer one: re-measure with a larger "
+                          "--budget or on a quieter machine")
+    assert by["lost"] == ("none of its 6 round(s) came back clean, and the budget left (6 s) went to the cases that "
+                          "could be decided: re-run on a quiet machine")
+    cases = _priced_cases()
+    share_nearest(cases, plan, 6, 3.0, 0.0)  # not even the cheapest fits
+    assert cases[2].out_of_reach.endswith("or later, more than the 3 s the budget had left: re-measure with a larger "
+                                          "--budget or on a quieter machine")
+    cases = _priced_cases()
+    share_nearest(cases, plan, 6, 0.0, 0.0)  # nothing left: the budget ends the run, no case is set aside
+    assert all(c.out_of_reach is None for c in cases)
+
+
+def test_with_a_budget_shared_nearest_first_a_case_a_few_rounds_from_reach_keeps_its_rounds(tmp_path, sides):
+    """The run of the even test's budget of 62 s, shared nearest first. After the first 3 rounds (32 s) the
+    30 s left pay for 'edge' (round 4: 2 s) and 'noisy' (round 12: 9 rounds, 18 s), where the even rule set
+    'noisy' aside at once; 'busy', disturbed in all 3 rounds, needs rounds it cannot get clean. After round 5
+    'noisy' needs round 21 (32 s of the 22 left) and is set aside; 'edge' gets the rest: rounds 6-16, to 62 s."""
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=62.0, budget_share="nearest")
+    report = run_gate(*sides, plan, base_env=_env(tmp_path), clock=_calls_clock(tmp_path))
+    by = {c.key: c for c in report.cases}
+    calls = Counter((tmp_path / "calls.log").read_text().split("\n")[:-1])
+    assert (report.rounds, report.seconds, report.budget_spent) == (16, 62.0, True)
+    assert calls == {f"{s} {k}": n for s in ("before", "after")
+                     for k, n in (("steady", 3), ("slow", 3), ("noisy", 5), ("edge", 16), ("busy", 3), ("broken", 1))}
+    assert by["('noisy')"].reason == (
+        "undecided after 5 clean round(s) at its spread between rounds (33.9%): a decision needs round 21 or later, "
+        "the 22 s the budget had left went to 1 case(s) nearer one: re-measure with a larger --budget or on a quieter "
+        "machine")
+    assert (by["('busy')"].verdict, by["('busy')"].reason) == (
+        "contended", "3 round(s) disturbed (run-queue wait 50%): re-run on a quiet machine")
+    assert by["('edge')"].reason == "undecided after 16 clean round(s): re-measure (more rounds or --budget)"
+    data = json.loads(render_gate(report, "json"))
+    assert data["budget_share"] == "nearest"
+    assert [c["key"] for c in data["cases"] if c.get("out_of_reach")] == ["('noisy')"]  # 'busy' is contended
+
+
+def test_an_unknown_budget_share_is_one_line():
+    with pytest.raises(TorchperfError, match=r"^--budget-share 'fair' is not one of even, nearest$"):
+        GatePlan(factor=1.07, budget_share="fair")
+
+
 def test_only_undecided_changes_exit_zero(tmp_path):
     """A comparison whose only changes are unknown/contended exits 0, and says so on its first line."""
     root = tmp_path / "t"
@@ -368,7 +456,7 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     foreign = {"figure": "gate-tier", "tier": "smoke", "factor": 1.03, "budget": 300.0, "case": r"\('steady'\)",
                "bench": "steady|slow|busy", "threads": None, "load": "quiet (no load started)", "commit": "older",
                "false_alarms": ["x"], "detected": False, "injected": {"rounds": 9}, "seconds": 5, "cases": 3}
-    same_settings = {**foreign, "budget": 0.0, "seconds": 7, "injected": {"rounds": 4}, "remeasure": REMEASURE_RULE,
+    same_settings = {**foreign, "budget": 0.0, "seconds": 7, "injected": {"rounds": 4}, "remeasure": REMEASURE_RULES["even"],
                      "verdict": PAIRED_RULE}
     old_rule = {**same_settings, "detected": True}  # taken before the re-measure rule was recorded
     del old_rule["remeasure"]
@@ -380,14 +468,15 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     # `same_settings` has no "max_rounds": recorded before it was, at the gate's only maximum then (30)
     ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone, longer, by_case)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
-                              inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30)
+                              inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30,
+                              budget_share="even")
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
     assert len(lines) == 8
     for t in lines[6:]:
         assert t["false_alarms"] == [] and t["detected"] is True and t["cases"] == 3
-        assert t["remeasure"] == REMEASURE_RULE and t["verdict"] == PAIRED_RULE and t["out_of_reach"] == 0
+        assert t["remeasure"] == REMEASURE_RULES["even"] and t["verdict"] == PAIRED_RULE and t["out_of_reach"] == 0
         assert t["verdicts"] == {"same": 1, "contended": 1}
         assert t["injected"]["verdict"] == "slower" and t["injected"]["ratio"] == pytest.approx(1.05)
         assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))
@@ -418,7 +507,7 @@ def _ledger_trial(**kw):
     """A by-sample gate-tier trial as the ledger keeps it (the settings of the README's by-sample row)."""
     t = {"figure": "gate-tier", "tier": "default", "factor": 1.03, "budget": 2400.0,
          "case": r"MM\.track_mm\(1024, 'float32', 'contiguous'", "bench": None, "threads": None,
-         "load": "quiet (no load started)", "remeasure": REMEASURE_RULE, "verdict": PAIRED_RULE, "max_rounds": 60,
+         "load": "quiet (no load started)", "remeasure": REMEASURE_RULES["even"], "verdict": PAIRED_RULE, "max_rounds": 60,
          "interleave": "sample", "machine": "AMD EPYC, 2 CPUs", "torch": "2.13.0+cpu", "cases": 146,
          "false_alarms": [], "detected": True, "out_of_reach": 28, "budget_spent": False, "rounds": 60}
     t.update(kw)

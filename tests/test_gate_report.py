@@ -130,6 +130,7 @@ JSON = r"""
   "seconds": 42.4,
   "budget_spent": false,
   "interleave": "sample",
+  "budget_share": "even",
   "exit_code": 1,
   "headline": "REGRESSION: 1 slower, 1 newly failing; 1 unknown (re-measure) and 1 contended (re-run on a quiet machine): not counted as unchanged",
   "summary": {
@@ -352,6 +353,7 @@ CALM_JSON = r"""
   "seconds": 42.4,
   "budget_spent": true,
   "interleave": "case",
+  "budget_share": "even",
   "exit_code": 0,
   "headline": "no decided regression",
   "summary": {

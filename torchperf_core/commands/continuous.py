@@ -27,7 +27,7 @@ HELP = "the PR gate: BASE HEAD (or --torch A B) interleaved in rounds until deci
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from torchperf_core.gate import INTERLEAVES
+    from torchperf_core.gate import BUDGET_SHARES, INTERLEAVES
     from torchperf_core.verdict import GATE_FACTOR
 
     parser.add_argument("revisions", nargs="*", metavar="REV", help="BASE HEAD: two commits, branches or tags")
@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how the two sides take turns in a round: sample (one sample each, in turn: a slow spell "
                              "of the host falls on both; the default) or case (each side's whole measurement in turn, "
                              "as every tree older than sample pacing is run)")
+    parser.add_argument("--budget-share", choices=BUDGET_SHARES, default="even",
+                        help="with --budget, which undecided cases get the rounds it cannot pay for all: even (every case "
+                             "within reach by the last round the budget affords them all; the default) or nearest (the "
+                             "cases nearest a decision first, priced at their seconds a round times the rounds they "
+                             "still need)")
     parser.add_argument("--threads", default=None, help="intra-op threads in both sides (default: torch's default)")
     parser.add_argument("--tier", default="smoke", help="suite tier: smoke, default or full (default smoke)")
     parser.add_argument("--python", default=None, help="interpreter with torch for both commits (default: this one)")
@@ -104,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         max_rounds=max_rounds, budget=_budget(args.budget), threads=positive_int(args.threads, "--threads"),
         bench=_bench(args.bench), tier=parse_tier(args.tier),
         instructions=wants_counts(getattr(args, "metric", None), os.environ), interleave=args.interleave,
+        budget_share=args.budget_share,
     )  # fmt: skip
     conf = read_config(args.config or CONFIG_NAME)
     repo = conf.repo_dir or Path(".").resolve()

@@ -25,6 +25,8 @@ from torchperf_core.verdict import FAMILY_ALPHA, PairedJudgement
 #       ("before" / "after") and the two medians, in the order they ran (what the verdict rests on).
 #       "interleave": "sample" (the sides took turns sample by sample) or "case" (each side's whole
 #       measurement in turn); absent from reports written before sample pacing, which ran by case.
+#       "budget_share": "even" or "nearest" (--budget-share: which undecided cases the budget's rounds
+#       went to); absent from reports written before the choice, which shared them evenly.
 GATE_FORMAT_VERSION = 1
 
 
@@ -55,6 +57,7 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
         "seconds": round(r.seconds, 1),
         "budget_spent": r.budget_spent,
         "interleave": r.interleave,
+        "budget_share": r.plan.budget_share,
         "exit_code": r.exit_code,
         "headline": gate_headline(r),
         "summary": dict(sorted(r.counts().items())),

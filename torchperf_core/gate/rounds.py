@@ -14,7 +14,8 @@
         an undecided case that no plausible ratio could decide by max_rounds at its spread between
         rounds (verdict.out_of_reach) is not re-measured: its rounds go to the cases within reach;
         with --budget, "by max_rounds" becomes "by the rounds the budget affords" where that is
-        fewer (`afford_rounds`: each case's seconds in the last round, the workers' start-up)
+        fewer (`afford_rounds`: each case's seconds in the last round, the workers' start-up), or with
+        --budget-share nearest, the cases nearest a decision are kept first (`share_nearest`)
     stop when every case is decided, the rounds reach max_rounds, or --budget seconds are spent;
     undecided -> UNKNOWN ("re-measure"), never unchanged; no clean round at all but disturbed
     ones -> CONTENDED ("re-run on a quiet machine").
@@ -69,10 +70,17 @@ TIME_UNIT = "seconds"
 # Counted once per side under Callgrind (gate/counts.py), never timed (`_Worker.timed_cases`): its
 # cases come back as count cases with `instructions` on.
 COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
-# Which cases the added rounds re-measure (figures' ledgers are summed only within one rule):
-# every undecided case within reach (verdict.out_of_reach) by max_rounds or, where --budget affords
-# fewer rounds, by those (`afford_rounds`); none that is out of reach.
-REMEASURE_RULE = "undecided within reach of the rounds the budget affords"
+# Which cases the added rounds re-measure, by how the budget is shared (--budget-share; figures'
+# ledgers are summed only within one rule): every undecided case within reach (verdict.out_of_reach)
+# by max_rounds; none that is out of reach; where --budget cannot pay for that,
+#   even     the cases within reach by the last round the budget affords them all (`afford_rounds`)
+#   nearest  the cases nearest a decision first: each priced at its seconds a round times the rounds
+#            until the first at which it is within reach, kept cheapest first while the budget left
+#            pays for them (`share_nearest`), so that a cheap case a few rounds short of its verdict
+#            is not set aside for many dear ones
+BUDGET_SHARES = ("even", "nearest")
+REMEASURE_RULES = {"even": "undecided within reach of the rounds the budget affords",
+                   "nearest": "undecided within reach, the budget's rounds to the cases nearest a decision first"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class GatePlan:
     tier: str = "default"
     instructions: bool = False  # also count instructions once per side (--metric instructions)
     interleave: str = "sample"  # INTERLEAVES; "sample" falls back to "case" where a tree cannot pace
+    budget_share: str = "even"  # BUDGET_SHARES: which undecided cases the budget's rounds go to
 
     def __post_init__(self) -> None:
         # The one rule for the rounds (the CLI and scripts/gate_figures.py both build a plan): a spread needs
@@ -102,6 +111,8 @@ class GatePlan:
             raise TorchperfError(f"--batch {self.batch} must be 1 or more")
         if self.interleave not in INTERLEAVES:
             raise TorchperfError(f"--interleave {self.interleave!r} is not one of {', '.join(INTERLEAVES)}")
+        if self.budget_share not in BUDGET_SHARES:
+            raise TorchperfError(f"--budget-share {self.budget_share!r} is not one of {', '.join(BUDGET_SHARES)}")
 
     @property
     def looks(self) -> int:
@@ -323,6 +334,70 @@ def afford_rounds(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: flo
     return h
 
 
+def reach_round(j: PairedJudgement, factor: float, rounds: int, max_rounds: int) -> int | None:
+    """The first round after `rounds` (the gate's count) by whose end a case judged `j` would be within
+    reach (verdict.out_of_reach at its clean rounds plus the rounds added), or None by max_rounds."""
+    return next((h for h in range(rounds + 1, max_rounds + 1)
+                 if out_of_reach(j, factor, j.rounds + h - rounds) is None), None)
+
+
+def share_nearest(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: float, overhead: float) -> None:
+    """--budget-share nearest: where `left` seconds cannot pay for every undecided case within reach, the
+    rounds go to the cases nearest a decision first, and the others stop being re-measured (their
+    reason says why).
+
+    A case needs the clean rounds up to `reach_round`, the first round at which a decision is plausible;
+    a case some of whose rounds came back disturbed needs more rounds to get them (the clean rounds
+    needed over its share of clean rounds so far: none clean, never). Its price is those rounds times
+    its seconds in the last round. The cases are kept in order of price (then their place in the suite)
+    while the budget left pays for them and for the workers' start-up of every round up to the last
+    kept case's. A price is the least a decision could cost, and it is priced again at every look. As
+    with the max_rounds rule, stopping a case only removes chances to reject, so the false-alarm bound
+    is unchanged. With nothing left, nothing changes: the budget ends the run."""
+    if left <= 0.0:
+        return
+    live = [c for c in cases if c.final is None and c.out_of_reach is None
+            and c.judgement is not None and c.judgement.verdict == UNKNOWN]
+    need: dict[int, tuple[int, float]] = {}  # index -> (the round a decision needs, rounds to get there)
+    for c in live:
+        assert c.judgement is not None
+        h = reach_round(c.judgement, plan.factor, rounds, plan.max_rounds)
+        taken = len(c.pairs) + c.contended
+        clean = len(c.pairs) / taken if taken else 1.0
+        if h is not None:
+            need[c.index] = (h, math.ceil((h - rounds) / clean) if clean else math.inf)
+
+    def price(c: _Case) -> float:
+        return c.seconds * need[c.index][1] if c.index in need else math.inf
+
+    last, spent, kept, dropped = float(rounds), 0.0, 0, []
+    for c in sorted(live, key=lambda c: (price(c), c.index)):
+        cost = price(c)
+        if cost < math.inf:
+            end = rounds + need[c.index][1]
+            cost += overhead * max(0.0, end - last)
+            if spent + cost <= left:
+                spent, last, kept = spent + cost, max(last, end), kept + 1
+                continue
+        dropped.append(c)
+    for c in dropped:
+        j = c.judgement
+        assert j is not None
+        if c.index not in need:  # not within reach by max_rounds (`_judge` sets these aside first)
+            c.out_of_reach = out_of_reach(j, plan.factor, plan.max_rounds)
+            continue
+        h, more = need[c.index]
+        spread = f" at its spread between rounds ({j.spread:.1%})" if j.spread else ""
+        if more == math.inf:  # reported CONTENDED, with contended_reason (`_outcome`)
+            c.out_of_reach = (f"none of its {len(c.pairs) + c.contended} round(s) came back clean, and the budget left "
+                              f"({left:.0f} s) went to the cases that could be decided: re-run on a quiet machine")
+            continue
+        paid = (f"the {left:.0f} s the budget had left went to {kept} case(s) nearer one" if kept else
+                f"more than the {left:.0f} s the budget had left")
+        c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision needs round {h} or later, "
+                          f"{paid}: re-measure with a larger --budget or on a quieter machine")
+
+
 def _judge(case: _Case, plan: GatePlan, alpha: float) -> None:
     before = [p.before for p in case.pairs]
     after = [p.after for p in case.pairs]
@@ -407,7 +482,8 @@ def run_gate(
                 if c.final is None and c.out_of_reach is None:  # out of reach: no new rounds since
                     _judge(c, plan, alpha)
             if plan.budget is not None:
-                afford_rounds(cases, plan, rounds, plan.budget - (clock() - start), max(0.0, overhead))
+                share = share_nearest if plan.budget_share == "nearest" else afford_rounds
+                share(cases, plan, rounds, plan.budget - (clock() - start), max(0.0, overhead))
     if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
         for c in cases:
             if c.final is None and c.out_of_reach is None:
@@ -427,7 +503,8 @@ def _outcome(c: _Case) -> CaseOutcome:
     verdict = j.verdict if j is not None else UNKNOWN
     reason = contended_reason(len(c.pairs), c.contended, c.causes[-1] if c.causes else None) \
         if verdict == UNKNOWN else None
-    # out_of_reach is set only on an UNKNOWN judgement of >= MIN_ROUNDS clean rounds: never CONTENDED
+    # a case set aside with too few clean rounds (`share_nearest`: none clean, never within its budget) is
+    # CONTENDED, not out of reach: its remedy is a quiet machine
     if reason is not None:
         verdict = CONTENDED
     elif verdict == UNKNOWN:
@@ -435,4 +512,4 @@ def _outcome(c: _Case) -> CaseOutcome:
     elif j is not None and j.decided_by == SIGNED_RANK:
         reason = signed_rank_note(j)
     return CaseOutcome(c.benchmark, c.key, verdict, j, b, a, len(c.pairs), c.contended, reason,
-                       out_of_reach=c.out_of_reach is not None, per_round=tuple(c.pairs))
+                       out_of_reach=verdict == UNKNOWN and c.out_of_reach is not None, per_round=tuple(c.pairs))
