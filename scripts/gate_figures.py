@@ -113,12 +113,17 @@ class _Load:
 # ---------------------------------------------------------------------------------------- separate
 
 
+def _budget_share(args: argparse.Namespace) -> str:
+    """--budget-share (a namespace built without it, as the figures' tests build some, shares evenly)."""
+    return getattr(args, "budget_share", "even")
+
+
 def _plan(args: argparse.Namespace, bench: str | None) -> Any:
     from torchperf_core.gate import GatePlan
 
     return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads,
                     max_rounds=args.max_rounds, interleave=getattr(args, "interleave", "sample"),
-                    budget_share=getattr(args, "budget_share", "even"))
+                    budget_share=_budget_share(args))
 
 
 def _sample(result: dict[str, Any]) -> Any:
@@ -240,7 +245,7 @@ def ledger_settings(args: argparse.Namespace, load: str, interleave: str) -> dic
 
     settings = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case,
                 "bench": args.bench, "threads": args.threads, "load": load,
-                "remeasure": REMEASURE_RULES[args.budget_share],
+                "remeasure": REMEASURE_RULES[_budget_share(args)],
                 "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": interleave}
     assert tuple(settings) == LEDGER_KEYS  # a key added to one and not the other would sum unlike trials
     return settings

@@ -207,11 +207,14 @@ def test_with_a_budget_the_rounds_go_to_the_cases_it_can_still_decide(tmp_path, 
 
 
 def _priced_cases():
-    """Three undecided cases after 6 gate rounds, judged as the gate judges them (factor 1.07, 3 cases x 7
-    looks), and one disturbed in every round. Where a decision is first plausible (gate.rounds.reach_round):
-    'dear' (x1.068 +-2%, 6 clean rounds) at round 7, 1 round at 10 s: price 10; 'far' (x1.10 +-15%) at round
-    14, 8 rounds at 0.5 s: price 4; 'patchy' (x1.05 +-10%, 3 of its 6 rounds clean) at round 13, 7 clean
-    rounds, 14 rounds at its clean share, at 0.25 s: price 3.5; 'lost' none clean: never."""
+    """Four undecided cases after 6 gate rounds, judged as the gate judges them (factor 1.07, 3 cases x 7
+    looks). The first round at which a decision is plausible (gate.rounds.reach_round, every round clean),
+    that round stretched by the share of clean rounds ((clean + 1) / (taken + 1)), and the price to it:
+      dear    x1.068 +-2%, 6 of 6 clean, 10 s a round:   round 7,  1 round,               price 10
+      far     x1.10 +-15%, 6 of 6 clean, 0.5 s:          round 14, 8 rounds,              price 4
+      patchy  x1.05 +-10%, 3 of 6 clean, 0.25 s:         round 13, 7 / (4/7) -> 13 rounds: round 19, price 3.25
+      lost    none of 6 clean, 1 s:  3 clean rounds before any judgement: round 9, 3 / (1/7) -> 21: round 27,
+              price 21"""
     from torchperf_core.gate.rounds import RoundPair, _Case
     from torchperf_core.verdict import judge_paired
 
@@ -228,48 +231,69 @@ def _priced_cases():
             case(2, "patchy", 1.05, 0.10, 3, 0.25), case(3, "lost", 1.0, 0.0, 0, 1.0)]
 
 
-def test_nearest_prices_each_case_by_the_rounds_it_needs_and_its_share_of_clean_rounds():
-    """--budget-share nearest (gate.rounds.share_nearest): the cases are kept cheapest first, each priced at
-    its seconds times the rounds until a decision is first plausible (over its share of clean rounds), plus
-    the workers' start-up of each round up to the last kept case's. Bugs caught: keeping by place in the suite
-    (left 6: 'far' kept, not 'patchy'), ignoring the clean share ('patchy' 1.75: both kept at 6), ignoring the
-    start-up (left 10: both kept) or paying it per case rather than per round (left 11.5: 'far' dropped), a
-    first plausible round off by one (the reach asserted against verdict.out_of_reach)."""
+@pytest.mark.parametrize("overhead,left,kept", [
+    (0.0, 9.9, set()),  # not even the nearest round
+    (0.0, 10.0, {"dear"}),
+    (0.0, 16.0, {"dear", "far"}),  # patchy's stretched round (19) not paid; unstretched (13) it would be
+    (0.0, 17.25, {"dear", "far", "patchy"}),  # each to its own round: paid to round 19 for all three, 148 s
+    (0.25, 16.0, {"dear", "far"}),  # start-up 0.25 x 8 rounds + 14: once a round, not once a case (16.25)
+    (0.25, 17.25, {"dear", "far"}),  # + 0.25 x 13 + 17.25 for patchy: the start-up counts
+    (0.0, 38.0, {"dear", "far", "patchy"}),
+    (0.0, 38.25, {"dear", "far", "patchy", "lost"}),  # none clean is dear, not written off
+])  # fmt: skip
+def test_nearest_prices_each_case_to_its_own_round(overhead, left, kept):
+    """--budget-share nearest (gate.rounds.share_nearest): the last round paid for is the largest case's round
+    whose start-up and prices (each case to its own round) the budget left covers; the cases due by it are
+    kept. Bugs caught, each by one of the rows: every case paid for to the last round (the even rule: 17.25
+    keeps only dear), the clean share left out (16: patchy kept), the start-up left out or paid per case
+    (17.25 and 16 with 0.25), a case with no clean round written off (38.25), its round not waiting for
+    the MIN_ROUNDS clean rounds a judgement needs, or a first plausible round off by one (the rounds asserted,
+    one against verdict.out_of_reach)."""
     from torchperf_core.gate.rounds import reach_round, share_nearest
     from torchperf_core.verdict import out_of_reach
 
     plan = GatePlan(factor=1.07, rounds_min=6, batch=4, max_rounds=30, budget=100.0, budget_share="nearest")
     cases = _priced_cases()
-    assert [reach_round(c.judgement, 1.07, 6, 30) for c in cases[:3]] == [7, 14, 13]
+    assert [reach_round(c.judgement, 1.07, 6, 30) for c in cases] == [7, 14, 13, 9]
     far = cases[1].judgement
     assert out_of_reach(far, 1.07, 13) is not None and out_of_reach(far, 1.07, 14) is None
-    for overhead, left, kept in ((0.0, 6.0, {"patchy"}), (0.25, 10.0, {"patchy"}), (0.25, 11.5, {"patchy", "far"}),
-                                 (0.0, 17.5, {"patchy", "far", "dear"})):
-        cases = _priced_cases()
-        share_nearest(cases, plan, 6, left, overhead)
-        assert {c.key.strip("()'") for c in cases if c.out_of_reach is None} == kept, (overhead, left)
+    share_nearest(cases, plan, 6, left, overhead)
+    assert {c.key.strip("()'") for c in cases if c.out_of_reach is None} == kept
+
+
+def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
+    from torchperf_core.gate.rounds import share_nearest
+
+    plan = GatePlan(factor=1.07, rounds_min=6, batch=4, max_rounds=30, budget=100.0, budget_share="nearest")
     cases = _priced_cases()
-    share_nearest(cases, plan, 6, 6.0, 0.0)
+    share_nearest(cases, plan, 6, 16.0, 0.0)
     by = {c.key.strip("()'"): c.out_of_reach for c in cases}
-    assert by["dear"] == ("undecided after 6 clean round(s) at its spread between rounds (2.2%): a decision needs round 7 "
-                          "or later, the 6 s the budget had left went to 1 case(s) nearer one: re-measure with a larger "
-                          "--budget or on a quieter machine")
-    assert by["lost"] == ("none of its 6 round(s) came back clean, and the budget left (6 s) went to the cases that "
-                          "could be decided: re-run on a quiet machine")
+    assert by["patchy"] == ("undecided after 3 clean round(s) at its spread between rounds (11.6%): a decision is plausible at round 19 at the earliest, the 16 s the budget had left "
+                            "pay for rounds up to 14, for 2 case(s) whose decision is plausible by then: re-measure "
+                            "with a larger --budget or on a quieter machine")
     cases = _priced_cases()
-    share_nearest(cases, plan, 6, 3.0, 0.0)  # not even the cheapest fits
-    assert cases[2].out_of_reach.endswith("or later, more than the 3 s the budget had left: re-measure with a larger "
-                                          "--budget or on a quieter machine")
+    share_nearest(cases, plan, 6, 3.0, 0.0)
+    assert cases[0].out_of_reach == ("undecided after 6 clean round(s) at its spread between rounds (2.2%; 3.0% in most "
+                                     "rounds): a decision is plausible at round 7 at the earliest, later than the 3 s "
+                                     "the budget had left reach: re-measure with a larger --budget or on a quieter "
+                                     "machine")
     cases = _priced_cases()
     share_nearest(cases, plan, 6, 0.0, 0.0)  # nothing left: the budget ends the run, no case is set aside
     assert all(c.out_of_reach is None for c in cases)
+    # After round 20 of 30: dear due at 21 (10 s), far at 28 (4 s); patchy's 10 clean rounds at 4/7 (18) and
+    # lost's 3 at 1/7 (21) go past round 30, where the rounds end: priced to round 30 (2.5 s and 10 s), 26.5 s
+    # in all (to rounds 38 and 41, 39.5 s: lost would not be paid for)
+    cases = _priced_cases()
+    share_nearest(cases, plan, 20, 26.5, 0.0)
+    assert [c.out_of_reach for c in cases] == [None] * 4
 
 
 def test_with_a_budget_shared_nearest_first_a_case_a_few_rounds_from_reach_keeps_its_rounds(tmp_path, sides):
     """The run of the even test's budget of 62 s, shared nearest first. After the first 3 rounds (32 s) the
-    30 s left pay for 'edge' (round 4: 2 s) and 'noisy' (round 12: 9 rounds, 18 s), where the even rule set
-    'noisy' aside at once; 'busy', disturbed in all 3 rounds, needs rounds it cannot get clean. After round 5
-    'noisy' needs round 21 (32 s of the 22 left) and is set aside; 'edge' gets the rest: rounds 6-16, to 62 s."""
+    30 s left pay for 'edge' (due at round 4: 2 s) and 'noisy' (round 12: 9 rounds, 18 s), where the even rule
+    set 'noisy' aside at once; 'busy', disturbed in all 3 rounds, is due at round 15 (3 clean rounds at a share
+    of 1/4: 24 s) and is not paid for. After round 5 'noisy' is due at round 21 (32 s of the 22 left) and is set
+    aside; 'edge' gets the rest: rounds 6-16, to 62 s."""
     plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=62.0, budget_share="nearest")
     report = run_gate(*sides, plan, base_env=_env(tmp_path), clock=_calls_clock(tmp_path))
     by = {c.key: c for c in report.cases}
@@ -278,9 +302,9 @@ def test_with_a_budget_shared_nearest_first_a_case_a_few_rounds_from_reach_keeps
     assert calls == {f"{s} {k}": n for s in ("before", "after")
                      for k, n in (("steady", 3), ("slow", 3), ("noisy", 5), ("edge", 16), ("busy", 3), ("broken", 1))}
     assert by["('noisy')"].reason == (
-        "undecided after 5 clean round(s) at its spread between rounds (33.9%): a decision needs round 21 or later, "
-        "the 22 s the budget had left went to 1 case(s) nearer one: re-measure with a larger --budget or on a quieter "
-        "machine")
+        "undecided after 5 clean round(s) at its spread between rounds (33.9%): a decision is "
+        "plausible at round 21 at the earliest, the 22 s the budget had left pay for rounds up to 6, for 1 case(s) "
+        "whose decision is plausible by then: re-measure with a larger --budget or on a quieter machine")
     assert (by["('busy')"].verdict, by["('busy')"].reason) == (
         "contended", "3 round(s) disturbed (run-queue wait 50%): re-run on a quiet machine")
     assert by["('edge')"].reason == "undecided after 16 clean round(s): re-measure (more rounds or --budget)"
@@ -340,6 +364,7 @@ def test_commit_sides_extract_each_commits_tree(tmp_path):
      "--max-rounds 7 is below the first rounds (--rounds-min 8); give 8 or more, e.g. 30 or 60"),
     (["HEAD", "HEAD", "--batch", "0"], "--batch '0' is not a positive integer"),
     (["HEAD", "HEAD", "--budget", "soon"], "--budget 'soon' is not a number of seconds; give e.g. 600"),
+    (["HEAD", "HEAD", "--budget-share", "nearest"], "--budget-share nearest shares a --budget; give --budget SECONDS too"),
     (["HEAD", "HEAD", "--bench", "("], "--bench '(' is not a regular expression"),
     (["HEAD", "HEAD", "--factor", "0.9"], "malformed factor '0.9'"),
     (["--torch", "2.13.0", "2.13"], "--torch names 2.13.0 twice"),
@@ -559,20 +584,31 @@ def test_the_readme_row_is_printed_from_the_ledger_exactly():
 
 
 @pytest.fixture(scope="module")
-def committed_ledger_row() -> str:
-    """What `gate_figures.py --markdown` prints from the committed ledger at the by-sample row's settings
-    (run once for the tests that hold the README and docs/GATE.md to it)."""
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger",
-                           str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
-                           "--max-rounds", "60"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+def committed_ledger_rows() -> dict[str, str]:
+    """What `gate_figures.py --markdown` prints from the committed ledger at the by-sample rows' settings, one
+    row per --budget-share (run once for the tests that hold the README and docs/GATE.md to them)."""
+    rows = {}
+    for share in ("even", "nearest"):
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger",
+                               str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
+                               "--max-rounds", "60", "--budget-share", share], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        rows[share] = proc.stdout
+    return rows
 
 
-def test_the_readmes_by_sample_row_is_the_one_the_ledger_prints(committed_ledger_row):
-    """The README's by-sample gate-tier row ends with what `gate_figures.py --markdown` prints from the
-    committed ledger: a trial added to the ledger without its row, or a figure edited by hand, fails here."""
-    row = committed_ledger_row.strip()
+@pytest.fixture(scope="module")
+def committed_ledger_row(committed_ledger_rows) -> str:
+    """The by-sample row of the default --budget-share (even): the row the prose tallies restate."""
+    return committed_ledger_rows["even"]
+
+
+@pytest.mark.parametrize("share", ["even", "nearest"])
+def test_the_readmes_by_sample_rows_are_the_ones_the_ledger_prints(committed_ledger_rows, share):
+    """The README's by-sample gate-tier rows (one per --budget-share) end with what `gate_figures.py --markdown`
+    prints from the committed ledger: a trial added to the ledger without its row, or a figure edited by hand,
+    fails here."""
+    row = committed_ledger_rows[share].strip()
     assert row.startswith("| commits ") and row.count("\n") == 0
     readme = (ROOT / "README.md").read_text().splitlines()
     assert [line for line in readme if line.endswith(row[2:])], f"README.md has no row ending with: {row[2:200]}..."

@@ -48,9 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "as every tree older than sample pacing is run)")
     parser.add_argument("--budget-share", choices=BUDGET_SHARES, default="even",
                         help="with --budget, which undecided cases get the rounds it cannot pay for all: even (every case "
-                             "within reach by the last round the budget affords them all; the default) or nearest (the "
-                             "cases nearest a decision first, priced at their seconds a round times the rounds they "
-                             "still need)")
+                             "within reach by the last round the budget affords them all, each paid for to that round; "
+                             "the default) or nearest (each case paid for only up to the first round at which its "
+                             "decision is plausible, stretched by its share of disturbed rounds, and the cases kept up to "
+                             "the last such round the budget pays for; docs/GATE.md)")
     parser.add_argument("--threads", default=None, help="intra-op threads in both sides (default: torch's default)")
     parser.add_argument("--tier", default="smoke", help="suite tier: smoke, default or full (default smoke)")
     parser.add_argument("--python", default=None, help="interpreter with torch for both commits (default: this one)")

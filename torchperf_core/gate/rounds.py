@@ -15,7 +15,7 @@
         rounds (verdict.out_of_reach) is not re-measured: its rounds go to the cases within reach;
         with --budget, "by max_rounds" becomes "by the rounds the budget affords" where that is
         fewer (`afford_rounds`: each case's seconds in the last round, the workers' start-up), or with
-        --budget-share nearest, the cases nearest a decision are kept first (`share_nearest`)
+        --budget-share nearest, each case priced only up to its own first plausible round (`share_nearest`)
     stop when every case is decided, the rounds reach max_rounds, or --budget seconds are spent;
     undecided -> UNKNOWN ("re-measure"), never unchanged; no clean round at all but disturbed
     ones -> CONTENDED ("re-run on a quiet machine").
@@ -74,13 +74,17 @@ COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
 # ledgers are summed only within one rule): every undecided case within reach (verdict.out_of_reach)
 # by max_rounds; none that is out of reach; where --budget cannot pay for that,
 #   even     the cases within reach by the last round the budget affords them all (`afford_rounds`)
-#   nearest  the cases nearest a decision first: each priced at its seconds a round times the rounds
-#            until the first at which it is within reach, kept cheapest first while the budget left
-#            pays for them (`share_nearest`), so that a cheap case a few rounds short of its verdict
-#            is not set aside for many dear ones
+#   nearest  the cases whose decision is nearest: each priced only up to the first round at which its
+#            decision is plausible, the cases kept up to the last such round the budget pays for
+#            (`share_nearest`), so that a cheap case a few rounds short of its verdict is not set aside
+#            because every other case would be paid for to the same round
+# (One trial in docs/figures/gate-tier-default.jsonl, at fa50f6c3, ran under a first draft of "nearest",
+# "undecided within reach, the budget's rounds to the cases nearest a decision first": cases kept
+# cheapest first by price; it is summed apart.)
 BUDGET_SHARES = ("even", "nearest")
 REMEASURE_RULES = {"even": "undecided within reach of the rounds the budget affords",
-                   "nearest": "undecided within reach, the budget's rounds to the cases nearest a decision first"}
+                   "nearest": "undecided within reach, each priced to its own first plausible round, up to the "
+                              "last such round the budget pays for"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class GatePlan:
             raise TorchperfError(f"--interleave {self.interleave!r} is not one of {', '.join(INTERLEAVES)}")
         if self.budget_share not in BUDGET_SHARES:
             raise TorchperfError(f"--budget-share {self.budget_share!r} is not one of {', '.join(BUDGET_SHARES)}")
+        if self.budget_share != "even" and self.budget is None:
+            raise TorchperfError(f"--budget-share {self.budget_share} shares a --budget; give --budget SECONDS too")
 
     @property
     def looks(self) -> int:
@@ -315,8 +321,7 @@ def afford_rounds(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: flo
     h - rounds. Returns h, or None when the budget affords max_rounds (nothing changes) or a round's
     price is unknown. A case once out of reach stays so: as with the max_rounds rule, stopping only
     removes chances to reject, so the false-alarm bound is unchanged."""
-    live = [c for c in cases if c.final is None and c.out_of_reach is None
-            and c.judgement is not None and c.judgement.verdict == UNKNOWN]
+    live = _priced_by_budget(cases)
 
     def kept(h: int) -> list[_Case]:
         return [c for c in live if out_of_reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds) is None]
@@ -336,66 +341,68 @@ def afford_rounds(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: flo
 
 def reach_round(j: PairedJudgement, factor: float, rounds: int, max_rounds: int) -> int | None:
     """The first round after `rounds` (the gate's count) by whose end a case judged `j` would be within
-    reach (verdict.out_of_reach at its clean rounds plus the rounds added), or None by max_rounds."""
-    return next((h for h in range(rounds + 1, max_rounds + 1)
+    reach (verdict.out_of_reach at its clean rounds plus the rounds added, every one of them clean), and
+    not before it has the MIN_ROUNDS clean rounds a judgement needs; None when no round by max_rounds is."""
+    first = rounds + max(1, MIN_ROUNDS - j.rounds)
+    return next((h for h in range(first, max_rounds + 1)
                  if out_of_reach(j, factor, j.rounds + h - rounds) is None), None)
 
 
 def share_nearest(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: float, overhead: float) -> None:
     """--budget-share nearest: where `left` seconds cannot pay for every undecided case within reach, the
-    rounds go to the cases nearest a decision first, and the others stop being re-measured (their
+    rounds go to the cases whose decision is nearest, and the others stop being re-measured (their
     reason says why).
 
-    A case needs the clean rounds up to `reach_round`, the first round at which a decision is plausible;
-    a case some of whose rounds came back disturbed needs more rounds to get them (the clean rounds
-    needed over its share of clean rounds so far: none clean, never). Its price is those rounds times
-    its seconds in the last round. The cases are kept in order of price (then their place in the suite)
-    while the budget left pays for them and for the workers' start-up of every round up to the last
-    kept case's. A price is the least a decision could cost, and it is priced again at every look. As
-    with the max_rounds rule, stopping a case only removes chances to reject, so the false-alarm bound
-    is unchanged. With nothing left, nothing changes: the budget ends the run."""
+    A case's round is the first at which its decision is plausible (`reach_round`, every round clean),
+    stretched by its share of clean rounds so far ((clean + 1) / (rounds taken + 1): one disturbed round
+    in ten adds a tenth; a case none of whose rounds came back clean is not written off, only dear); not
+    past max_rounds. Its price is its seconds in the last round times the rounds to its round: each case
+    is priced to its own round, not to the last. The last round paid for, H, is the largest of those
+    rounds with
+        start-up x (H - rounds) + the prices of the cases whose round is H or sooner  <=  left
+    and those cases are kept. Prices are set again at every look. As with the max_rounds rule, stopping
+    a case only removes chances to reject, so the false-alarm bound is unchanged. With nothing left,
+    nothing changes: the budget ends the run."""
     if left <= 0.0:
         return
-    live = [c for c in cases if c.final is None and c.out_of_reach is None
-            and c.judgement is not None and c.judgement.verdict == UNKNOWN]
-    need: dict[int, tuple[int, float]] = {}  # index -> (the round a decision needs, rounds to get there)
+    live = _priced_by_budget(cases)
+    due: dict[int, tuple[int, float]] = {}  # index -> (its round, its price)
     for c in live:
         assert c.judgement is not None
         h = reach_round(c.judgement, plan.factor, rounds, plan.max_rounds)
-        taken = len(c.pairs) + c.contended
-        clean = len(c.pairs) / taken if taken else 1.0
         if h is not None:
-            need[c.index] = (h, math.ceil((h - rounds) / clean) if clean else math.inf)
+            share = (len(c.pairs) + 1) / (len(c.pairs) + c.contended + 1)
+            end = min(plan.max_rounds, rounds + math.ceil((h - rounds) / share))
+            due[c.index] = (end, c.seconds * (end - rounds))
 
-    def price(c: _Case) -> float:
-        return c.seconds * need[c.index][1] if c.index in need else math.inf
+    def cost(last: int) -> float:
+        return overhead * (last - rounds) + sum(price for end, price in due.values() if end <= last)
 
-    last, spent, kept, dropped = float(rounds), 0.0, 0, []
-    for c in sorted(live, key=lambda c: (price(c), c.index)):
-        cost = price(c)
-        if cost < math.inf:
-            end = rounds + need[c.index][1]
-            cost += overhead * max(0.0, end - last)
-            if spent + cost <= left:
-                spent, last, kept = spent + cost, max(last, end), kept + 1
-                continue
-        dropped.append(c)
-    for c in dropped:
+    paid = max((end for end, _ in due.values() if cost(end) <= left), default=None)
+    kept = sum(end <= paid for end, _ in due.values()) if paid is not None else 0
+    for c in live:
         j = c.judgement
         assert j is not None
-        if c.index not in need:  # not within reach by max_rounds (`_judge` sets these aside first)
-            c.out_of_reach = out_of_reach(j, plan.factor, plan.max_rounds)
+        if c.index not in due:  # within reach by max_rounds clean rounds, not by the rounds left to take them
+            c.out_of_reach = out_of_reach(j, plan.factor, j.rounds + plan.max_rounds - rounds) or (
+                f"undecided after {j.rounds} clean round(s): the rounds left by --max-rounds {plan.max_rounds} "
+                f"cannot decide it: re-measure on a quieter machine")
             continue
-        h, more = need[c.index]
-        spread = f" at its spread between rounds ({j.spread:.1%})" if j.spread else ""
-        if more == math.inf:  # reported CONTENDED, with contended_reason (`_outcome`)
-            c.out_of_reach = (f"none of its {len(c.pairs) + c.contended} round(s) came back clean, and the budget left "
-                              f"({left:.0f} s) went to the cases that could be decided: re-run on a quiet machine")
+        end = due[c.index][0]
+        if paid is not None and end <= paid:
             continue
-        paid = (f"the {left:.0f} s the budget had left went to {kept} case(s) nearer one" if kept else
-                f"more than the {left:.0f} s the budget had left")
-        c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision needs round {h} or later, "
-                          f"{paid}: re-measure with a larger --budget or on a quieter machine")
+        most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread else ""
+        spread = f" at its spread between rounds ({j.spread:.1%}{most})" if j.spread else ""
+        went = (f"the {left:.0f} s the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
+                f"is plausible by then" if paid is not None else f"later than the {left:.0f} s the budget had left reach")
+        c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision is plausible at round {end} "
+                          f"at the earliest, {went}: re-measure with a larger --budget or on a quieter machine")
+
+
+def _priced_by_budget(cases: Sequence[_Case]) -> list[_Case]:
+    """The cases a budget rule prices: undecided (judged unknown), still re-measured."""
+    return [c for c in cases if c.final is None and c.out_of_reach is None
+            and c.judgement is not None and c.judgement.verdict == UNKNOWN]
 
 
 def _judge(case: _Case, plan: GatePlan, alpha: float) -> None:
