@@ -225,7 +225,7 @@ def _slowed(side: Any, case: str) -> Any:
 
 
 # The fields a ledger's trials must share to be summed (the rest say when, where and on what).
-# "remeasure": which undecided cases the gate re-measures (gate.rounds.REMEASURE_RULES, by --budget-share); trials taken
+# "remeasure": which undecided cases the gate re-measures (gate.budget.REMEASURE_RULES, by --budget-share); trials taken
 # before it was recorded (every undecided case, out of reach or not) have none and are summed apart.
 # "verdict": the rule for paired rounds (verdict.PAIRED_RULE); trials under the t-test alone have none.
 # "max_rounds": the gate's --max-rounds; trials recorded before it was (all at the gate's default, 30,
@@ -240,7 +240,7 @@ LEDGER_DEFAULTS: dict[str, Any] = {"max_rounds": 30, "interleave": "case"}
 def ledger_settings(args: argparse.Namespace, load: str, interleave: str) -> dict[str, Any]:
     """A trial's LEDGER_KEYS, the settings its ledger sums trials by: the one place they are read from a
     command line (a trial's `interleave` is its report's; `--markdown` asks for the flag's)."""
-    from torchperf_core.gate.rounds import REMEASURE_RULES
+    from torchperf_core.gate.budget import REMEASURE_RULES
     from torchperf_core.verdict import PAIRED_RULE
 
     settings = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case,

@@ -24,7 +24,7 @@ import pytest
 from tests.compare_helpers import ROOT, run_cli
 from torchperf_core.errors import TorchperfError
 from torchperf_core.gate import GatePlan, GateSide, commit_sides, extract_tree, first_side, render_gate, run_gate
-from torchperf_core.gate.rounds import REMEASURE_RULES
+from torchperf_core.gate.budget import REMEASURE_RULES
 from torchperf_core.verdict import PAIRED_RULE, per_case_alpha
 
 BENCH = '''
@@ -175,7 +175,7 @@ def _calls_clock(tmp_path: Path):
 
 @pytest.mark.parametrize("budget", [None, 62.0, 1e9])
 def test_with_a_budget_the_rounds_go_to_the_cases_it_can_still_decide(tmp_path, sides, budget):
-    """Futility within the budget (gate.rounds.afford_rounds). 'noisy' (0.7x/1.3x, spread 35.7%) is within
+    """Futility within the budget (gate.budget.afford_rounds). 'noisy' (0.7x/1.3x, spread 35.7%) is within
     reach by 30 rounds after 3 (12 clean rounds could decide it), so without a budget, or with one that
     affords 30 rounds, it is re-measured until its own spread puts it out of reach (after 9). After the first 3 rounds (32 calls: s) a budget of 62 s
     leaves 30 s: rounds of noisy + edge + busy (6 s) would reach round 8, where noisy is out of reach, and
@@ -208,7 +208,7 @@ def test_with_a_budget_the_rounds_go_to_the_cases_it_can_still_decide(tmp_path, 
 
 def _priced_cases():
     """Four undecided cases after 6 gate rounds, judged as the gate judges them (factor 1.07, 3 cases x 7
-    looks). The first round at which a decision is plausible (gate.rounds.reach_round, every round clean),
+    looks). The first round at which a decision is plausible (gate.budget.reach_round, every round clean),
     that round stretched by the share of clean rounds ((clean + 1) / (taken + 1)), and the price to it:
       dear    x1.068 +-2%, 6 of 6 clean, 10 s a round:   round 7,  1 round,               price 10
       far     x1.10 +-15%, 6 of 6 clean, 0.5 s:          round 14, 8 rounds,              price 4
@@ -242,14 +242,14 @@ def _priced_cases():
     (0.0, 38.25, {"dear", "far", "patchy", "lost"}),  # none clean is dear, not written off
 ])  # fmt: skip
 def test_nearest_prices_each_case_to_its_own_round(overhead, left, kept):
-    """--budget-share nearest (gate.rounds.share_nearest): the last round paid for is the largest case's round
+    """--budget-share nearest (gate.budget.share_nearest): the last round paid for is the largest case's round
     whose start-up and prices (each case to its own round) the budget left covers; the cases due by it are
     kept. Bugs caught, each by one of the rows: every case paid for to the last round (the even rule: 17.25
     keeps only dear), the clean share left out (16: patchy kept), the start-up left out or paid per case
     (17.25 and 16 with 0.25), a case with no clean round written off (38.25), its round not waiting for
     the MIN_ROUNDS clean rounds a judgement needs, or a first plausible round off by one (the rounds asserted,
     one against verdict.out_of_reach)."""
-    from torchperf_core.gate.rounds import reach_round, share_nearest
+    from torchperf_core.gate.budget import reach_round, share_nearest
     from torchperf_core.verdict import out_of_reach
 
     plan = GatePlan(factor=1.07, rounds_min=6, batch=4, max_rounds=30, budget=100.0, budget_share="nearest")
@@ -262,7 +262,7 @@ def test_nearest_prices_each_case_to_its_own_round(overhead, left, kept):
 
 
 def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
-    from torchperf_core.gate.rounds import share_nearest
+    from torchperf_core.gate.budget import share_nearest
 
     plan = GatePlan(factor=1.07, rounds_min=6, batch=4, max_rounds=30, budget=100.0, budget_share="nearest")
     cases = _priced_cases()

@@ -5,7 +5,8 @@ undecided cases until decided or the budget is spent (issue 11, part 4; docs/GAT
 from torchperf_core.gate.pairs import INTERLEAVES
 from torchperf_core.gate.report import GATE_FORMAT_VERSION, report_output, report_to_json
 from torchperf_core.gate.report import report_output as render_gate  # the name callers know
-from torchperf_core.gate.rounds import (BUDGET_SHARES, CaseOutcome, GatePlan, GateReport, RoundPair, first_side, run_gate,
+from torchperf_core.gate.budget import BUDGET_SHARES
+from torchperf_core.gate.rounds import (CaseOutcome, GatePlan, GateReport, RoundPair, first_side, run_gate,
                                         run_once)
 from torchperf_core.gate.sides import GATE_DIR, GateSide, commit_sides, extract_tree, torch_pythons, version_sides
 from torchperf_core.gate.counts import COUNT_BENCHMARK, SideCounts, add_counts, collect_side, judge_sides
