@@ -593,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the gate's --interleave: sides take turns by sample (default) or by case")
     parser.add_argument("--budget-share", choices=BUDGET_SHARES, default="even",
                         help="the gate's --budget-share: the rounds the budget cannot pay for all go to every case within "
-                             "reach by the same last round (even, default) or to the cases nearest a decision first")
+                             "reach by the same last round (even, default) or to each case only up to its own first plausible "
+                             "round (nearest)")
     parser.add_argument("--load", action="store_true", help="start one CPU-bound process for the whole run")
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
     parser.add_argument("--json", help="also write the figures to this file")

@@ -5,12 +5,12 @@ the note beside a case set aside. `gate.rounds.run_gate` calls one of these rule
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from torchperf_core.verdict import MIN_ROUNDS, UNKNOWN, PairedJudgement, out_of_reach
 
 
-class GatePlan(Protocol):
+class _Plan(Protocol):
     """What a rule reads of the gate's plan (gate.rounds.GatePlan)."""
 
     factor: float
@@ -28,6 +28,7 @@ class _Case(Protocol):
     out_of_reach: str | None
     seconds: float
 
+
 # Which cases the added rounds re-measure, by how the budget is shared (--budget-share; figures'
 # ledgers are summed only within one rule): every undecided case within reach (verdict.out_of_reach)
 # by max_rounds; none that is out of reach; where --budget cannot pay for that,
@@ -39,13 +40,12 @@ class _Case(Protocol):
 # (One trial in docs/figures/gate-tier-default.jsonl, at fa50f6c3, ran under a first draft of "nearest",
 # "undecided within reach, the budget's rounds to the cases nearest a decision first": cases kept
 # cheapest first by price; it is summed apart.)
-BUDGET_SHARES = ("even", "nearest")
 REMEASURE_RULES = {"even": "undecided within reach of the rounds the budget affords",
                    "nearest": "undecided within reach, each priced to its own first plausible round, up to the "
                               "last such round the budget pays for"}
 
 
-def afford_rounds(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: float, overhead: float) -> int | None:
+def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float, overhead: float) -> int | None:
     """Futility within the budget: where `left` seconds cannot pay for rounds up to max_rounds, the
     last round is the one the budget affords, and the undecided cases out of reach by it stop being
     re-measured (their reason says so), so that the rounds left go to the cases they can decide.
@@ -83,7 +83,7 @@ def reach_round(j: PairedJudgement, factor: float, rounds: int, max_rounds: int)
                  if out_of_reach(j, factor, j.rounds + h - rounds) is None), None)
 
 
-def share_nearest(cases: Sequence[_Case], plan: GatePlan, rounds: int, left: float, overhead: float) -> None:
+def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float, overhead: float) -> None:
     """--budget-share nearest: where `left` seconds cannot pay for every undecided case within reach, the
     rounds go to the cases whose decision is nearest, and the others stop being re-measured (their
     reason says why).
@@ -138,3 +138,10 @@ def _priced_by_budget(cases: Sequence[_Case]) -> list[_Case]:
     """The cases a budget rule prices: undecided (judged unknown), still re-measured."""
     return [c for c in cases if c.final is None and c.out_of_reach is None
             and c.judgement is not None and c.judgement.verdict == UNKNOWN]
+
+
+# --budget-share -> its rule, called after each look with the seconds left and the workers' start-up
+BUDGET_RULES: dict[str, Callable[[Sequence[_Case], _Plan, int, float, float], object]] = {
+    "even": afford_rounds, "nearest": share_nearest}
+BUDGET_SHARES = tuple(BUDGET_RULES)
+assert set(BUDGET_SHARES) == set(REMEASURE_RULES)  # a rule without its ledger name would sum unlike trials

@@ -38,7 +38,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from torchperf_core.compare import CountBeside
 from torchperf_core.errors import TorchperfError
-from torchperf_core.gate.budget import BUDGET_SHARES, afford_rounds, share_nearest
+from torchperf_core.gate.budget import BUDGET_RULES, BUDGET_SHARES
 from torchperf_core.gate.pairs import INTERLEAVES, time_pair
 from torchperf_core.gate.sides import GateSide
 from torchperf_core.verdict import (
@@ -71,6 +71,8 @@ TIME_UNIT = "seconds"
 # Counted once per side under Callgrind (gate/counts.py), never timed (`_Worker.timed_cases`): its
 # cases come back as count cases with `instructions` on.
 COUNT_BENCHMARK = "bench_instructions.Instructions.track_instructions"
+
+
 @dataclass(frozen=True)
 class GatePlan:
     """The gate's options, validated at the edge (`commands/continuous`)."""
@@ -378,8 +380,8 @@ def run_gate(
                 if c.final is None and c.out_of_reach is None:  # out of reach: no new rounds since
                     _judge(c, plan, alpha)
             if plan.budget is not None:
-                share = share_nearest if plan.budget_share == "nearest" else afford_rounds
-                share(cases, plan, rounds, plan.budget - (clock() - start), max(0.0, overhead))
+                BUDGET_RULES[plan.budget_share](cases, plan, rounds, plan.budget - (clock() - start),
+                                                max(0.0, overhead))
     if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
         for c in cases:
             if c.final is None and c.out_of_reach is None:
