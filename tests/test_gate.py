@@ -257,8 +257,21 @@ def test_nearest_prices_each_case_to_its_own_round(overhead, left, kept):
     assert [reach_round(c.judgement, 1.07, 6, 30) for c in cases] == [7, 14, 13, 9]
     far = cases[1].judgement
     assert out_of_reach(far, 1.07, 13) is not None and out_of_reach(far, 1.07, 14) is None
-    share_nearest(cases, plan, 6, left, overhead)
+    assert share_nearest(cases, plan, 6, left, overhead) == 4 - len(kept)  # the count run_gate ends the run on
     assert {c.key.strip("()'") for c in cases if c.out_of_reach is None} == kept
+
+
+def test_the_even_rule_counts_the_cases_it_sets_aside():
+    """afford_rounds returns how many cases it set aside (run_gate's budget_spent where none is left): with
+    17.25 s after round 6, far and patchy (by the rounds it affords); with a budget that affords round 30,
+    none. 'lost', with no clean round, has no spread to put it out of reach."""
+    from torchperf_core.gate.budget import afford_rounds
+
+    plan = GatePlan(factor=1.07, rounds_min=6, batch=4, max_rounds=30, budget=100.0)
+    for left, set_aside, kept in ((17.25, 2, ["dear", "lost"]), (1e6, 0, ["dear", "far", "patchy", "lost"])):
+        cases = _priced_cases()
+        assert afford_rounds(cases, plan, 6, left, 0.0) == set_aside
+        assert [c.key.strip("()'") for c in cases if c.out_of_reach is None] == kept
 
 
 def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
@@ -286,6 +299,43 @@ def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
     cases = _priced_cases()
     share_nearest(cases, plan, 20, 26.5, 0.0)
     assert [c.out_of_reach for c in cases] == [None] * 4
+    # After round 29 of 30 only dear can still be decided (its 7th clean round): the others are set aside
+    # by --max-rounds, whatever the budget, and are not counted as the budget's (run_gate's budget_spent)
+    cases = _priced_cases()
+    assert share_nearest(cases, plan, 29, 1000.0, 0.0) == 0
+    assert [c.out_of_reach is None for c in cases] == [True, False, False, False]
+    assert cases[3].out_of_reach == ("undecided after 0 clean round(s): the rounds left by --max-rounds 30 cannot "
+                                     "decide it: re-measure on a quieter machine")
+    cases = _priced_cases()
+    assert share_nearest(cases, plan, 29, 0.5, 0.0) == 1
+    assert cases[0].out_of_reach == ("undecided after 6 clean round(s) at its spread between rounds (2.2%; 3.0% in most "
+                                     "rounds): a decision is plausible at round 30 at the earliest, later than the "
+                                     "0.5 s the budget had left reach: re-measure with a larger --budget or on a "
+                                     "quieter machine")
+
+
+@pytest.mark.parametrize("bench,budget,rounds,seconds,spent,why", [
+    (None, 33.5, 3, 32.0, True, "a decision is plausible at round 4 at the earliest, later than the 1.5 s"),
+    (None, 36.5, 5, 36.0, True, "a decision is plausible at round 6 at the earliest, later than the 0.5 s"),
+    # the last case out of reach at its own spread, with the budget to spare: the budget did not end it
+    ("steady|slow|noisy", 1e9, 11, 34.0, False, "and out of reach: at its spread between rounds"),
+])  # fmt: skip
+def test_a_budget_that_sets_aside_the_last_cases_ended_the_run(tmp_path, sides, bench, budget, rounds, seconds,
+                                                                spent, why):
+    """Seconds left, but too few for any case's next plausible decision: --budget-share nearest sets aside
+    every case still re-measured, and the report says the budget ended the run (budget_spent), as when its
+    clock runs out. After round 3 (32 s) 'edge' is due at round 4 (2 s a round); after round 5 (36 s), at
+    round 6. Bugs caught: budget_spent only when the clock ran out (False in the first rows), or whenever no
+    case is left (True in the last), a round run after the last case was set aside (rounds 4 or 6), the
+    seconds left printed as whole seconds ("2 s", "0 s")."""
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=budget, budget_share="nearest",
+                    bench=bench)
+    report = run_gate(*sides, plan, base_env=_env(tmp_path), clock=_calls_clock(tmp_path))
+    assert (report.rounds, report.seconds, report.budget_spent) == (rounds, seconds, spent)
+    last = next(c for c in report.cases if c.key == ("('noisy')" if bench else "('edge')"))
+    assert last.verdict == "unknown" and last.out_of_reach and why in last.reason
+    assert json.loads(render_gate(report, "json"))["budget_spent"] is spent
+    assert ("; budget spent" in render_gate(report, "text")) is spent
 
 
 def test_with_a_budget_shared_nearest_first_a_case_a_few_rounds_from_reach_keeps_its_rounds(tmp_path, sides):

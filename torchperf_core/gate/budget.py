@@ -45,7 +45,7 @@ REMEASURE_RULES = {"even": "undecided within reach of the rounds the budget affo
                               "last such round the budget pays for"}
 
 
-def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float, overhead: float) -> int | None:
+def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float, overhead: float) -> int:
     """Futility within the budget: where `left` seconds cannot pay for rounds up to max_rounds, the
     last round is the one the budget affords, and the undecided cases out of reach by it stop being
     re-measured (their reason says so), so that the rounds left go to the cases they can decide.
@@ -53,9 +53,9 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
     The cases kept decide the price of a round, and the rounds decide which cases are kept: h, the
     last round, is the largest with  rounds + left / (overhead + sum of the kept cases' seconds) >= h,
     where a case is kept when it is within reach (verdict.out_of_reach) at its clean rounds plus
-    h - rounds. Returns h, or None when the budget affords max_rounds (nothing changes) or a round's
-    price is unknown. A case once out of reach stays so: as with the max_rounds rule, stopping only
-    removes chances to reject, so the false-alarm bound is unchanged."""
+    h - rounds; nothing changes when the budget affords max_rounds or a round's price is unknown.
+    Returns how many cases it set aside. A case once out of reach stays so: as with the max_rounds
+    rule, stopping only removes chances to reject, so the false-alarm bound is unchanged."""
     live = _priced_by_budget(cases)
 
     def kept(h: int) -> list[_Case]:
@@ -66,12 +66,12 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
         return price <= 0.0 or rounds + left / price >= h
 
     if not live or affords(plan.max_rounds):
-        return None
+        return 0
     h = next((h for h in range(plan.max_rounds - 1, rounds, -1) if affords(h)), rounds)
     for c in live:
         assert c.judgement is not None
         c.out_of_reach = out_of_reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds, by_budget=True)
-    return h
+    return sum(c.out_of_reach is not None for c in live)
 
 
 def reach_round(j: PairedJudgement, factor: float, rounds: int, max_rounds: int) -> int | None:
@@ -83,7 +83,7 @@ def reach_round(j: PairedJudgement, factor: float, rounds: int, max_rounds: int)
                  if out_of_reach(j, factor, j.rounds + h - rounds) is None), None)
 
 
-def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float, overhead: float) -> None:
+def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float, overhead: float) -> int:
     """--budget-share nearest: where `left` seconds cannot pay for every undecided case within reach, the
     rounds go to the cases whose decision is nearest, and the others stop being re-measured (their
     reason says why).
@@ -97,9 +97,10 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
         start-up x (H - rounds) + the prices of the cases whose round is H or sooner  <=  left
     and those cases are kept. Prices are set again at every look. As with the max_rounds rule, stopping
     a case only removes chances to reject, so the false-alarm bound is unchanged. With nothing left,
-    nothing changes: the budget ends the run."""
+    nothing changes: the budget ends the run. Returns how many cases it set aside for the budget (not
+    those no round by max_rounds can decide: a case whose disturbed rounds leave it short of reach)."""
     if left <= 0.0:
-        return
+        return 0
     live = _priced_by_budget(cases)
     due: dict[int, tuple[int, float]] = {}  # index -> (its round, its price)
     for c in live:
@@ -115,6 +116,7 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
 
     paid = max((end for end, _ in due.values() if cost(end) <= left), default=None)
     kept = sum(end <= paid for end, _ in due.values()) if paid is not None else 0
+    set_aside = 0
     for c in live:
         j = c.judgement
         assert j is not None
@@ -128,10 +130,13 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
             continue
         most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread else ""
         spread = f" at its spread between rounds ({j.spread:.1%}{most})" if j.spread else ""
-        went = (f"the {left:.0f} s the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
-                f"is plausible by then" if paid is not None else f"later than the {left:.0f} s the budget had left reach")
+        secs = f"{left:.0f}" if left >= 10 else f"{left:.2g}"  # 0.5 s left is not "0 s"
+        went = (f"the {secs} s the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
+                f"is plausible by then" if paid is not None else f"later than the {secs} s the budget had left reach")
         c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision is plausible at round {end} "
                           f"at the earliest, {went}: re-measure with a larger --budget or on a quieter machine")
+        set_aside += 1
+    return set_aside
 
 
 def _priced_by_budget(cases: Sequence[_Case]) -> list[_Case]:
@@ -140,8 +145,9 @@ def _priced_by_budget(cases: Sequence[_Case]) -> list[_Case]:
             and c.judgement is not None and c.judgement.verdict == UNKNOWN]
 
 
-# --budget-share -> its rule, called after each look with the seconds left and the workers' start-up
-BUDGET_RULES: dict[str, Callable[[Sequence[_Case], _Plan, int, float, float], object]] = {
+# --budget-share -> its rule, called after each look with the seconds left and the workers' start-up; it
+# returns how many cases it set aside for the budget (where that leaves none, the budget ended the run)
+BUDGET_RULES: dict[str, Callable[[Sequence[_Case], _Plan, int, float, float], int]] = {
     "even": afford_rounds, "nearest": share_nearest}
 BUDGET_SHARES = tuple(BUDGET_RULES)
 assert set(BUDGET_SHARES) == set(REMEASURE_RULES)  # a rule without its ledger name would sum unlike trials

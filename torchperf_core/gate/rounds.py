@@ -168,7 +168,7 @@ class GateReport:
     cases: tuple[CaseOutcome, ...]
     rounds: int  # rounds run in all
     seconds: float
-    budget_spent: bool
+    budget_spent: bool  # the budget ended the run: its clock ran out, or its last look set aside the last cases
     worker_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     notes: tuple[str, ...] = ()  # one line each: why a metric has no rows (no valgrind, no count benchmark)
     interleave: str = "case"  # how the rounds interleaved the sides: "sample" where both trees paced
@@ -321,6 +321,7 @@ def run_gate(
     active: list[_Case] = []
     rounds = judged = 0
     budget_spent = False
+    set_aside = 0  # the cases the budget's rule set aside at this round's look
     paced = plan.interleave == "sample"
     notes: tuple[str, ...] = ()
     while True:
@@ -328,6 +329,9 @@ def run_gate(
             active = [c for c in cases if c.final is None and c.out_of_reach is None
                       and (c.judgement is None or c.judgement.verdict not in DECIDED)]
             if not active or rounds >= plan.max_rounds:
+                # the budget ended the run if its rule set aside the last cases still re-measured, though
+                # seconds are left: they pay for no case's next plausible decision
+                budget_spent = not active and set_aside > 0
                 break
             if plan.budget is not None and clock() - start >= plan.budget:
                 budget_spent = True
@@ -374,14 +378,15 @@ def run_gate(
                 w.close()
         overhead = clock() - round_start - sum(c.seconds for c in active)  # the workers' start-up and listing
         rounds += 1
+        set_aside = 0
         if rounds >= plan.rounds_min and (rounds - plan.rounds_min) % plan.batch == 0:
             judged = rounds
             for c in cases:
                 if c.final is None and c.out_of_reach is None:  # out of reach: no new rounds since
                     _judge(c, plan, alpha)
             if plan.budget is not None:
-                BUDGET_RULES[plan.budget_share](cases, plan, rounds, plan.budget - (clock() - start),
-                                                max(0.0, overhead))
+                set_aside = BUDGET_RULES[plan.budget_share](cases, plan, rounds, plan.budget - (clock() - start),
+                                                            max(0.0, overhead))
     if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
         for c in cases:
             if c.final is None and c.out_of_reach is None:
