@@ -71,16 +71,19 @@ INJECTED = 1.05  # the slowdown 'inject' and 'gate-tier' put on the after side's
 GATE_FIGURES_FORMAT_VERSION = 1
 
 
+ISA_NAMES = {"avx2": "AVX2", "avx512": "AVX-512"}
+
+
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs"
+    """The ledger's machine: the CPU model, its CPUs and the highest ISA level it runs (two hosts sold under
+    one model name, one with AVX-512 and one without, run different cases: the bf16 ones skip on AVX2).
+    Ledger records written before 2026-12-05 carry no ISA level."""
+    from torchperf_core.engine import available_levels
+    from torchperf_core.env import cpu_model
+
+    cpu = cpu_model() or platform.processor() or platform.machine()
+    isa = next((ISA_NAMES[lv] for lv in reversed(available_levels()) if lv in ISA_NAMES), None)
+    return f"{cpu}, {os.cpu_count()} CPUs" + (f", {isa}" if isa else "")
 
 
 def _torch_version(python: str) -> str:

@@ -272,6 +272,7 @@ def test_the_even_rule_counts_the_cases_it_sets_aside():
         cases = _priced_cases()
         assert afford_rounds(cases, plan, 6, left, 0.0) == set_aside
         assert [c.key.strip("()'") for c in cases if c.out_of_reach is None] == kept
+        assert afford_rounds(cases, plan, 6, left, 0.0) == 0  # those set aside at an earlier look are not counted
 
 
 def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
@@ -319,17 +320,19 @@ def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
     (None, 36.5, 5, 36.0, True, "a decision is plausible at round 6 at the earliest, later than the 0.5 s"),
     # the last case out of reach at its own spread, with the budget to spare: the budget did not end it
     ("steady|slow|noisy", 1e9, 11, 34.0, False, "and out of reach: at its spread between rounds"),
+    # the even rule: after round 3 (18 s) the 7 s left afford 'noisy' 3 rounds, which cannot decide it
+    ("steady|slow|noisy", 25.0, 3, 18.0, True, "out of reach within the budget"),
 ])  # fmt: skip
 def test_a_budget_that_sets_aside_the_last_cases_ended_the_run(tmp_path, sides, bench, budget, rounds, seconds,
                                                                 spent, why):
-    """Seconds left, but too few for any case's next plausible decision: --budget-share nearest sets aside
-    every case still re-measured, and the report says the budget ended the run (budget_spent), as when its
-    clock runs out. After round 3 (32 s) 'edge' is due at round 4 (2 s a round); after round 5 (36 s), at
+    """Seconds left, but too few for any case's next plausible decision: --budget-share nearest (and, in the
+    last row, even) sets aside every case still re-measured, and the report says the budget ended the run
+    (budget_spent), as when its clock runs out. After round 3 (32 s) 'edge' is due at round 4 (2 s a round); after round 5 (36 s), at
     round 6. Bugs caught: budget_spent only when the clock ran out (False in the first rows), or whenever no
     case is left (True in the last), a round run after the last case was set aside (rounds 4 or 6), the
     seconds left printed as whole seconds ("2 s", "0 s")."""
-    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=budget, budget_share="nearest",
-                    bench=bench)
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=budget,
+                    budget_share="even" if budget == 25.0 else "nearest", bench=bench)
     report = run_gate(*sides, plan, base_env=_env(tmp_path), clock=_calls_clock(tmp_path))
     assert (report.rounds, report.seconds, report.budget_spent) == (rounds, seconds, spent)
     last = next(c for c in report.cases if c.key == ("('noisy')" if bench else "('edge')"))

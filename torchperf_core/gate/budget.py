@@ -54,7 +54,9 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
     last round, is the largest with  rounds + left / (overhead + sum of the kept cases' seconds) >= h,
     where a case is kept when it is within reach (verdict.out_of_reach) at its clean rounds plus
     h - rounds; nothing changes when the budget affords max_rounds or a round's price is unknown.
-    Returns how many cases it set aside. A case once out of reach stays so: as with the max_rounds
+    Returns how many cases it set aside (all for the budget: a case that its disturbed rounds leave
+    short of reach by max_rounds is among them, where share_nearest names it --max-rounds' and does not
+    count it). A case once out of reach stays so: as with the max_rounds
     rule, stopping only removes chances to reject, so the false-alarm bound is unchanged."""
     live = _priced_by_budget(cases)
 
@@ -130,7 +132,7 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
             continue
         most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread else ""
         spread = f" at its spread between rounds ({j.spread:.1%}{most})" if j.spread else ""
-        secs = f"{left:.0f}" if left >= 10 else f"{left:.2g}"  # 0.5 s left is not "0 s"
+        secs = f"{left:.0f}" if left >= 10 else format(round(left, 1), "g")  # 0.5 s left is not "0 s"
         went = (f"the {secs} s the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
                 f"is plausible by then" if paid is not None else f"later than the {secs} s the budget had left reach")
         c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision is plausible at round {end} "
