@@ -77,12 +77,16 @@ ISA_NAMES = {"avx2": "AVX2", "avx512": "AVX-512"}
 def _machine() -> str:
     """The ledger's machine: the CPU model, its CPUs and the highest ISA level it runs (two hosts sold under
     one model name, one with AVX-512 and one without, run different cases: the bf16 ones skip on AVX2).
-    Ledger records written before 2026-12-05 carry no ISA level."""
-    from torchperf_core.engine import available_levels
+    The AMD records written before 2026-12-05 had no level and were labelled by hand: AVX2 for the 27 with
+    28 skipped cases (no bf16 result on AVX2), AVX-512 for 3274aadc's (its host's cpuinfo); the Xeon's
+    records still carry none."""
+    from torchperf_core.engine.isa import available_levels, cpu_flags
     from torchperf_core.env import cpu_model
 
     cpu = cpu_model() or platform.processor() or platform.machine()
-    isa = next((ISA_NAMES[lv] for lv in reversed(available_levels()) if lv in ISA_NAMES), None)
+    flags = cpu_flags()  # none where /proc/cpuinfo cannot be read: no level named (none assumed)
+    levels = available_levels(flags) if flags else ()
+    isa = next((ISA_NAMES[lv] for lv in reversed(levels) if lv in ISA_NAMES), None)
     return f"{cpu}, {os.cpu_count()} CPUs" + (f", {isa}" if isa else "")
 
 

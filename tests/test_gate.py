@@ -272,7 +272,7 @@ def test_the_even_rule_counts_the_cases_it_sets_aside():
         cases = _priced_cases()
         assert afford_rounds(cases, plan, 6, left, 0.0) == set_aside
         assert [c.key.strip("()'") for c in cases if c.out_of_reach is None] == kept
-        assert afford_rounds(cases, plan, 6, left, 0.0) == 0  # those set aside at an earlier look are not counted
+        assert afford_rounds(cases, plan, 6, left, 0.0) == 0  # a second call: those already set aside are not counted again
 
 
 def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
@@ -634,6 +634,26 @@ def test_the_readme_row_is_printed_from_the_ledger_exactly():
         "after 18 rounds (paired t-test, spread 3.0%, 1.0% robust), unknown ×1.081 after 38 rounds (spread 20.8%, "
         "13.6% robust), slower ×1.043 after 10 rounds (signed-rank test, spread 3.3%); the case at 12.8–20.1 ms a "
         "call | 0/20; ≥ 9/10 | 30–40 min a trial |")
+
+
+@pytest.mark.parametrize("flags,suffix", [
+    ({"avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq"}, ", AVX-512"),
+    ({"avx2", "fma"}, ", AVX2"),
+    ({"sse4_2"}, ""),
+    (set(), ""),  # /proc/cpuinfo unreadable: no level named, none assumed
+])  # fmt: skip
+def test_the_ledgers_machine_names_the_highest_isa_level(monkeypatch, flags, suffix):
+    """Two hosts sold under one CPU name, one with AVX-512, run different cases: the ledger's machine says
+    which. Bugs caught: the lowest level named, a level claimed where the flags cannot be read (isa treats
+    unknown flags as allowed), a level named for a CPU that has neither."""
+    import os
+
+    import torchperf_core.engine.isa as isa
+    import torchperf_core.env as env
+
+    monkeypatch.setattr(isa, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(env, "cpu_model", lambda: "Some CPU")
+    assert _figures()._machine() == f"Some CPU, {os.cpu_count()} CPUs{suffix}"
 
 
 @pytest.fixture(scope="module")

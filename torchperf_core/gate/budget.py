@@ -55,8 +55,8 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
     where a case is kept when it is within reach (verdict.out_of_reach) at its clean rounds plus
     h - rounds; nothing changes when the budget affords max_rounds or a round's price is unknown.
     Returns how many cases it set aside (all for the budget: a case that its disturbed rounds leave
-    short of reach by max_rounds is among them, where share_nearest names it --max-rounds' and does not
-    count it). A case once out of reach stays so: as with the max_rounds
+    short of reach by max_rounds is among them, which share_nearest attributes to --max-rounds and
+    does not count). A case once out of reach stays so: as with the max_rounds
     rule, stopping only removes chances to reject, so the false-alarm bound is unchanged."""
     live = _priced_by_budget(cases)
 
