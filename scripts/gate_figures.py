@@ -71,22 +71,20 @@ INJECTED = 1.05  # the slowdown 'inject' and 'gate-tier' put on the after side's
 GATE_FIGURES_FORMAT_VERSION = 1
 
 
-ISA_NAMES = {"avx2": "AVX2", "avx512": "AVX-512"}
-
-
 def _machine() -> str:
     """The ledger's machine: the CPU model, its CPUs and the highest ISA level it runs (two hosts sold under
     one model name, one with AVX-512 and one without, run different cases: the bf16 ones skip on AVX2).
-    The AMD records written before 2026-12-05 had no level and were labelled by hand: AVX2 for the 27 with
-    28 skipped cases (no bf16 result on AVX2), AVX-512 for 3274aadc's (its host's cpuinfo); the Xeon's
-    records still carry none."""
-    from torchperf_core.engine.isa import available_levels, cpu_flags
+    The level is named as ATen names it (engine.isa.EXPECTED_CAPABILITY: "AVX2", "AVX512"). The AMD records
+    written before 2026-12-05 had no level and were labelled by hand: AVX2 for the 27 with 28 skipped cases
+    (no bf16 result on AVX2), AVX512 for 3274aadc's (its host's cpuinfo); the Xeon's records still carry
+    none."""
+    from torchperf_core.engine.isa import EXPECTED_CAPABILITY, available_levels, cpu_flags
     from torchperf_core.env import cpu_model
 
     cpu = cpu_model() or platform.processor() or platform.machine()
     flags = cpu_flags()  # none where /proc/cpuinfo cannot be read: no level named (none assumed)
     levels = available_levels(flags) if flags else ()
-    isa = next((ISA_NAMES[lv] for lv in reversed(levels) if lv in ISA_NAMES), None)
+    isa = next((EXPECTED_CAPABILITY[lv] for lv in reversed(levels) if lv in EXPECTED_CAPABILITY), None)
     return f"{cpu}, {os.cpu_count()} CPUs" + (f", {isa}" if isa else "")
 
 
@@ -120,17 +118,12 @@ class _Load:
 # ---------------------------------------------------------------------------------------- separate
 
 
-def _budget_share(args: argparse.Namespace) -> str:
-    """--budget-share (a namespace built without it, as the figures' tests build some, shares evenly)."""
-    return getattr(args, "budget_share", "even")
-
-
 def _plan(args: argparse.Namespace, bench: str | None) -> Any:
     from torchperf_core.gate import GatePlan
 
     return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads,
-                    max_rounds=args.max_rounds, interleave=getattr(args, "interleave", "sample"),
-                    budget_share=_budget_share(args))
+                    max_rounds=args.max_rounds, interleave=args.interleave,
+                    budget_share=args.budget_share)
 
 
 def _sample(result: dict[str, Any]) -> Any:
@@ -252,7 +245,7 @@ def ledger_settings(args: argparse.Namespace, load: str, interleave: str) -> dic
 
     settings = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case,
                 "bench": args.bench, "threads": args.threads, "load": load,
-                "remeasure": REMEASURE_RULES[_budget_share(args)],
+                "remeasure": REMEASURE_RULES[args.budget_share],
                 "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": interleave}
     assert tuple(settings) == LEDGER_KEYS  # a key added to one and not the other would sum unlike trials
     return settings

@@ -35,14 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def _machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from torchperf_core.env import cpu_model
+
+    model = cpu_model()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (f"{platform.node()}: {model or platform.processor()}, {os.cpu_count()} CPUs; "
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -59,6 +59,8 @@ class Fake:
             base *= 1.068 * (0.98 if k % 2 == 0 else 1.02)
         if kind == "broken" and SIDE == "after":
             raise RuntimeError("boom")
+        if kind == "edge" and SIDE == "after" and k >= int(os.environ.get("GATE_TEST_EDGE_FAILS_AT", "1000000")):
+            raise RuntimeError("gone")
         if kind == "busy":
             self.last_timing = SimpleNamespace(contention=SimpleNamespace(contended=True, cause="run-queue wait 50%"))
         return {{"samples": [base] * 6, "number": 1}}
@@ -131,7 +133,7 @@ def test_the_gate_decides_remeasures_and_reports_exactly(tmp_path, sides):
     slow_json = next(r for r in rows if r["key"] == "('slow')")["per_round"]
     assert slow_json[0] == {"round": 1, "first": "after", "before": 1e-3, "after": pytest.approx(1.5e-3)}
     assert [r["first"] for r in slow_json] == ["after", "before", "after"]
-    assert lines[-1] == "round 7: re-measuring 2 undecided case(s); 1 out of reach at their spread, not re-measured"
+    assert lines[-1] == "round 7: re-measuring 2 undecided case(s); 1 out of reach by --max-rounds, not re-measured"
 
 
 def test_both_orders_are_used_within_each_case(tmp_path, sides):
@@ -339,6 +341,26 @@ def test_a_budget_that_sets_aside_the_last_cases_ended_the_run(tmp_path, sides, 
     assert last.verdict == "unknown" and last.out_of_reach and why in last.reason
     assert json.loads(render_gate(report, "json"))["budget_spent"] is spent
     assert ("; budget spent" in render_gate(report, "text")) is spent
+    named = f"; --budget {budget:g} s (--budget-share {plan.budget_share})"  # the rule, in both human reports
+    assert named in render_gate(report, "text").splitlines()[1] and named in render_gate(report, "markdown")
+
+
+def test_a_case_failing_after_the_budget_set_another_aside_did_not_spend_the_budget(tmp_path, sides):
+    """The even rule with a budget of 22 s on 'noisy' and 'edge': after round 3 (12 s) the 10 s left afford
+    rounds up to 8 without noisy (2 s a round), too few for it: noisy is set aside by the budget at that look,
+    edge kept. Edge then fails outright in round 4 (not a look): no case is left, but the budget's rule set
+    none aside at round 4, so the budget did not end the run. Bugs caught: budget_spent read from an earlier
+    look (a set-aside count not reset each round), the progress line counting noisy as out of reach by
+    --max-rounds."""
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=30, budget=22.0, bench="noisy|edge")
+    lines: list[str] = []
+    report = run_gate(*sides, plan, base_env={**_env(tmp_path), "GATE_TEST_EDGE_FAILS_AT": "3"},
+                      progress=lines.append, clock=_calls_clock(tmp_path))
+    by = {c.key: c for c in report.cases}
+    assert (report.rounds, report.seconds, report.budget_spent) == (4, 14.0, False)
+    assert (by["('edge')"].verdict, by["('edge')"].reason) == ("failed", "RuntimeError: gone")
+    assert by["('noisy')"].verdict == "unknown" and "out of reach within the budget" in by["('noisy')"].reason
+    assert lines[-1] == "round 4: re-measuring 1 undecided case(s); 1 set aside by the budget, not re-measured"
 
 
 def test_with_a_budget_shared_nearest_first_a_case_a_few_rounds_from_reach_keeps_its_rounds(tmp_path, sides):
@@ -513,8 +535,9 @@ def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatc
     monkeypatch.setenv("GATE_TEST_LOG", str(tmp_path / "calls.log"))
     figures = _figures()
     for order in ("blocked", "alternating"):
-        args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.03, separate_factor=1.07, budget=None, tier="smoke", threads=None,
-                                  order=order, max_rounds=30)
+        args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.03, separate_factor=1.07, budget=None,
+                                  tier="smoke", threads=None, order=order, max_rounds=30, interleave="sample",
+                                  budget_share="even")
         with figures._Load(False) as load:
             row = figures.figure_separate(args, sides[0], load)
         assert row["cases"] == 2 and row["false_regressions"] == 0 and row["false_improvements"] == 0
@@ -547,7 +570,7 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone, longer, by_case)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
                               inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30,
-                              budget_share="even")
+                              interleave="sample", budget_share="even")
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
@@ -637,7 +660,7 @@ def test_the_readme_row_is_printed_from_the_ledger_exactly():
 
 
 @pytest.mark.parametrize("flags,suffix", [
-    ({"avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq"}, ", AVX-512"),
+    ({"avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq"}, ", AVX512"),
     ({"avx2", "fma"}, ", AVX2"),
     ({"sse4_2"}, ""),
     (set(), ""),  # /proc/cpuinfo unreadable: no level named, none assumed

@@ -26,6 +26,7 @@ class _Case(Protocol):
     final: str | None
     judgement: PairedJudgement | None
     out_of_reach: str | None
+    budget_look: int | None
     seconds: float
 
 
@@ -54,10 +55,11 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
     last round, is the largest with  rounds + left / (overhead + sum of the kept cases' seconds) >= h,
     where a case is kept when it is within reach (verdict.out_of_reach) at its clean rounds plus
     h - rounds; nothing changes when the budget affords max_rounds or a round's price is unknown.
-    Returns how many cases it set aside (all for the budget: a case that its disturbed rounds leave
-    short of reach by max_rounds is among them, which share_nearest attributes to --max-rounds and
-    does not count). A case once out of reach stays so: as with the max_rounds
-    rule, stopping only removes chances to reject, so the false-alarm bound is unchanged."""
+    Marks each case it sets aside with this look (`budget_look`) and returns how many (all for the
+    budget: a case that its disturbed rounds leave short of reach by max_rounds is among them, which
+    share_nearest attributes to --max-rounds and does not mark). A case once out of reach stays so: as
+    with the max_rounds rule, stopping only removes chances to reject, so the false-alarm bound is
+    unchanged."""
     live = _priced_by_budget(cases)
 
     def kept(h: int) -> list[_Case]:
@@ -73,7 +75,9 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
     for c in live:
         assert c.judgement is not None
         c.out_of_reach = out_of_reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds, by_budget=True)
-    return sum(c.out_of_reach is not None for c in live)
+        if c.out_of_reach is not None:
+            c.budget_look = rounds
+    return sum(c.budget_look == rounds for c in live)
 
 
 def reach_round(j: PairedJudgement, factor: float, rounds: int, max_rounds: int) -> int | None:
@@ -99,8 +103,9 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
         start-up x (H - rounds) + the prices of the cases whose round is H or sooner  <=  left
     and those cases are kept. Prices are set again at every look. As with the max_rounds rule, stopping
     a case only removes chances to reject, so the false-alarm bound is unchanged. With nothing left,
-    nothing changes: the budget ends the run. Returns how many cases it set aside for the budget (not
-    those no round by max_rounds can decide: a case whose disturbed rounds leave it short of reach)."""
+    nothing changes: the budget ends the run. Marks each case it sets aside for the budget with this look
+    (`budget_look`) and returns how many (not those no round by max_rounds can decide: a case whose
+    disturbed rounds leave it short of reach)."""
     if left <= 0.0:
         return 0
     live = _priced_by_budget(cases)
@@ -118,7 +123,6 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
 
     paid = max((end for end, _ in due.values() if cost(end) <= left), default=None)
     kept = sum(end <= paid for end, _ in due.values()) if paid is not None else 0
-    set_aside = 0
     for c in live:
         j = c.judgement
         assert j is not None
@@ -137,8 +141,8 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
                 f"is plausible by then" if paid is not None else f"later than the {secs} s the budget had left reach")
         c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision is plausible at round {end} "
                           f"at the earliest, {went}: re-measure with a larger --budget or on a quieter machine")
-        set_aside += 1
-    return set_aside
+        c.budget_look = rounds
+    return sum(c.budget_look == rounds for c in live)
 
 
 def _priced_by_budget(cases: Sequence[_Case]) -> list[_Case]:
@@ -148,7 +152,8 @@ def _priced_by_budget(cases: Sequence[_Case]) -> list[_Case]:
 
 
 # --budget-share -> its rule, called after each look with the seconds left and the workers' start-up; it
-# returns how many cases it set aside for the budget (where that leaves none, the budget ended the run)
+# marks each case it sets aside for the budget with the look (`budget_look`: where that look leaves no case
+# re-measured, the budget ended the run) and returns how many it marked
 BUDGET_RULES: dict[str, Callable[[Sequence[_Case], _Plan, int, float, float], int]] = {
     "even": afford_rounds, "nearest": share_nearest}
 BUDGET_SHARES = tuple(BUDGET_RULES)

@@ -255,6 +255,7 @@ class _Case:
     reason: str | None = None
     judgement: PairedJudgement | None = None
     out_of_reach: str | None = None  # why it is no longer re-measured (verdict.out_of_reach)
+    budget_look: int | None = None  # the look (its round) at which the budget's rule set it aside (gate.budget)
     seconds: float = 0.0  # what its last round took, both sides: the budget's price of one more round
 
 
@@ -321,7 +322,6 @@ def run_gate(
     active: list[_Case] = []
     rounds = judged = 0
     budget_spent = False
-    set_aside = 0  # the cases the budget's rule set aside at this round's look
     paced = plan.interleave == "sample"
     notes: tuple[str, ...] = ()
     while True:
@@ -329,16 +329,19 @@ def run_gate(
             active = [c for c in cases if c.final is None and c.out_of_reach is None
                       and (c.judgement is None or c.judgement.verdict not in DECIDED)]
             if not active or rounds >= plan.max_rounds:
-                # the budget ended the run if its rule set aside the last cases still re-measured, though
-                # seconds are left: they pay for no case's next plausible decision
-                budget_spent = not active and set_aside > 0
+                # the budget ended the run if its rule set aside the last cases still re-measured at this
+                # round's look, though seconds are left: they pay for no case's next plausible decision
+                budget_spent = not active and any(c.budget_look == rounds for c in cases)
                 break
             if plan.budget is not None and clock() - start >= plan.budget:
                 budget_spent = True
                 break
-            far = sum(c.out_of_reach is not None for c in cases)
+            far = sum(c.out_of_reach is not None and c.budget_look is None for c in cases)
+            aside = sum(c.budget_look is not None for c in cases)
+            stopped = [f"{far} out of reach by --max-rounds"] * bool(far) \
+                + [f"{aside} set aside by the budget"] * bool(aside)
             progress(f"round {rounds + 1}: re-measuring {len(active)} undecided case(s)"
-                     + (f"; {far} out of reach at their spread, not re-measured" if far else ""))
+                     + (f"; {', '.join(stopped)}, not re-measured" if stopped else ""))
         round_start = clock()
         workers = [_Worker(before, envs[0], plan.threads), _Worker(after, envs[1], plan.threads)]
         try:
@@ -378,15 +381,14 @@ def run_gate(
                 w.close()
         overhead = clock() - round_start - sum(c.seconds for c in active)  # the workers' start-up and listing
         rounds += 1
-        set_aside = 0
         if rounds >= plan.rounds_min and (rounds - plan.rounds_min) % plan.batch == 0:
             judged = rounds
             for c in cases:
                 if c.final is None and c.out_of_reach is None:  # out of reach: no new rounds since
                     _judge(c, plan, alpha)
             if plan.budget is not None:
-                set_aside = BUDGET_RULES[plan.budget_share](cases, plan, rounds, plan.budget - (clock() - start),
-                                                            max(0.0, overhead))
+                left = plan.budget - (clock() - start)
+                BUDGET_RULES[plan.budget_share](cases, plan, rounds, left, max(0.0, overhead))
     if judged != rounds:  # stopped inside a batch: its rounds get the look they were counted for
         for c in cases:
             if c.final is None and c.out_of_reach is None:

@@ -47,6 +47,10 @@ class GatePlanLike(Protocol):
     def factor(self) -> float: ...
     @property
     def looks(self) -> int: ...
+    @property
+    def budget(self) -> float | None: ...
+    @property
+    def budget_share(self) -> str: ...
 
 
 class GateCaseLike(Protocol):
@@ -134,6 +138,13 @@ def _interleaved(r: GateReportLike) -> str:
     return "; sides alternated sample by sample" if r.interleave == "sample" else "; sides alternated case by case"
 
 
+def _budget(r: GateReportLike) -> str:
+    """The --budget the rounds ran under, how it was shared (gate.budget.BUDGET_RULES) and whether it ended the run."""
+    plan = r.plan
+    given = f"; --budget {plan.budget:g} s (--budget-share {plan.budget_share})" if plan.budget is not None else ""
+    return given + ("; budget spent" if r.budget_spent else "")
+
+
 def _time(x: float | None) -> str:
     return format_time(x, missing="n/a")
 
@@ -217,7 +228,7 @@ def render_gate_text(r: GateReportLike) -> str:
         f"{r.before.label} → {r.after.label}: {len(r.cases)} case(s), {r.rounds} round(s), {r.seconds:.0f} s; "
         f"factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over cases and "
         f"{r.plan.looks} looks){_tests(r.alpha)}; same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
-        + _interleaved(r) + ("; budget spent" if r.budget_spent else ""),
+        + _interleaved(r) + _budget(r),
         "",
     ]
     beside = _has_beside(rows)
@@ -251,8 +262,7 @@ def render_gate_markdown(r: GateReportLike) -> str:
     out = [f"{status} **torchperf continuous**: {md_escape(gate_headline(r))}", "",
            f"{md_escape(r.before.label)} → {md_escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
            f"{r.seconds:.0f} s; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise "
-           f"{FAMILY_ALPHA:.0%}){_tests(r.alpha)}" + md_escape(_interleaved(r))
-           + ("; budget spent" if r.budget_spent else "")]
+           f"{FAMILY_ALPHA:.0%}){_tests(r.alpha)}" + md_escape(_interleaved(r) + _budget(r))]
     changed = [line for c, line in zip(rows, body) if c.verdict != SAME]
     if changed:
         out += ["", *head, *changed]
