@@ -369,6 +369,17 @@ def _each(values: Sequence[Any]) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
+def _trial_numbers(ks: Sequence[int]) -> str:
+    """Trial numbers as the README lists them: three or more in a row as a range ('1–10 and 12')."""
+    runs: list[list[int]] = []
+    for k in ks:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return _each([item for r in runs for item in ([f"{r[0]}–{r[-1]}"] if len(r) > 2 else r)])
+
+
 def _injected(t: dict[str, Any]) -> str:
     """One trial's injected case: its verdict, ratio, rounds, and what decided it at what spread."""
     i = t["injected"]
@@ -396,7 +407,7 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
     for k, t in enumerate(trials, 1):
         machines.setdefault(f"{t['machine']}, torch {t['torch']}", []).append(k)
     where = (next(iter(machines)) if len(machines) == 1 else
-             "; ".join(f"trial{'s' if len(ks) > 1 else ''} {_each(ks)} on {m}" for m, ks in machines.items()))
+             "; ".join(f"trial{'s' if len(ks) > 1 else ''} {_trial_numbers(ks)} on {m}" for m, ks in machines.items()))
     who = (f"commits {_each([t['commit'] for t in trials])}; {where}; {trials[0]['load']}; started "
            + "; ".join(f"{day} at {_each(times)}" for day, times in days.items()))
 

@@ -341,7 +341,8 @@ def test_a_budget_that_sets_aside_the_last_cases_ended_the_run(tmp_path, sides, 
     assert last.verdict == "unknown" and last.out_of_reach and why in last.reason
     assert json.loads(render_gate(report, "json"))["budget_spent"] is spent
     assert ("; budget spent" in render_gate(report, "text")) is spent
-    named = f"; --budget {budget:g} s (--budget-share {plan.budget_share})"  # the rule, in both human reports
+    given = {33.5: "33.5 s", 36.5: "36.5 s", 1e9: "1000000000 s", 25.0: "25 s"}[budget]  # never an exponent
+    named = f"; --budget {given} (--budget-share {plan.budget_share})"  # the rule, in both human reports
     assert named in render_gate(report, "text").splitlines()[1] and named in render_gate(report, "markdown")
 
 
@@ -637,6 +638,28 @@ LEDGER_ROW_TRIALS = [
                             "spread": 0.0330768, "robust_spread": None, "decided_by": "signed-rank test"},
                   anatomy=None),  # a trial from before the anatomy was kept
 ]
+
+
+@pytest.mark.parametrize("seconds,text", [
+    (2400.0, "2400 s"), (1e9, "1000000000 s"), (10.0, "10 s"), (9.96, "10 s"), (1.54, "1.5 s"), (0.05, "0.1 s"),
+    (0.04, "40.0 ms"), (0.0, "0.0 ms"),
+])  # fmt: skip
+def test_seconds_in_a_sentence_never_read_as_none_left_or_an_exponent(seconds, text):
+    """render.format_seconds, the one format of the budget's seconds (the report's header, a nearest note).
+    Bugs caught: whole seconds below 10 s ("2 s" for 1.5), "0 s" for 40 ms left, an exponent for 1e9."""
+    from torchperf_core.render import format_seconds
+
+    assert format_seconds(seconds) == text
+
+
+@pytest.mark.parametrize("ks,text", [
+    ([1], "1"), ([1, 2], "1 and 2"), ([1, 2, 3], "1–3"), (list(range(1, 11)) + [12], "1–10 and 12"),
+    ([1, 3, 4, 5, 7, 8], "1, 3–5, 7 and 8"),
+])  # fmt: skip
+def test_a_rows_trial_numbers_run_as_ranges(ks, text):
+    """The trials a row names on each machine. Bugs caught: a run of two as a range, the last number of a run
+    lost, the list not joined with 'and'."""
+    assert _figures()._trial_numbers(ks) == text
 
 
 def test_the_readme_row_is_printed_from_the_ledger_exactly():

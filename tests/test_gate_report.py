@@ -30,7 +30,8 @@ def _report(cases: tuple[CaseOutcome, ...], budget_spent: bool = False) -> GateR
     return GateReport(
         before=GateSide("b8a3a8cb", "python", Path("b"), commit="b8a3a8cb" * 5),
         after=GateSide("c0ffee12", "python", Path("a"), commit="c0ffee12" * 5),
-        plan=GatePlan(factor=1.1, rounds_min=6, batch=4, max_rounds=30), alpha=0.0025, cases=cases,
+        plan=GatePlan(factor=1.1, rounds_min=6, batch=4, max_rounds=30, budget=42.0 if budget_spent else None,
+                      budget_share="nearest" if budget_spent else "even"), alpha=0.0025, cases=cases,
         rounds=10, seconds=42.4, budget_spent=budget_spent,
         notes=(FALLBACK,) if budget_spent else (), interleave="case" if budget_spent else "sample",
     )  # fmt: skip
@@ -128,6 +129,7 @@ JSON = r"""
   "looks": 7,
   "rounds": 10,
   "seconds": 42.4,
+  "budget": null,
   "budget_spent": false,
   "interleave": "sample",
   "budget_share": "even",
@@ -294,7 +296,7 @@ JSON = r"""
 
 CALM_TEXT = r"""
 torchperf continuous: no decided regression
-b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor; sides alternated case by case; budget spent
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5% over cases and 7 looks); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); same = 90% CI inside the factor; sides alternated case by case; --budget 42 s (--budget-share nearest); budget spent
 
    Verdict  Before    After  Ratio           CI  Rounds  Spread  Benchmark (Parameter)
 -  -------  ------  -------  -----  -----------  ------  ------  --------------------------------
@@ -310,7 +312,7 @@ Notes:
 CALM_MARKDOWN = r"""
 ✅ **torchperf continuous**: no decided regression
 
-b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); sides alternated case by case; budget spent
+b8a3a8cb → c0ffee12: 2 case(s), 10 round(s), 42 s; factor 1.1; per-case alpha 0.0025 (family-wise 5%); changes: paired t-test, and from 11 rounds the signed-rank test (alpha shared); sides alternated case by case; --budget 42 s (--budget-share nearest); budget spent
 
 |   | Verdict | Before | After | Ratio | CI | Rounds | Spread | Benchmark (Parameter) |
 |:-:|---|---:|---:|---:|---:|---:|---:|---|
@@ -351,9 +353,10 @@ CALM_JSON = r"""
   "looks": 7,
   "rounds": 10,
   "seconds": 42.4,
+  "budget": 42.0,
   "budget_spent": true,
   "interleave": "case",
-  "budget_share": "even",
+  "budget_share": "nearest",
   "exit_code": 0,
   "headline": "no decided regression",
   "summary": {

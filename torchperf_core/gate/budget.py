@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Protocol, Sequence
 
+from torchperf_core.render import format_seconds
 from torchperf_core.verdict import MIN_ROUNDS, UNKNOWN, PairedJudgement, out_of_reach
 
 
@@ -136,9 +137,9 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
             continue
         most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread else ""
         spread = f" at its spread between rounds ({j.spread:.1%}{most})" if j.spread else ""
-        secs = f"{left:.0f}" if left >= 10 else format(round(left, 1), "g")  # 0.5 s left is not "0 s"
-        went = (f"the {secs} s the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
-                f"is plausible by then" if paid is not None else f"later than the {secs} s the budget had left reach")
+        secs = format_seconds(left)  # 0.5 s left is not "0 s"
+        went = (f"the {secs} the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
+                f"is plausible by then" if paid is not None else f"later than the {secs} the budget had left reach")
         c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision is plausible at round {end} "
                           f"at the earliest, {went}: re-measure with a larger --budget or on a quieter machine")
         c.budget_look = rounds

@@ -27,6 +27,7 @@ from torchperf_core.verdict import FAMILY_ALPHA, PairedJudgement
 #       measurement in turn); absent from reports written before sample pacing, which ran by case.
 #       "budget_share": "even" or "nearest" (--budget-share: which undecided cases the budget's rounds
 #       went to); absent from reports written before the choice, which shared them evenly.
+#       "budget": the --budget in seconds (null without one); absent from reports written before it.
 GATE_FORMAT_VERSION = 1
 
 
@@ -55,6 +56,7 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
         "looks": r.plan.looks,
         "rounds": r.rounds,
         "seconds": round(r.seconds, 1),
+        "budget": r.plan.budget,
         "budget_spent": r.budget_spent,
         "interleave": r.interleave,
         "budget_share": r.plan.budget_share,

@@ -17,6 +17,16 @@ def format_time(seconds: float | None, missing: str = "—") -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def format_seconds(seconds: float) -> str:
+    """A span of seconds as a sentence gives it: whole seconds from 10 s ("2400 s"), tenths below ("1.5 s",
+    not "2 s"), milliseconds under 0.05 s ("40.0 ms", not "0 s"); never an exponent."""
+    if seconds >= 10.0:
+        return f"{seconds:.0f} s"
+    if seconds >= 0.05:
+        return f"{round(seconds, 1):g} s"
+    return f"{seconds * 1e3:.1f} ms"
+
+
 def format_rate(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
