@@ -645,7 +645,7 @@ LEDGER_ROW_TRIALS = [
     (0.04, "40.0 ms"), (0.0, "0.0 ms"),
 ])  # fmt: skip
 def test_seconds_in_a_sentence_never_read_as_none_left_or_an_exponent(seconds, text):
-    """render.format_seconds, the one format of the budget's seconds (the report's header, a nearest note).
+    """render.format_seconds, the one format of seconds in a sentence (the seconds left in a nearest note).
     Bugs caught: whole seconds below 10 s ("2 s" for 1.5), "0 s" for 40 ms left, an exponent for 1e9."""
     from torchperf_core.render import format_seconds
 

@@ -17,7 +17,7 @@ from torchperf_core.render.compare import ratio_text
 from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS
 from torchperf_core.render.compare_metrics import LEGEND as BESIDE_LEGEND
 from torchperf_core.render.compare_metrics import READING_TEXT
-from torchperf_core.render.text import format_seconds, format_time, md_escape, md_table, table
+from torchperf_core.render.text import format_time, md_escape, md_table, table
 from torchperf_core.verdict import (
     CONTENDED,
     COUNT_UNIT,
@@ -141,8 +141,8 @@ def _interleaved(r: GateReportLike) -> str:
 def _budget(r: GateReportLike) -> str:
     """The --budget the rounds ran under, how it was shared (gate.budget.BUDGET_RULES) and whether it ended the run."""
     plan = r.plan
-    given = f"; --budget {format_seconds(plan.budget)} (--budget-share {plan.budget_share})" \
-        if plan.budget is not None else ""
+    # the flag as given (33.5 stays 33.5, 1e9 prints without an exponent), not rounded as seconds left are
+    given = f"; --budget {plan.budget:.12g} s (--budget-share {plan.budget_share})" if plan.budget is not None else ""
     return given + ("; budget spent" if r.budget_spent else "")
 
 
