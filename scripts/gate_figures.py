@@ -377,7 +377,10 @@ def _trial_numbers(ks: Sequence[int]) -> str:
             runs[-1].append(k)
         else:
             runs.append([k])
-    return _each([item for r in runs for item in ([f"{r[0]}–{r[-1]}"] if len(r) > 2 else r)])
+    named: list[Any] = []
+    for r in runs:
+        named += [f"{r[0]}–{r[-1]}"] if len(r) > 2 else r
+    return _each(named)
 
 
 def _injected(t: dict[str, Any]) -> str:

@@ -25,9 +25,8 @@ from torchperf_core.render.text import format_percent, format_rate, format_secon
 
 __all__ = [
     "format_contention_headline", "render_verdict_counts",
-    "format_mds", "format_percent", "format_rate", "format_seconds", "format_time", "render_comparison",
-    "render_fingerprint",
-    "render_kernels", "render_matrix", "render_regressions", "table",
+    "format_mds", "format_percent", "format_rate", "format_seconds", "format_time",
+    "render_comparison", "render_fingerprint", "render_kernels", "render_matrix", "render_regressions", "table",
     "SummaryRowLike", "ValidationCase", "render_doctor", "render_noise", "render_summary", "render_sweep",
     "render_validation",
     "format_calibration", "format_ceiling_fraction", "render_measurement",
