@@ -298,6 +298,23 @@ def spread_anatomy(cases: Sequence[Any], first_rounds: int) -> dict[str, Any] | 
             "rounds": [math.exp(statistics.median(v)) for _, v in sorted(by_round.items())]}
 
 
+def case_figures(case: Any) -> dict[str, Any]:
+    """What the ledger keeps of one judged case (a gate CaseOutcome): the injected case, and each false
+    alarm, so that an alarm can be read again without the run (its ratio, interval, rounds, spread)."""
+    j = case.judgement
+    return {"verdict": case.verdict, "ratio": case.ratio, "rounds": case.rounds, "seconds_a_call": case.before,
+            # a misspelt field fails loudly; only a case never judged has no judgement
+            **{k: getattr(j, k) if j is not None else None for k in ("spread", "decided_by", "robust_spread")},
+            "ci": list(j.ci) if j is not None and j.ci is not None else None,
+            "per_round": [list(p) for p in case.per_round]}  # [round, first (0 before), before, after]
+
+
+def false_alarms(trial: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """(name, case_figures) of each case a trial decided as a change; an older trial kept the names alone
+    (its figures None)."""
+    return [(a, None) if isinstance(a, str) else (a["name"], a) for a in trial["false_alarms"]]
+
+
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
     report = _gate(side, _slowed(side, args.inject_case), args, args.bench, verbose=True)
@@ -307,7 +324,8 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
         raise SystemExit(f"--inject-case {args.inject_case!r} matches {len(injected)} cases of tier {args.tier}; "
                          f"it must match exactly one")
     case, others = injected[0], [c for c in report.cases if c is not injected[0]]
-    alarms = sorted(c.name for c in others if c.verdict in ("slower", "faster"))
+    alarms = [{"name": c.name, **case_figures(c)} for c in sorted(others, key=lambda c: c.name)
+              if c.verdict in ("slower", "faster")]
     verdicts: dict[str, int] = {}
     for c in others:
         verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
@@ -317,12 +335,7 @@ def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[st
             "machine": _machine(), "torch": _torch_version(side.python), "commit": side.label,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cases": len(report.cases), "alpha": report.alpha,
             "false_alarms": alarms, "verdicts": verdicts, "detected": case.verdict == "slower",
-            "injected": {"verdict": case.verdict, "ratio": case.ratio, "rounds": case.rounds,
-                         "seconds_a_call": case.before,
-                         # a misspelt field fails loudly; only a case never judged has no judgement
-                         **{k: getattr(case.judgement, k) if case.judgement is not None else None
-                            for k in ("spread", "decided_by", "robust_spread")},
-                         "per_round": [list(p) for p in case.per_round]},  # [round, first (0 before), before, after]
+            "injected": case_figures(case),
             "anatomy": anatomy,
             "rounds": report.rounds, "budget_spent": report.budget_spent, "seconds": round(report.seconds)}
 
@@ -383,9 +396,8 @@ def _trial_numbers(ks: Sequence[int]) -> str:
     return _each(named)
 
 
-def _injected(t: dict[str, Any]) -> str:
-    """One trial's injected case: its verdict, ratio, rounds, and what decided it at what spread."""
-    i = t["injected"]
+def _case_text(i: dict[str, Any]) -> str:
+    """One case's case_figures: its verdict, ratio, rounds, and what decided it at what spread."""
     how = [i.get("decided_by"), i.get("spread") is not None and f"spread {i['spread']:.1%}",
            i.get("robust_spread") is not None and f"{i['robust_spread']:.1%} robust"]
     how_text = ", ".join(x for x in how if x)
@@ -418,7 +430,8 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
         return [t["verdicts"].get(verdict, 0) for t in trials]
 
     alarms = sum(bool(t["false_alarms"]) for t in trials)
-    named = sorted({c for t in trials for c in t["false_alarms"]})
+    named = [f"trial {k}: " + _each([name + (f" {_case_text(a)}" if a else "") for name, a in false_alarms(t)])
+             for k, t in enumerate(trials, 1) if t["false_alarms"]]
     skipped, contended = count("skipped"), count("contended")
     at_end = ["same / unknown at the end: " + ", ".join(f"{a}/{b}" for a, b in zip(count("same"), count("unknown")))]
     if any(contended):
@@ -426,7 +439,7 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
     at_end.append(f"{skipped[0]} skipped each time" if len(set(skipped)) == 1 else f"skipped {', '.join(map(str, skipped))}")
     at_end.append(f"out of reach at the end {', '.join(str(t['out_of_reach']) for t in trials)}")
     if named:
-        at_end.append(f"decided as changes: {_each(named)}")
+        at_end.append(f"decided as changes: {'; '.join(named)}")
     found = [f"**{n} trial{'s' if n > 1 else ''}{' so far' if n < 20 else ''}: {alarms}/{n}** with a false alarm among "
              f"the other {trials[-1]['cases'] - 1} cases ({'; '.join(at_end)})",
              "rounds and time: " + ", ".join(f"{t['rounds']} in {t['seconds']} s"
@@ -440,7 +453,7 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
                      f"ratios {_span([r for a in anatomy for r in a['rounds']], '.3f', '×')})")
     calls = [t["injected"]["seconds_a_call"] * 1e3 for t in trials if t["injected"].get("seconds_a_call")]
     found.append(f"the +{INJECTED - 1:.0%} **detected {sum(t['detected'] for t in trials)}/{n}**: "
-                 + ", ".join(_injected(t) for t in trials) + (f"; the case at {_span(calls, '.1f')} ms a call" if calls else ""))
+                 + ", ".join(_case_text(t["injected"]) for t in trials) + (f"; the case at {_span(calls, '.1f')} ms a call" if calls else ""))
     minutes = _span([t["seconds"] / 60 for t in trials], ".0f")
     return f"| {who} | {'; '.join(found)} | 0/20; ≥ 9/10 | {minutes} min a trial |"
 
@@ -477,10 +490,14 @@ def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[s
 
 
 def _print_trial(t: dict[str, Any]) -> None:
-    i = t["injected"]
-    print(f"  trial: {len(t['false_alarms'])} false alarm(s) {t['false_alarms'] or ''} of {t['cases'] - 1} unchanged "
+    i, alarms = t["injected"], false_alarms(t)
+    print(f"  trial: {len(alarms)} false alarm(s) {[name for name, _ in alarms] or ''} of {t['cases'] - 1} unchanged "
           f"cases ({t['verdicts']}); injected +5%: {i['verdict']} x{i['ratio'] or float('nan'):.3f} after "
           f"{i['rounds']} rounds; {t['rounds']} rounds, {t['seconds']} s", flush=True)
+    for name, a in alarms:
+        if a is not None:
+            interval = f"; interval x{a['ci'][0]:.3f}-x{a['ci'][1]:.3f}" if a.get("ci") else ""
+            print(f"  false alarm: {name} {_case_text(a)}{interval}", flush=True)
     a = t.get("anatomy")
     if a:
         print(f"  spread between rounds over {a['cases']} cases: {a['spread']:.1%}; {a['within_order']:.1%} with each case's "

@@ -469,3 +469,16 @@ def test_json_is_exact_and_parses() -> None:
     assert render_gate(_report(CASES), "json") == JSON
     assert render_gate(_calm(), "json") == CALM_JSON
     assert json.loads(JSON)["exit_code"] == 1 and json.loads(CALM_JSON)["exit_code"] == 0
+
+
+def test_a_short_runs_time_is_not_rounded_to_whole_seconds() -> None:
+    """The line under the headline gives the run's time as every sentence gives seconds (render.format_seconds):
+    a gate over a smoke tier takes a second or less. Bugs caught: "2 s" for 1.54 s or "0 s" for 40 ms in
+    either the text or the pull-request comment."""
+    from dataclasses import replace
+
+    for seconds, text in ((1.54, "1.5 s"), (0.04, "40.0 ms")):
+        r = replace(_report(CASES), seconds=seconds)
+        for fmt in ("text", "markdown"):
+            line = next(x for x in render_gate(r, fmt).splitlines() if " round(s), " in x)
+            assert f"6 case(s), 10 round(s), {text}; factor 1.1;" in line, (fmt, line)

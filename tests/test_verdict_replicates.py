@@ -415,10 +415,12 @@ def test_out_of_reach_counts_the_signed_rank_test_where_it_has_a_share():
     reason = v.out_of_reach(j, v.GATE_FACTOR, 16)
     zone = t_ppf(1 - ALPHA_TIER / 2, 15) * 0.15 / 4  # the t-test alone, with all of alpha
     assert reason is not None and f"16 rounds could decide only a change beyond x{math.exp(zone):.3f}:" in reason
+    assert "between rounds (15.0%), 16 rounds" in reason  # no share at 16: the spread of most rounds not named
     far = v.PairedJudgement(v.UNKNOWN, 6, math.exp(0.0), None, 0.5, 0.15, ALPHA_TIER,
                             robust_ratio=math.exp(0.0), robust_spread=0.09)
     robust_zone = t_ppf(1 - ALPHA_TIER / 4, 29) * 0.09 / math.sqrt(30 * 3 / math.pi)  # 0.084 < the t-test's 0.137
     assert f"30 rounds could decide only a change beyond x{math.exp(robust_zone):.3f}:" in v.out_of_reach(far, v.GATE_FACTOR, 30)
+    assert "between rounds (15.0%; 9.0% in most rounds), 30 rounds" in v.out_of_reach(far, v.GATE_FACTOR, 30)
     # the robust estimate's plausible interval is as wide as its efficiency makes it: at 0.013 its end
     # (0.013 + t(.9, 5) * .04 / sqrt(6 * 3/pi) = 0.0377) passes the zone (0.0374); with sqrt(6) it would not
     edge = v.PairedJudgement(v.UNKNOWN, 6, 1.0, None, 0.5, 0.15, ALPHA_TIER, robust_ratio=math.exp(0.013),
@@ -428,6 +430,16 @@ def test_out_of_reach_counts_the_signed_rank_test_where_it_has_a_share():
     at_16 = t_ppf(1 - ALPHA_TIER / 2, 15) * 0.15 / 4
     assert at_16 < t_ppf(1 - ALPHA_TIER / 4, 16) * 0.15 / math.sqrt(17)
     assert f"17 rounds could decide only a change beyond x{math.exp(at_16):.3f}:" in v.out_of_reach(wide, v.GATE_FACTOR, 17)
+
+
+def test_a_notes_spread_names_the_spread_of_most_rounds_only_where_the_signed_rank_test_counts():
+    """verdict.spread_text, the spread every out-of-reach note gives (out_of_reach and the budget's nearest rule).
+    At ALPHA_TIER the signed-rank test has a share from 17 rounds (2 / 2**17 <= alpha / 2). Bugs caught: the
+    spread of most rounds named at 16 rounds, left out at 17, named when none was measured."""
+    j = v.PairedJudgement(v.UNKNOWN, 6, 1.0, None, 0.5, 0.15, ALPHA_TIER, robust_ratio=1.0, robust_spread=0.04)
+    assert [v.spread_text(j, n) for n in (6, 16, 17, 30)] == ["15.0%", "15.0%", "15.0%; 4.0% in most rounds",
+                                                              "15.0%; 4.0% in most rounds"]
+    assert v.spread_text(_unknown(0.0, 0.123), 30) == "12.3%"
 
 
 def test_out_of_reach_never_stops_a_decided_case_a_last_round_or_a_spread_of_zero():

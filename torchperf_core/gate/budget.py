@@ -8,7 +8,7 @@ import math
 from typing import Any, Callable, Protocol, Sequence
 
 from torchperf_core.render import format_seconds
-from torchperf_core.verdict import MIN_ROUNDS, UNKNOWN, PairedJudgement, out_of_reach
+from torchperf_core.verdict import MIN_ROUNDS, UNKNOWN, PairedJudgement, out_of_reach, spread_text
 
 
 class _Plan(Protocol):
@@ -135,8 +135,7 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
         end = due[c.index][0]
         if paid is not None and end <= paid:
             continue
-        most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread else ""
-        spread = f" at its spread between rounds ({j.spread:.1%}{most})" if j.spread else ""
+        spread = f" at its spread between rounds ({spread_text(j, j.rounds + end - rounds)})" if j.spread else ""
         secs = format_seconds(left)  # 0.5 s left is not "0 s"
         went = (f"the {secs} the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
                 f"is plausible by then" if paid is not None else f"later than the {secs} the budget had left reach")

@@ -17,7 +17,7 @@ from torchperf_core.render.compare import ratio_text
 from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS
 from torchperf_core.render.compare_metrics import LEGEND as BESIDE_LEGEND
 from torchperf_core.render.compare_metrics import READING_TEXT
-from torchperf_core.render.text import format_time, md_escape, md_table, table
+from torchperf_core.render.text import format_seconds, format_time, md_escape, md_table, table
 from torchperf_core.verdict import (
     CONTENDED,
     COUNT_UNIT,
@@ -146,6 +146,17 @@ def _budget(r: GateReportLike) -> str:
     return given + ("; budget spent" if r.budget_spent else "")
 
 
+def _run_line(r: GateReportLike, escape: Callable[[str], str], full: bool) -> str:
+    """The line under the headline: the sides, the cases, rounds and time they took, the rules they were judged
+    by, how the sides took turns and the budget. The pull-request comment (`full` False) leaves out the
+    family's looks and the rule for same, to stay short."""
+    family = f"family-wise {FAMILY_ALPHA:.0%}" + (f" over cases and {r.plan.looks} looks" if full else "")
+    same = f"; same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor" if full else ""
+    return (f"{escape(r.before.label)} → {escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
+            f"{format_seconds(r.seconds)}; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} ({family})"
+            f"{_tests(r.alpha)}{same}" + escape(_interleaved(r) + _budget(r)))
+
+
 def _time(x: float | None) -> str:
     return format_time(x, missing="n/a")
 
@@ -226,10 +237,7 @@ def render_gate_text(r: GateReportLike) -> str:
     rows = _ranked(r)
     out = [
         f"torchperf continuous: {gate_headline(r)}",
-        f"{r.before.label} → {r.after.label}: {len(r.cases)} case(s), {r.rounds} round(s), {r.seconds:.0f} s; "
-        f"factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over cases and "
-        f"{r.plan.looks} looks){_tests(r.alpha)}; same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor"
-        + _interleaved(r) + _budget(r),
+        _run_line(r, str, full=True),
         "",
     ]
     beside = _has_beside(rows)
@@ -261,9 +269,7 @@ def render_gate_markdown(r: GateReportLike) -> str:
     body = md_table(headers, cells, align).split("\n")[2:]
     head = md_table(headers, [], align).split("\n")
     out = [f"{status} **torchperf continuous**: {md_escape(gate_headline(r))}", "",
-           f"{md_escape(r.before.label)} → {md_escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
-           f"{r.seconds:.0f} s; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} (family-wise "
-           f"{FAMILY_ALPHA:.0%}){_tests(r.alpha)}" + md_escape(_interleaved(r) + _budget(r))]
+           _run_line(r, md_escape, full=False)]
     changed = [line for c, line in zip(rows, body) if c.verdict != SAME]
     if changed:
         out += ["", *head, *changed]

@@ -48,6 +48,7 @@ from torchperf_core.verdict.paired import (
     signed_rank_note,
     signed_rank_p,
     signed_rank_rounds,
+    spread_text,
 )
 from torchperf_core.verdict.replicates import (
     MIN_RUNS,
@@ -68,6 +69,6 @@ __all__ = [
     "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
     "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "contended_reason", "judge_paired", "log_ratio",
     "out_of_reach", "per_case_alpha", "PAIRED_RULE", "SIGNED_RANK", "T_TEST", "alpha_shares", "hodges_lehmann",
-    "signed_rank_note", "signed_rank_p", "signed_rank_rounds",
+    "signed_rank_note", "signed_rank_p", "signed_rank_rounds", "spread_text",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip

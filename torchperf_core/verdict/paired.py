@@ -256,13 +256,21 @@ def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int, *, by_budge
         if abs(estimate) + plausible * spread / math.sqrt(n * effective / at) > zone:
             return None
         zones.append(zone)
-    most = f"; {j.robust_spread:.1%} in most rounds" if j.robust_spread and len(tests) > 1 else ""
     if by_budget:
         return (f"undecided after {n} clean round(s) and out of reach within the budget: at its spread between rounds "
-                f"({s:.1%}{most}), the {m} rounds the budget affords could decide only a change beyond "
+                f"({spread_text(j, m)}), the {m} rounds the budget affords could decide only a change beyond "
                 f"x{math.exp(min(zones)):.3f}: re-measure with a larger --budget or on a quieter machine")
-    return (f"undecided after {n} clean round(s) and out of reach: at its spread between rounds ({s:.1%}{most}), "
+    return (f"undecided after {n} clean round(s) and out of reach: at its spread between rounds ({spread_text(j, m)}), "
             f"{m} rounds could decide only a change beyond x{math.exp(min(zones)):.3f}: re-measure on a quieter machine")
+
+
+def spread_text(j: PairedJudgement, rounds: int) -> str:
+    """A case's spread between rounds as a note gives it ("4.1%"), with the spread of most rounds beside it
+    ("4.1%; 1.9% in most rounds") where the signed-rank test, which that spread speaks for, has a share of
+    alpha at `rounds` clean rounds: the rounds the note is about."""
+    assert j.spread is not None
+    rank_counts = bool(j.robust_spread) and alpha_shares(rounds, j.alpha)[1] > 0.0
+    return f"{j.spread:.1%}" + (f"; {j.robust_spread:.1%} in most rounds" if rank_counts else "")
 
 
 def signed_rank_note(j: PairedJudgement) -> str:
