@@ -421,6 +421,7 @@ def test_out_of_reach_counts_the_signed_rank_test_where_it_has_a_share():
     robust_zone = t_ppf(1 - ALPHA_TIER / 4, 29) * 0.09 / math.sqrt(30 * 3 / math.pi)  # 0.084 < the t-test's 0.137
     assert f"30 rounds could decide only a change beyond x{math.exp(robust_zone):.3f}:" in v.out_of_reach(far, v.GATE_FACTOR, 30)
     assert "between rounds (15.0%; 9.0% in most rounds), 30 rounds" in v.out_of_reach(far, v.GATE_FACTOR, 30)
+    assert v.reach(far, v.GATE_FACTOR, 30) == pytest.approx(math.exp(robust_zone), rel=1e-12)  # the bound the note rounds
     # the robust estimate's plausible interval is as wide as its efficiency makes it: at 0.013 its end
     # (0.013 + t(.9, 5) * .04 / sqrt(6 * 3/pi) = 0.0377) passes the zone (0.0374); with sqrt(6) it would not
     edge = v.PairedJudgement(v.UNKNOWN, 6, 1.0, None, 0.5, 0.15, ALPHA_TIER, robust_ratio=math.exp(0.013),

@@ -4,7 +4,7 @@ Base and head run interleaved in rounds of fresh processes, each case judged on 
 medians with the one significance module (`verdict.judge_paired`) at a stated family-wise
 false-alarm rate; undecided cases get more rounds until decided or --budget is spent, except
 those whose spread between rounds puts any decision out of reach by --max-rounds, or by the rounds
---budget affords where those are fewer (`verdict.out_of_reach`, `gate.budget.afford_rounds`).
+--budget affords where those are fewer (`verdict.reach`, `gate.budget.afford_rounds`).
 
 Exit status: 1 only for decided regressions (slower beyond --factor, or newly failing); 0 when
 nothing regressed, also when some cases stay unknown or contended (the first line says so: they are

@@ -8,7 +8,7 @@ import math
 from typing import Any, Callable, Protocol, Sequence
 
 from torchperf_core.render import format_seconds
-from torchperf_core.verdict import MIN_ROUNDS, UNKNOWN, PairedJudgement, out_of_reach, spread_text
+from torchperf_core.verdict import MIN_ROUNDS, UNKNOWN, PairedJudgement, out_of_reach, reach, spread_text
 
 
 class _Plan(Protocol):
@@ -32,7 +32,7 @@ class _Case(Protocol):
 
 
 # Which cases the added rounds re-measure, by how the budget is shared (--budget-share; figures'
-# ledgers are summed only within one rule): every undecided case within reach (verdict.out_of_reach)
+# ledgers are summed only within one rule): every undecided case within reach (verdict.reach)
 # by max_rounds; none that is out of reach; where --budget cannot pay for that,
 #   even     the cases within reach by the last round the budget affords them all (`afford_rounds`)
 #   nearest  the cases whose decision is nearest: each priced only up to the first round at which its
@@ -54,7 +54,7 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
 
     The cases kept decide the price of a round, and the rounds decide which cases are kept: h, the
     last round, is the largest with  rounds + left / (overhead + sum of the kept cases' seconds) >= h,
-    where a case is kept when it is within reach (verdict.out_of_reach) at its clean rounds plus
+    where a case is kept when it is within reach (verdict.reach) at its clean rounds plus
     h - rounds; nothing changes when the budget affords max_rounds or a round's price is unknown.
     Marks each case it sets aside with this look (`budget_look`) and returns how many (all for the
     budget: a case that its disturbed rounds leave short of reach by max_rounds is among them, which
@@ -64,7 +64,7 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
     live = _priced_by_budget(cases)
 
     def kept(h: int) -> list[_Case]:
-        return [c for c in live if out_of_reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds) is None]
+        return [c for c in live if reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds) is None]
 
     def affords(h: int) -> bool:
         price = overhead + sum(c.seconds for c in kept(h))
@@ -75,19 +75,24 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
     h = next((h for h in range(plan.max_rounds - 1, rounds, -1) if affords(h)), rounds)
     for c in live:
         assert c.judgement is not None
-        c.out_of_reach = out_of_reach(c.judgement, plan.factor, c.judgement.rounds + h - rounds, by_budget=True)
-        if c.out_of_reach is not None:
+        j, m = c.judgement, c.judgement.rounds + h - rounds
+        beyond = reach(j, plan.factor, m)
+        if beyond is not None:
+            c.out_of_reach = (f"undecided after {j.rounds} clean round(s) and out of reach within the budget: at its "
+                              f"spread between rounds ({spread_text(j, m)}), the {m} rounds the budget affords could "
+                              f"decide only a change beyond x{beyond:.3f}: re-measure with a larger --budget or on a "
+                              f"quieter machine")
             c.budget_look = rounds
     return sum(c.budget_look == rounds for c in live)
 
 
 def reach_round(j: PairedJudgement, factor: float, rounds: int, max_rounds: int) -> int | None:
     """The first round after `rounds` (the gate's count) by whose end a case judged `j` would be within
-    reach (verdict.out_of_reach at its clean rounds plus the rounds added, every one of them clean), and
+    reach (verdict.reach at its clean rounds plus the rounds added, every one of them clean), and
     not before it has the MIN_ROUNDS clean rounds a judgement needs; None when no round by max_rounds is."""
     first = rounds + max(1, MIN_ROUNDS - j.rounds)
     return next((h for h in range(first, max_rounds + 1)
-                 if out_of_reach(j, factor, j.rounds + h - rounds) is None), None)
+                 if reach(j, factor, j.rounds + h - rounds) is None), None)
 
 
 def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float, overhead: float) -> int:

@@ -213,10 +213,21 @@ def judge_paired(before: Sequence[float], after: Sequence[float], factor: float,
     return PairedJudgement(verdict, n, ratio, ci, p, sd, alpha, **robust)
 
 
-def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int, *, by_budget: bool = False) -> str | None:
-    """Why an undecided case cannot be decided within `max_rounds` clean rounds, or None.
-    `by_budget`: `max_rounds` is what the time budget leaves, not the plan's maximum (only the
-    message differs: the remedy is a larger budget).
+def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int) -> str | None:
+    """Why an undecided case cannot be decided within the plan's `max_rounds` clean rounds (`reach`), or None.
+    (A budget that affords fewer rounds writes its own note: gate.budget.)"""
+    beyond = reach(j, factor, max_rounds)
+    if beyond is None:
+        return None
+    return (f"undecided after {j.rounds} clean round(s) and out of reach: at its spread between rounds "
+            f"({spread_text(j, max_rounds)}), {max_rounds} rounds could decide only a change beyond x{beyond:.3f}: "
+            f"re-measure on a quieter machine")
+
+
+def reach(j: PairedJudgement, factor: float, max_rounds: int) -> float | None:
+    """The smallest change (a ratio, x1.068) that `max_rounds` clean rounds could decide for an undecided case
+    judged `j`, where the case is out of their reach; None where it is within reach (or decided, or judged at
+    its last round, or with no spread to judge reach by).
 
     Futility stopping: rounds spent on such a case are lost to the cases that can still be decided
     (the budget is shared). With the spread s between rounds seen so far, m = max_rounds, and
@@ -256,12 +267,7 @@ def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int, *, by_budge
         if abs(estimate) + plausible * spread / math.sqrt(n * effective / at) > zone:
             return None
         zones.append(zone)
-    if by_budget:
-        return (f"undecided after {n} clean round(s) and out of reach within the budget: at its spread between rounds "
-                f"({spread_text(j, m)}), the {m} rounds the budget affords could decide only a change beyond "
-                f"x{math.exp(min(zones)):.3f}: re-measure with a larger --budget or on a quieter machine")
-    return (f"undecided after {n} clean round(s) and out of reach: at its spread between rounds ({spread_text(j, m)}), "
-            f"{m} rounds could decide only a change beyond x{math.exp(min(zones)):.3f}: re-measure on a quieter machine")
+    return math.exp(min(zones))
 
 
 def spread_text(j: PairedJudgement, rounds: int) -> str:
