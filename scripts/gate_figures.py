@@ -31,7 +31,8 @@ Figures (each row says the machine, the load, the torch version and what was run
              over every trial in FILE of the same tier, factor, budget and case: trials of a day's
              worth can be taken a few at a time. Each trial also keeps the injected case's rounds
              (which side ran first, both medians) and where the spread between rounds of the other
-             cases comes from (`spread_anatomy`: the order effect, the first rounds' shifts).
+             cases comes from (`spread_anatomy`: the order effect, the first rounds' shifts), and each
+             false alarm's figures; `--reports DIR` keeps each trial's whole gate report beside it.
              `--markdown --ledger FILE` measures nothing: it prints the README's table row for the
              ledger's trials taken with the settings given (the README's rows are printed, not copied).
   versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
@@ -318,6 +319,13 @@ def false_alarms(trial: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None
 def gate_tier_trial(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     """One gate run over the tier (or --bench), +5% on --inject-case: a ledger row."""
     report = _gate(side, _slowed(side, args.inject_case), args, args.bench, verbose=True)
+    if args.reports:  # the context of any alarm: every case's rounds, where the ledger keeps a few cases'
+        from torchperf_core.gate import render_gate
+
+        kept = Path(args.reports) / f"gate-tier-{side.label}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(render_gate(report, "json"))
+        print(f"  the trial's gate report: {kept}", flush=True)
     pattern = re.compile(args.inject_case)
     injected = [c for c in report.cases if pattern.search(f"{c.benchmark}{c.key}")]
     if len(injected) != 1:
@@ -630,6 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=str(ROOT / "asv.conf.json"))
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--ledger", help="'gate-tier': append each trial to this JSON-lines file; totals over all its trials")
+    parser.add_argument("--reports", metavar="DIR",
+                        help="'gate-tier': also write each trial's whole gate report (JSON, every case's rounds) into DIR")
     parser.add_argument("--markdown", action="store_true",
                         help="measure nothing: print the README's table row for the --ledger trials taken with these "
                              "settings (--tier, --budget, --max-rounds, --interleave, --budget-share, --inject-case, --bench, --threads, "

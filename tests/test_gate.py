@@ -574,7 +574,7 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     # `same_settings` has no "max_rounds": recorded before it was, at the gate's only maximum then (30)
     ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone, longer, by_case)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
-                              inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30,
+                              inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30, reports=None,
                               interleave="sample", budget_share="even")
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
@@ -599,9 +599,19 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     before_rule = figures.summarize_gate_tier([old_rule])  # a trial from before the rule was recorded
     assert (before_rule["remeasure"], before_rule["trials"], before_rule["detected"]) == (None, 1, 1)
     # --max-rounds reaches the gate: more looks, so a smaller per-case alpha
-    ten = figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "max_rounds": 10}), sides[0], load)
+    # (and --reports keeps the trial's whole gate report beside the ledger: every case, with its rounds)
+    reports = tmp_path / "reports"
+    ten = figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "max_rounds": 10, "reports": str(reports)}),
+                                  sides[0], load)
     assert ten["max_rounds"] == 10 and GatePlan(factor=1.03, max_rounds=10).looks == 2
     assert ten["alpha"] == pytest.approx(per_case_alpha(3, 2))
+    kept = list(reports.iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith(f"gate-tier-{sides[0].label}-")
+    whole = json.loads(kept[0].read_text())
+    assert sorted((c["key"], c["verdict"]) for c in whole["cases"]) == [
+        ("('busy')", "contended"), ("('slow')", "same"), ("('steady')", "slower")]
+    steady = next(c for c in whole["cases"] if c["key"] == "('steady')")
+    assert len(steady["per_round"]) == ten["injected"]["rounds"] == whole["rounds"]
     with pytest.raises(SystemExit, match="matches 2 cases"):
         figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "inject_case": "steady|slow"}), sides[0], load)
     ledger.write_text("not json\n")
@@ -721,7 +731,7 @@ def test_a_trials_false_alarms_keep_their_figures_in_the_ledger(monkeypatch, sid
                              budget_spent=False, seconds=12.4)
     monkeypatch.setattr(figures, "_gate", lambda *a, **k: report)
     args = argparse.Namespace(bench=None, factor=1.03, budget=60.0, tier="smoke", threads=None,
-                              inject_case=r"\('steady'\)", trials=1, ledger=None, max_rounds=30,
+                              inject_case=r"\('steady'\)", trials=1, ledger=None, max_rounds=30, reports=None,
                               interleave="sample", budget_share="even")
     with figures._Load(False) as load:
         t = figures.gate_tier_trial(args, sides[0], load)
