@@ -711,7 +711,7 @@ def test_a_trials_false_alarms_keep_their_figures_in_the_ledger(monkeypatch, sid
     of one case given to another, the interval or the rounds dropped."""
     import argparse
 
-    from torchperf_core.gate import CaseOutcome, RoundPair
+    from torchperf_core.gate import CaseOutcome, GateReport, RoundPair
     from torchperf_core.verdict import SIGNED_RANK, T_TEST, PairedJudgement
 
     figures = _figures()
@@ -727,8 +727,8 @@ def test_a_trials_false_alarms_keep_their_figures_in_the_ledger(monkeypatch, sid
              case("('b')", "slower", 1.08, (1.05, 1.11), T_TEST, rounds=3),
              case("('a')", "faster", 0.93, (0.9, 0.96), SIGNED_RANK),
              case("('c')", "unknown", 1.02, (0.98, 1.06), None), case("('d')", "same", 1.0, (0.99, 1.01), None))
-    report = SimpleNamespace(cases=cases, plan=GatePlan(factor=1.03), interleave="sample", alpha=1e-5, rounds=3,
-                             budget_spent=False, seconds=12.4)
+    report = GateReport(before=sides[0], after=sides[0], plan=GatePlan(factor=1.03), alpha=1e-5, cases=cases, rounds=3,
+                        seconds=12.4, budget_spent=False, interleave="sample")  # the gate's own report, not run
     monkeypatch.setattr(figures, "_gate", lambda *a, **k: report)
     args = argparse.Namespace(bench=None, factor=1.03, budget=60.0, tier="smoke", threads=None,
                               inject_case=r"\('steady'\)", trials=1, ledger=None, max_rounds=30, reports=None,
