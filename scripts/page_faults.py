@@ -43,7 +43,7 @@ SETTINGS = (("as is", {}), ("freed memory kept", KEPT))
 FAULT_CALLS = 10
 
 _CHILD = r"""
-import json, resource, sys
+import json, resource, statistics, sys
 from torchperf_core.engine import precision
 from torchperf_core.engine.measurement import prepare
 from torchperf_core.engine.timing import TimingOptions, time_callable
@@ -56,8 +56,7 @@ with precision.pinned_threads(case.threads), precision.pinned_precision(case.set
     for _ in range(int(sys.argv[4])):
         fns[0]()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-ordered = sorted(raw.samples)
-print(json.dumps({"seconds": ordered[len(ordered) // 2], "faults": faults / int(sys.argv[4]),
+print(json.dumps({"seconds": statistics.median(raw.samples), "faults": faults / int(sys.argv[4]),
                   "threads": case.threads}))
 """
 
