@@ -50,7 +50,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -73,20 +72,13 @@ GATE_FIGURES_FORMAT_VERSION = 1
 
 
 def _machine() -> str:
-    """The ledger's machine: the CPU model, its CPUs and the highest ISA level it runs (two hosts sold under
-    one model name, one with AVX-512 and one without, run different cases: the bf16 ones skip on AVX2).
-    The level is named as ATen names it (engine.isa.EXPECTED_CAPABILITY: "AVX2", "AVX512"). The AMD records
+    """The ledger's machine: the CPU model, its CPUs and the highest ISA level it runs (env.describe_cpu). The AMD records
     written before 2026-12-05 had no level and were labelled by hand: AVX2 for the 27 with 28 skipped cases
     (no bf16 result on AVX2), AVX512 for 3274aadc's (its host's cpuinfo); the Xeon's records still carry
     none."""
-    from torchperf_core.engine.isa import EXPECTED_CAPABILITY, available_levels, cpu_flags
-    from torchperf_core.env import cpu_model
+    from torchperf_core.env import describe_cpu
 
-    cpu = cpu_model() or platform.processor() or platform.machine()
-    flags = cpu_flags()  # none where /proc/cpuinfo cannot be read: no level named (none assumed)
-    levels = available_levels(flags) if flags else ()
-    isa = next((EXPECTED_CAPABILITY[lv] for lv in reversed(levels) if lv in EXPECTED_CAPABILITY), None)
-    return f"{cpu}, {os.cpu_count()} CPUs" + (f", {isa}" if isa else "")
+    return describe_cpu()
 
 
 def _torch_version(python: str) -> str:

@@ -35,12 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def _machine() -> str:
-    from torchperf_core.env import cpu_model
+    from torchperf_core.env import describe_cpu, describe_load
 
-    model = cpu_model()
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"{platform.node()}: {model or platform.processor()}, {os.cpu_count()} CPUs; "
-            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return f"{platform.node()}: {describe_cpu()}; {describe_load()}"
 
 
 def curated_cases(quick: bool) -> list[tuple[str, Any]]:

@@ -62,22 +62,17 @@ print(json.dumps({"seconds": statistics.median(raw.samples), "faults": faults / 
 
 
 def _machine() -> str:
-    from torchperf_core.env import cpu_model
+    from torchperf_core.env import describe_cpu, describe_load
 
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     libc = " ".join(platform.libc_ver()) or "libc unknown"
-    return (f"{cpu_model() or platform.processor()}, {os.cpu_count()} CPUs, {libc}, page {os.sysconf('SC_PAGE_SIZE')} B; "
-            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return f"{describe_cpu()}, {libc}, page {os.sysconf('SC_PAGE_SIZE')} B; {describe_load()}"
 
 
 def check_case(op: str, size: str, dtype: str) -> None:
     """The catalog's own checks, without building a tensor (raises TorchperfError naming what is accepted)."""
-    from torchperf_core.catalog import ops as catalog
+    from torchperf_core.catalog import check_case as catalog_check
 
-    opdef = catalog.get_op(op)
-    catalog.check_dtype(dtype)
-    catalog.check_supported(opdef, dtype, "cpu", "contiguous")
-    catalog.parse_size(opdef, size)
+    catalog_check(op, size, dtype, "cpu", "contiguous")
 
 
 def run_case(case: tuple[str, str, str], extra_env: dict[str, str]) -> dict[str, Any]:

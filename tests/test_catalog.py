@@ -54,6 +54,30 @@ def test_unknown_op_and_dtype_name_the_value_and_the_accepted():
         catalog.check_dtype("fp8")
 
 
+def test_check_case_reports_in_one_order_and_returns_the_op_and_shape():
+    """catalog.check_case, the one sequence of checks that prepare, instruction counts, kernel provenance and
+    the scripts call: with several things wrong the op is named first, then the dtype, then the combination
+    (a skip), then the size; a good case returns the op under its own name (an alias resolved) and its shape.
+    Bugs caught: the size parsed before the op is known, the device type or layout not passed on (tf32 on
+    cpu, At for add), the alias's name returned, the shape of the default size returned."""
+    with pytest.raises(TorchperfError, match=r"^unknown op 'mmm'"):
+        catalog.check_case("mmm", "0", "fp8", "cpu", "Zt")
+    with pytest.raises(TorchperfError, match=r"^unknown dtype 'fp8'"):
+        catalog.check_case("mm", "0", "fp8", "cpu", "Zt")
+    with pytest.raises(UnsupportedCase, match=r"^mm float32 Zt on cpu: mm has no layout 'Zt'"):
+        catalog.check_case("mm", "0", "float32", "cpu", "Zt")
+    with pytest.raises(UnsupportedCase, match=r"^mm tf32 contiguous on cpu: tf32 is an NVIDIA"):
+        catalog.check_case("mm", "0", "tf32", "cpu")
+    with pytest.raises(UnsupportedCase, match=r"^add float32 At on cuda: add has no layout 'At'"):
+        catalog.check_case("add", "64", "float32", "cuda", "At")
+    with pytest.raises(TorchperfError, match=r"^size '0' must be a positive integer"):
+        catalog.check_case("mm", "0", "tf32", "cuda")
+    opdef, shape = catalog.check_case("scaled_dot_product_attention", "S=64,D=32", "float32")
+    assert opdef.name == "sdpa" and shape == {"B": 4, "H": 8, "S": 64, "D": 32}
+    opdef, shape = catalog.check_case("mm", 128, "float32", "cpu", "Bt")
+    assert opdef is catalog.get_op("mm") and shape == {"M": 128, "N": 128, "K": 128}
+
+
 def test_static_skips():
     mm = catalog.get_op("mm")
     assert "cuda" in catalog.unsupported_reason(mm, "tf32", "cpu")

@@ -763,10 +763,10 @@ def test_the_ledgers_machine_names_the_highest_isa_level(monkeypatch, flags, suf
     import os
 
     import torchperf_core.engine.isa as isa
-    import torchperf_core.env as env
+    import torchperf_core.env.collect as collect
 
     monkeypatch.setattr(isa, "cpu_flags", lambda: frozenset(flags))
-    monkeypatch.setattr(env, "cpu_model", lambda: "Some CPU")
+    monkeypatch.setattr(collect, "cpu_model", lambda: "Some CPU")
     assert _figures()._machine() == f"Some CPU, {os.cpu_count()} CPUs{suffix}"
 
 

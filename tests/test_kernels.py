@@ -158,6 +158,10 @@ def test_bad_op_or_dtype_refused_before_any_subprocess() -> None:
         kernel_for("mm", "fp8")
     with pytest.raises(UnsupportedCase, match="tf32"):
         kernel_for("mm", "tf32", device="cpu")
+    with pytest.raises(TorchperfError, match=r"^size 0 must be a positive integer"):  # was a subprocess's note
+        kernel_for("mm", "float32", size=0)
+    with pytest.raises(TorchperfError, match=r"^size 0 must be a positive integer"):
+        kernels_for([("mm", "float32")], size=0)
 
 
 def test_subprocess_timeout_is_reported_not_raised() -> None:

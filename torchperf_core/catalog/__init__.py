@@ -19,6 +19,7 @@ from torchperf_core.catalog.ops import (
     parse_size,
     unsupported_reason,
     check_supported,
+    check_case,
 )
 
-__all__ = ['DTYPES', 'LAYOUTS', 'Shape', 'torch_dtype', 'itemsize', 'OpDef', 'ALIASES', 'list_ops', 'get_op', 'check_dtype', 'parse_size', 'unsupported_reason', 'check_supported']
+__all__ = ['DTYPES', 'LAYOUTS', 'Shape', 'torch_dtype', 'itemsize', 'OpDef', 'ALIASES', 'list_ops', 'get_op', 'check_dtype', 'parse_size', 'unsupported_reason', 'check_supported', 'check_case']

@@ -371,3 +371,16 @@ def check_supported(op: OpDef, dtype: str, device_type: str, layout: str = "cont
     reason = unsupported_reason(op, dtype, device_type, layout)
     if reason:
         raise UnsupportedCase(f"{op.name} {dtype} {layout} on {device_type}: {reason}")
+
+
+def check_case(
+    op: str, size: str | int | Mapping[str, int], dtype: str, device_type: str = "cpu", layout: str = "contiguous"
+) -> tuple[OpDef, dict[str, int]]:
+    """The catalog's checks of one case, in the one order every caller reports them: the op, the dtype,
+    whether the combination runs (UnsupportedCase: a skip), the size. Builds nothing; returns the op and
+    its shape. The one sequence for `measure.prepare`, instruction counts, kernel provenance and the
+    scripts, so that a bad case reads the same error whichever of them is given it first."""
+    opdef = get_op(op)
+    check_dtype(dtype)
+    check_supported(opdef, dtype, device_type, layout)
+    return opdef, parse_size(opdef, size)

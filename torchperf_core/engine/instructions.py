@@ -327,10 +327,7 @@ def _check_cases(cases: Sequence[InstructionCase]) -> None:
     from torchperf_core import catalog  # noqa: PLC0415
 
     for c in cases:
-        opdef = catalog.get_op(c.op)
-        catalog.check_dtype(c.dtype)
-        catalog.check_supported(opdef, c.dtype, "cpu", c.layout)
-        catalog.parse_size(opdef, c.size)
+        catalog.check_case(c.op, c.size, c.dtype, "cpu", c.layout)
 
 
 def collect_instructions(

@@ -183,11 +183,8 @@ def prepare(
     """Validate everything, then build `input_sets` seeded random input sets on the device."""
     import torch
 
-    opdef = catalog.get_op(op)
-    catalog.check_dtype(dtype)
     dev = device if isinstance(device, Device) else parse_device(device)
-    catalog.check_supported(opdef, dtype, dev.type, layout)
-    shape = catalog.parse_size(opdef, size)
+    opdef, shape = catalog.check_case(op, size, dtype, dev.type, layout)
     if threads is None:
         threads = precision.default_threads()
     if threads < 1:

@@ -176,6 +176,24 @@ def cpu_model() -> str | None:
     return parse_cpuinfo(_read("/proc/cpuinfo") or "").get("model") or None
 
 
+def describe_cpu() -> str:
+    """This machine in one line for a script's figures: the CPU model, its CPUs and the highest ISA level
+    it runs, as ATen names it (engine.isa.EXPECTED_CAPABILITY: "AMD EPYC, 2 CPUs, AVX512"). Two hosts sold
+    under one model name, one with AVX-512 and one without, run different cases (the bf16 ones skip on
+    AVX2), so the level is part of the name (engine.highest_capability; none where it cannot be read)."""
+    from torchperf_core.engine import highest_capability  # noqa: PLC0415
+
+    cpu = cpu_model() or platform.processor() or platform.machine()
+    isa = highest_capability()
+    return f"{cpu}, {os.cpu_count()} CPUs" + (f", {isa}" if isa else "")
+
+
+def describe_load() -> str:
+    """The load average in a script's figures ("load average 0.12 0.34 0.56"; nan where there is none)."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+
+
 def _read(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:

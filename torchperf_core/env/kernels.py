@@ -254,13 +254,11 @@ def child_main(argv: list[str]) -> int:
 # The parent side.
 
 
-def _check(op: str, dtype: str, device: str) -> None:
-    """Refuse an unknown op/dtype or an unsupported combination before starting a subprocess."""
+def _check(op: str, size: int, dtype: str, device: str) -> None:
+    """Refuse an unknown op/dtype, an unsupported combination or a bad size before starting a subprocess."""
     from torchperf_core import catalog  # noqa: PLC0415
 
-    opdef = catalog.get_op(op)
-    catalog.check_dtype(dtype)
-    catalog.check_supported(opdef, dtype, device.partition(":")[0])
+    catalog.check_case(op, size, dtype, device.partition(":")[0])
 
 
 def _child_env() -> dict[str, str]:
@@ -350,8 +348,8 @@ def kernel_for(
     TorchperfError for an unknown op/dtype or an unsupported combination; a failure inside the
     subprocess (op not implemented for the dtype, timeout) is reported in `KernelInfo.note`.
     """
-    _check(op, dtype, device)
     n = default_size(op) if size is None else int(size)
+    _check(op, n, dtype, device)
     return _run_jobs([(op, dtype, n, device)], timeout)[kernel_key(op, dtype)]
 
 
@@ -367,8 +365,9 @@ def kernels_for(
     """
     jobs = []
     for op, dtype in pairs:
-        _check(op, dtype, device)
-        jobs.append((op, dtype, default_size(op) if size is None else int(size), device))
+        n = default_size(op) if size is None else int(size)
+        _check(op, n, dtype, device)
+        jobs.append((op, dtype, n, device))
     if not jobs:
         return {}
     results = _run_jobs(jobs, timeout)
