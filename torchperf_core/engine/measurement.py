@@ -143,6 +143,12 @@ class Case:
 
     def measure(self, options: TimingOptions = TimingOptions(), *, clock: Any = None, watch: bool = True) -> Measurement:
         raw = self.time(options, clock=clock, watch=watch)
+        notes: tuple[str, ...] = ()
+        c = raw.contention
+        if len(raw.samples) < options.samples and (c is None or not c.disturbed):
+            # no sample was set aside, so only the time cap stops the loop short of the samples asked
+            notes = (f"{len(raw.samples)} of the {options.samples} samples asked: the {options.max_time:g} s time cap "
+                     f"ended the measurement (at least {options.min_samples} are kept)",)
         return Measurement(
             spec=self.spec(options),
             samples=raw.samples,
@@ -151,6 +157,7 @@ class Case:
             flops=self.flops,
             bytes_moved=self.bytes_moved,
             overhead=raw.overhead,
+            notes=notes,
             contention=raw.contention,
         )
 

@@ -64,6 +64,7 @@ def render_measurement(m: "Measurement", ceilings: "Ceilings | None" = None) -> 
         lines.append(f"  retaken    {m.contention.cause}: those samples were set aside and retaken")
     if m.noise_warning:
         lines.append(f"  warning    {m.noise_warning}")
+    lines += [f"  note       {n}" for n in m.notes]
     return "\n".join(lines)
 
 
