@@ -68,13 +68,6 @@ def _machine() -> str:
     return f"{describe_cpu()}, {libc}, page {os.sysconf('SC_PAGE_SIZE')} B; {describe_load()}"
 
 
-def check_case(op: str, size: str, dtype: str) -> None:
-    """The catalog's own checks, without building a tensor (raises TorchperfError naming what is accepted)."""
-    from torchperf_core.catalog import check_case as catalog_check
-
-    catalog_check(op, size, dtype, "cpu", "contiguous")
-
-
 def run_case(case: tuple[str, str, str], extra_env: dict[str, str]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.update(extra_env, PYTHONPATH=str(ROOT))
@@ -98,13 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--processes {args.processes} must be >= 1")
     cases = [tuple(c) for c in args.case] if args.case else list(DEFAULT_CASES)
 
+    from torchperf_core.catalog import check_case
     from torchperf_core.errors import TorchperfError
 
-    for case in cases:
+    for op, size, dtype in cases:  # the catalog's own checks, before anything runs
         try:
-            check_case(*case)
+            check_case(op, size, dtype, "cpu", "contiguous")
         except TorchperfError as exc:
-            parser.error(f"--case {' '.join(case)}: {exc}")
+            parser.error(f"--case {op} {size} {dtype}: {exc}")
 
     import torch
 
