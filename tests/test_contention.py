@@ -134,16 +134,16 @@ class DisturbedOp:
 OPTIONS = TimingOptions(warmup_time=0.01, min_warmup_calls=3, samples=10, min_samples=5, max_time=10.0)
 
 
-def _run(disturbed_after_warmup: set[int], *, probe: bool = True):
+def _run(disturbed_after_warmup: set[int], *, probe: bool = True, options: TimingOptions = OPTIONS):
     t = FakeTime()
     p = FakeProbe(t)
     # Warmup is deterministic on the fake clock: learn how many calls it makes, then disturb the
     # samples counted from there.
-    warm = time_callable(DisturbedOp(t, p, 1e-3, set()), device=FakeDevice(t), clock=t, options=OPTIONS)
+    warm = time_callable(DisturbedOp(t, p, 1e-3, set()), device=FakeDevice(t), clock=t, options=options)
     t2 = FakeTime()
     p2 = FakeProbe(t2)
     op = DisturbedOp(t2, p2, 1e-3, {warm.warmup_calls + i for i in disturbed_after_warmup})
-    raw = time_callable(op, device=FakeDevice(t2), clock=t2, options=OPTIONS, probe=p2 if probe else None)
+    raw = time_callable(op, device=FakeDevice(t2), clock=t2, options=options, probe=p2 if probe else None)
     assert raw.number == 1
     return raw, p2
 
@@ -170,6 +170,24 @@ def test_enough_clean_samples_within_the_bound_is_not_contended() -> None:
     c = raw.contention
     assert (c.attempts, c.disturbed, c.contended) == (30, 25, False)
     assert len(raw.samples) == 5  # min_samples clean: enough, and only those are kept
+
+
+@pytest.mark.parametrize("disturbed,max_time,probe,stopped_by,kept", [
+    ({1, 2, 3, 4}, 10.0, True, timing.STOP_SAMPLES, 10),
+    (set(range(1, 1000)), 10.0, True, timing.STOP_ATTEMPTS, 30),
+    (set(range(1, 26)), 10.0, True, timing.STOP_ATTEMPTS, 5),
+    (set(), 0.0045, True, timing.STOP_TIME, 5),  # 1 ms samples: the 4.5 ms cap passes at the 5th, the minimum
+    ({1, 2}, 0.0045, True, timing.STOP_TIME, 5),  # two retaken, then the cap (7 samples in 9 ms)
+    (set(range(1, 1000)), 0.0045, True, timing.STOP_HARD_TIME, 7),  # 2 ms each: 3 x 4.5 ms passes at the 7th
+    ({1, 2}, 0.0045, False, timing.STOP_TIME, 5),  # unwatched: disturbed ones count as samples
+])  # fmt: skip
+def test_the_loop_says_which_bound_ended_it(disturbed, max_time, probe, stopped_by, kept) -> None:
+    """`RawTiming.stopped_by` is set where the loop breaks: the one fact the short-measurement note reads.
+    Bugs caught: a bound's label swapped with another's, a bound tested in the wrong order (the attempts
+    before the samples asked), the time cap's label on the hard cap."""
+    options = TimingOptions(warmup_time=0.01, min_warmup_calls=3, samples=10, min_samples=5, max_time=max_time)
+    raw, _ = _run(disturbed, probe=probe, options=options)
+    assert (raw.stopped_by, len(raw.samples)) == (stopped_by, kept)
 
 
 def test_without_a_probe_the_loop_is_unchanged() -> None:

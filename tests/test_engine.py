@@ -148,17 +148,23 @@ def test_options_are_validated():
         time_callable(lambda: None, device=FakeDevice(FakeTime()), options=TimingOptions(cold_l2=True))
 
 
-@pytest.mark.parametrize("taken,disturbed,notes", [
-    (4, None, ("4 of the 50 samples asked: the 2 s time cap ended the measurement (at least 4 are kept)",)),
-    (4, 0, ("4 of the 50 samples asked: the 2 s time cap ended the measurement (at least 4 are kept)",)),
-    (50, None, ()),
-    (4, 2, ()),  # samples were set aside and retaken: the contention record and its line say so, not the cap
+CAP_NOTE = "4 of the 50 samples asked: the 2 s time cap ended the measurement (at least 4 are kept)"
+
+
+@pytest.mark.parametrize("taken,disturbed,stopped_by,notes", [
+    (4, None, "time cap", (CAP_NOTE,)),
+    (4, 0, "time cap", (CAP_NOTE,)),
+    (50, None, "samples", ()),
+    (4, 2, "time cap", (CAP_NOTE,)),  # retakes and then the cap: the contention line says the first, this the second
+    (4, 2, "hard time cap", ()),  # the hard cap binds only with disturbed samples: the contention line says so
+    (4, 26, "attempts", ()),
 ])  # fmt: skip
-def test_a_measurement_short_of_its_samples_says_the_time_cap_ended_it(monkeypatch, taken, disturbed, notes):
+def test_a_measurement_short_of_its_samples_says_the_time_cap_ended_it(monkeypatch, taken, disturbed, stopped_by,
+                                                                        notes):
     """`bench --samples 30` on a 0.29 s op took 7 and said only "samples 7": the measurement's note says why,
-    and `torchperf bench` prints it. Bugs caught: the note on a full measurement, the cap blamed where
-    disturbed samples were retaken, the asked count or the cap's seconds taken from the wrong place, the note
-    not printed."""
+    and `torchperf bench` prints it. The loop says which bound ended it (`RawTiming.stopped_by`); the note is
+    its time cap's. Bugs caught: the note on a full measurement, the cap blamed where the attempts or the hard
+    cap ended it, the asked count or the cap's seconds taken from the wrong place, the note not printed."""
     from torchperf_core.engine.contention import Contention
     from torchperf_core.engine.measurement import Case, prepare
     from torchperf_core.engine.timing import RawTiming
@@ -166,7 +172,7 @@ def test_a_measurement_short_of_its_samples_says_the_time_cap_ended_it(monkeypat
 
     case = prepare("add", 8, "float32", "cpu")
     contention = None if disturbed is None else Contention(taken + disturbed, disturbed, False, None, 0.0, 0.0, 0.0)
-    raw = RawTiming(tuple([1e-6] * taken), 1, 3, 1e-8, taken, "sync", False, contention)
+    raw = RawTiming(tuple([1e-6] * taken), 1, 3, 1e-8, taken, "sync", False, contention, stopped_by)
     monkeypatch.setattr(Case, "time", lambda self, options, **kw: raw)
     m = case.measure(TimingOptions(samples=50, min_samples=4, max_time=2.0))
     assert m.notes == notes

@@ -16,6 +16,7 @@ from torchperf_core.env.kernels import (
     KernelInfo,
     _run_jobs,
     cuda_kernel_names,
+    default_size,
     kernel_for,
     kernels_for,
     parse_child_output,
@@ -197,3 +198,11 @@ def test_the_provenance_child_finds_the_package_without_shadowing_the_standard_l
     first = Path(kernels._child_env()["PYTHONPATH"].split(os.pathsep)[0])
     assert (first / "torchperf_core" / "__init__.py").is_file()
     assert not (first / "bisect" / "__init__.py").exists()
+
+
+def test_default_size_by_the_op_an_alias_names() -> None:
+    """The alias reads its op's provenance size: SDPA at S=256, not the GEMMs' 512 (was 512 by the alias)."""
+    assert default_size("sdpa") == 256
+    assert default_size("scaled_dot_product_attention") == 256
+    assert default_size("conv2d") == 56
+    assert default_size("mm") == 512

@@ -15,7 +15,7 @@ from torchperf_core import catalog
 from torchperf_core.engine import precision
 from torchperf_core.engine.device import Device, parse_device
 from torchperf_core.engine.contention import SchedProbe
-from torchperf_core.engine.timing import RawTiming, TimingOptions, time_callable
+from torchperf_core.engine.timing import STOP_TIME, RawTiming, TimingOptions, time_callable
 from torchperf_core.errors import TorchperfError, UnsupportedCase
 from torchperf_core.engine.results import Measurement, TaskSpec
 
@@ -144,9 +144,7 @@ class Case:
     def measure(self, options: TimingOptions = TimingOptions(), *, clock: Any = None, watch: bool = True) -> Measurement:
         raw = self.time(options, clock=clock, watch=watch)
         notes: tuple[str, ...] = ()
-        c = raw.contention
-        if len(raw.samples) < options.samples and (c is None or not c.disturbed):
-            # no sample was set aside, so only the time cap stops the loop short of the samples asked
+        if raw.stopped_by == STOP_TIME:  # short of the samples asked (disturbed retakes: the contention line too)
             notes = (f"{len(raw.samples)} of the {options.samples} samples asked: the {options.max_time:g} s time cap "
                      f"ended the measurement (at least {options.min_samples} are kept)",)
         return Measurement(

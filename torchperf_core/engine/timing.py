@@ -85,6 +85,15 @@ class RawTiming:
     mode: str
     cold_l2: bool
     contention: Contention | None = None  # None: not watched (no probe, events mode)
+    stopped_by: str = "samples"  # STOPS: which of the loop's bounds ended it
+
+
+# What ended the sampling loop (`RawTiming.stopped_by`), each set where the loop breaks:
+STOP_SAMPLES = "samples"  # the clean samples asked were taken
+STOP_ATTEMPTS = "attempts"  # watched: 3x the samples asked taken, the disturbed ones included
+STOP_TIME = "time cap"  # `max_time` passed with at least `min_samples` clean
+STOP_HARD_TIME = "hard time cap"  # watched: 3x `max_time` passed with `min_samples` taken, clean or not
+STOPS = (STOP_SAMPLES, STOP_ATTEMPTS, STOP_TIME, STOP_HARD_TIME)
 
 
 _PACE: list[Callable[[], None]] = []  # set only by `pacing`: the innermost one is used
@@ -252,11 +261,17 @@ def time_callable(
         else:
             clean.append(sample)
         t_prev = last_end = t
-        if len(clean) >= options.samples or len(taken) >= max_attempts:
+        if len(clean) >= options.samples:
+            stopped_by = STOP_SAMPLES
+            break
+        if len(taken) >= max_attempts:
+            stopped_by = STOP_ATTEMPTS
             break
         if t > deadline and len(clean) >= options.min_samples:
+            stopped_by = STOP_TIME
             break
         if watched and t > hard_deadline and len(taken) >= options.min_samples:
+            stopped_by = STOP_HARD_TIME
             break
     syncs = (clock.syncs - syncs_before) if syncs_before is not None else -1  # type: ignore[attr-defined]
     contention = None
@@ -267,7 +282,8 @@ def time_callable(
         contention = summarize(first, r_prev, waits, len(taken) - len(clean), len(taken),  # type: ignore[arg-type]
                                enough_clean=enough, threads=probe.threads)  # type: ignore[union-attr]
     kept = clean if enough else taken  # contended: every sample stays, flagged
-    return RawTiming(tuple(kept), number, warmup_calls, overhead, syncs, "sync", options.cold_l2, contention)
+    return RawTiming(tuple(kept), number, warmup_calls, overhead, syncs, "sync", options.cold_l2, contention,
+                     stopped_by)
 
 
 def _time_events(

@@ -182,9 +182,11 @@ def default_size(op: str) -> int:
     """The provenance size for `op` when none is given: 512, but small spatial dims for conv2d.
 
     The catalog's conv2d shape for n is N=8, C=F=64, H=W=n: n=512 would be a 150 GFLOP, 0.5 GB
-    call just to read a kernel name.
+    call just to read a kernel name. An alias gets its op's size ("scaled_dot_product_attention": 256).
     """
-    return _DEFAULT_SIZES.get(op, 512)
+    from torchperf_core import catalog  # noqa: PLC0415
+
+    return _DEFAULT_SIZES.get(catalog.ALIASES.get(op, op), 512)
 
 
 _DEFAULT_SIZES = {"conv2d": 56, "sdpa": 256}
