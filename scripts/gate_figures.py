@@ -490,13 +490,15 @@ def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[s
 
 
 def _print_trial(t: dict[str, Any]) -> None:
+    from torchperf_core.render import format_interval
+
     i, alarms = t["injected"], false_alarms(t)
     print(f"  trial: {len(alarms)} false alarm(s) {[name for name, _ in alarms] or ''} of {t['cases'] - 1} unchanged "
           f"cases ({t['verdicts']}); injected +5%: {i['verdict']} x{i['ratio'] or float('nan'):.3f} after "
           f"{i['rounds']} rounds; {t['rounds']} rounds, {t['seconds']} s", flush=True)
     for name, a in alarms:
         if a is not None:
-            interval = f"; interval x{a['ci'][0]:.3f}-x{a['ci'][1]:.3f}" if a.get("ci") else ""
+            interval = f"; interval {format_interval(a['ci'])}" if a.get("ci") else ""
             print(f"  false alarm: {name} {_case_text(a)}{interval}", flush=True)
     a = t.get("anatomy")
     if a:

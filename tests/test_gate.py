@@ -819,6 +819,30 @@ def test_the_prose_tallies_of_the_by_sample_trials_are_the_ledgers(committed_led
         assert stated == {phrase}, f"{doc} also states an older tally: {sorted(stated - {phrase})}"
 
 
+def test_the_prose_figures_beside_the_tally_are_the_rows(committed_ledger_row):
+    """The figures the README and docs/GATE.md state in words beside the tally: the rounds the injected case
+    took over every trial ("after 6–22 rounds"), the spreads of the trials that decided it at the first look
+    ("at spreads of 0.5% and 0.3%") and the minutes a trial ("in 30–40 minutes"), each read from the row the
+    ledger prints. Bugs caught: a trial added that decides at another round or spread, or takes longer, and
+    the prose left as it was (it was typed from the ledger, not tested against it)."""
+    row = committed_ledger_row
+    detected = row[row.index("**detected "):]
+    each = re.findall(r"(?:slower|faster|same|unknown) ×[\d.]+ after (\d+) rounds \((?:[^,)]*, )?spread ([\d.]+%)",
+                      detected)
+    n = int(re.search(r"\*\*detected \d+/(\d+)\*\*", detected).group(1))
+    assert len(each) == n, detected[:300]  # one entry a trial
+    rounds = [int(r) for r, _ in each]
+    first = [spread for r, spread in each if int(r) == min(rounds)]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    gate = " ".join((ROOT / "docs" / "GATE.md").read_text().split())
+    assert f"after {min(rounds)}–{max(rounds)} rounds" in readme
+    minutes = re.search(r"\| (\d+(?:–\d+)?) min a trial \|$", row.strip()).group(1)
+    assert f"after {min(rounds)}–{max(rounds)} rounds, in {minutes} minutes" in readme
+    spreads = f"at spreads of {_figures()._each(first)}" if len(first) > 1 else f"at a spread of {first[0]}"
+    assert f"(round {min(rounds)}, {spreads})" in readme
+    assert f"after {min(rounds)}, {spreads})" in gate
+
+
 def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
     script = [sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown"]
     proc = subprocess.run(script, capture_output=True, text=True, timeout=120)

@@ -42,6 +42,8 @@ class _Case(Protocol):
 # (One trial in docs/figures/gate-tier-default.jsonl, at fa50f6c3, ran under a first draft of "nearest",
 # "undecided within reach, the budget's rounds to the cases nearest a decision first": cases kept
 # cheapest first by price; it is summed apart.)
+# What a case set aside for the budget should do next (both rules' notes end with it)
+BUDGET_REMEDY = "re-measure with a larger --budget or on a quieter machine"
 REMEASURE_RULES = {"even": "undecided within reach of the rounds the budget affords",
                    "nearest": "undecided within reach, each priced to its own first plausible round, up to the "
                               "last such round the budget pays for"}
@@ -80,8 +82,7 @@ def afford_rounds(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
         if beyond is not None:
             c.out_of_reach = (f"undecided after {j.rounds} clean round(s) and out of reach within the budget: at its "
                               f"spread between rounds ({spread_text(j, m)}), the {m} rounds the budget affords could "
-                              f"decide only a change beyond x{beyond:.3f}: re-measure with a larger --budget or on a "
-                              f"quieter machine")
+                              f"decide only a change beyond x{beyond:.3f}: {BUDGET_REMEDY}")
             c.budget_look = rounds
     return sum(c.budget_look == rounds for c in live)
 
@@ -145,7 +146,7 @@ def share_nearest(cases: Sequence[_Case], plan: _Plan, rounds: int, left: float,
         went = (f"the {secs} the budget had left pay for rounds up to {paid}, for {kept} case(s) whose decision "
                 f"is plausible by then" if paid is not None else f"later than the {secs} the budget had left reach")
         c.out_of_reach = (f"undecided after {j.rounds} clean round(s){spread}: a decision is plausible at round {end} "
-                          f"at the earliest, {went}: re-measure with a larger --budget or on a quieter machine")
+                          f"at the earliest, {went}: {BUDGET_REMEDY}")
         c.budget_look = rounds
     return sum(c.budget_look == rounds for c in live)
 

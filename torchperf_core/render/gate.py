@@ -17,7 +17,7 @@ from torchperf_core.render.compare import ratio_text
 from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS
 from torchperf_core.render.compare_metrics import LEGEND as BESIDE_LEGEND
 from torchperf_core.render.compare_metrics import READING_TEXT
-from torchperf_core.render.text import format_seconds, format_time, md_escape, md_table, table
+from torchperf_core.render.text import format_interval, format_seconds, format_time, md_escape, md_table, table
 from torchperf_core.verdict import (
     CONTENDED,
     COUNT_UNIT,
@@ -112,7 +112,7 @@ class GateReportLike(Protocol):
 
 def _ci(c: GateCaseLike) -> str:
     j = c.judgement
-    return f"{j.ci[0]:.3f}–{j.ci[1]:.3f}" if j is not None and j.ci is not None else "—"
+    return format_interval(j.ci if j is not None else None)
 
 
 def _spread(c: GateCaseLike) -> str:

@@ -27,6 +27,11 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms"
 
 
+def format_interval(ci: Sequence[float] | None, missing: str = "—") -> str:
+    """A ratio's confidence interval as every surface writes it: "0.994–1.002"."""
+    return missing if ci is None else f"{ci[0]:.3f}–{ci[1]:.3f}"
+
+
 def format_rate(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
