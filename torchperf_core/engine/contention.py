@@ -7,7 +7,16 @@ OpenMP cases read whole scheduler quanta (8 ms for a 25 µs bmm). The kernel kno
     run-queue wait   /proc/self/task/<tid>/schedstat, 2nd field: ns this thread was runnable but
                      not running. Summed over the process's threads (the OpenMP pool included), it
                      is the time our work waited for a CPU — exactly the disturbance. Quiet, it
-                     stays at a few µs per sample.
+                     is small but not nil where our threads fill every CPU: the machine's own
+                     housekeeping (kernel threads, the init process, ~1% of one CPU on the 2-core
+                     AMD VM) displaces one of them now and then. There, nothing else running,
+                     2 threads, torch 2.13.0 (2026-12-05), about one sample in ten of fp32
+                     MatmulBackward waited more than DISTURBED_WAIT (the measurements' own counts:
+                     1024, 35 ms a sample, 23 of 203; 2048, 0.28 s, 7 of 63; `torchperf bench
+                     matmul_backward --size 1024` prints its line "retaken 2 of 17 ..."), as many alone as
+                     in the gate's sample-by-sample turns. They are retaken; a measurement is
+                     contended only where most of its samples are (fp32 MatmulBackward 2048, in
+                     one gate trial of 23 there: 7 of 12).
     involuntary      getrusage(RUSAGE_SELF).ru_nivcsw: preemptions of any of our threads. The
     switches         fallback where schedstat is not readable (non-Linux, restricted /proc).
     steal            /proc/stat's 8th cpu field: time the hypervisor ran another guest on our
