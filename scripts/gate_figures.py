@@ -35,6 +35,8 @@ Figures (each row says the machine, the load, the torch version and what was run
              false alarm's figures; `--reports DIR` keeps each trial's whole gate report beside it.
              `--markdown --ledger FILE` measures nothing: it prints the README's table row for the
              ledger's trials taken with the settings given (the README's rows are printed, not copied).
+             `--replay-family-alpha RATE --ledger FILE` measures nothing either: it judges the kept rounds
+             of those trials' injected case and false alarms again at another family-wise rate.
   versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
              --torch ...`): the gate's verdict per case beside torch.utils.benchmark's ratio,
              measured in the same two environments (median of 3 rounds, alternating the side
@@ -475,6 +477,73 @@ def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     return 0
 
 
+def replay_family_alpha(trials: list[dict[str, Any]], family: float) -> dict[str, Any]:
+    """What a stricter (or looser) family-wise rate would have said on the rounds the ledger kept: the injected
+    case and each false alarm judged again (this tree's `judge_paired`) on the same rounds at the per-case alpha
+    `family` gives over the trial's cases and looks. A replay, not a trial: where the stricter rate leaves a
+    case undecided at the round the gate stopped it, the rounds it would have taken next were never measured
+    (nor does it replay the budget's futility rule, which moves with the alpha). A false alarm kept by name
+    alone (older trials) cannot be replayed, and is counted apart."""
+    from torchperf_core.gate import GatePlan
+    from torchperf_core.verdict import judge_paired, per_case_alpha
+
+    def verdict(fig: dict[str, Any], alpha: float, factor: float) -> str:
+        rounds = fig["per_round"]  # [round, first, before, after]
+        return judge_paired([r[2] for r in rounds], [r[3] for r in rounds], factor, alpha).verdict
+
+    out: dict[str, Any] = {"family": family, "trials": len(trials), "decided": 0, "kept": 0, "later": [],
+                           "not_reproduced": [], "alarms": 0, "alarms_kept": 0, "alarms_gone": [], "alarms_by_name": []}
+    for t in trials:
+        looks = GatePlan(factor=t["factor"], max_rounds=trial_key(t, "max_rounds")).looks
+        alpha = per_case_alpha(t["cases"], looks, family)
+        i = t["injected"]
+        if i.get("per_round"):
+            if verdict(i, t["alpha"], t["factor"]) != i["verdict"]:  # this tree's rule reads them otherwise
+                out["not_reproduced"].append(t["commit"])
+            elif i["verdict"] == "slower":
+                out["decided"] += 1
+                if verdict(i, alpha, t["factor"]) == "slower":
+                    out["kept"] += 1
+                else:
+                    out["later"].append(f"{t['commit']} (round {i['rounds']})")
+        for name, a in false_alarms(t):
+            out["alarms"] += 1
+            if a is None or not a.get("per_round"):
+                out["alarms_by_name"].append(f"{t['commit']}: {name}")
+            elif verdict(a, alpha, t["factor"]) == a["verdict"]:
+                out["alarms_kept"] += 1
+            else:
+                out["alarms_gone"].append(f"{t['commit']}: {name}")
+    return out
+
+
+def print_replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`--replay-family-alpha F --ledger FILE`: `replay_family_alpha` over the ledger's trials taken with the
+    settings given (as --markdown selects them); measures nothing."""
+    if not args.ledger or not Path(args.ledger).is_file():
+        parser.error(f"--replay-family-alpha reads a ledger that 'gate-tier' trials wrote; give --ledger FILE"
+                     + (f" (no such file: {args.ledger})" if args.ledger else ""))
+    mine = ledger_settings(args, LOAD_LABELS[args.load], args.interleave)
+    trials = ledger_trials(Path(args.ledger), mine)
+    if not trials:
+        print(f"gate_figures.py: no trial in {args.ledger} was taken with these settings ("
+              + ", ".join(f"{k} {v}" for k, v in mine.items()) + ")", file=sys.stderr)
+        return 1
+    r = replay_family_alpha(trials, args.replay_family_alpha)
+    print(f"replayed at a family-wise rate of {r['family']:g}, {r['trials']} trial(s) of {args.ledger} (the rounds the "
+          f"gate took; a case left undecided would have taken rounds never measured):")
+    print(f"  the +{INJECTED - 1:.0%} decided in {r['decided']} trial(s) with its rounds kept: still decided at the same "
+          f"round in {r['kept']}, undecided there in {len(r['later'])}" + (f" ({', '.join(r['later'])})" if r["later"] else ""))
+    if r["not_reproduced"]:
+        print(f"  not replayed: this tree's verdict rule reads the injected case's rounds otherwise in "
+              f"{', '.join(r['not_reproduced'])}")
+    print(f"  false alarms: {r['alarms']}; still decided {r['alarms_kept']}, undecided at this rate "
+          f"{len(r['alarms_gone'])}" + (f" ({'; '.join(r['alarms_gone'])})" if r["alarms_gone"] else "")
+          + f", kept by name alone (not replayable) {len(r['alarms_by_name'])}"
+          + (f" ({'; '.join(r['alarms_by_name'])})" if r["alarms_by_name"] else ""))
+    return 0
+
+
 def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     ledger = Path(args.ledger) if args.ledger else None
     done: list[dict[str, Any]] = []
@@ -634,6 +703,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ledger", help="'gate-tier': append each trial to this JSON-lines file; totals over all its trials")
     parser.add_argument("--reports", metavar="DIR",
                         help="'gate-tier': also write each trial's whole gate report (JSON, every case's rounds) into DIR")
+    parser.add_argument("--replay-family-alpha", type=float, default=None, metavar="RATE",
+                        help="measure nothing: judge the --ledger trials' kept rounds again at this family-wise "
+                             "false-alarm rate (the gate's is 0.05) and print what it would have decided")
     parser.add_argument("--markdown", action="store_true",
                         help="measure nothing: print the README's table row for the --ledger trials taken with these "
                              "settings (--tier, --budget, --max-rounds, --interleave, --budget-share, --inject-case, --bench, --threads, "
@@ -659,8 +731,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{flag} {text!r} is not a regular expression ({exc}); e.g. {DEFAULT_INJECT_CASE!r}")
     args.separate_factor = DEFAULT_FACTOR if args.factor is None else args.factor
     args.factor = GATE_FACTOR if args.factor is None else args.factor
+    if args.replay_family_alpha is not None and not 0 < args.replay_family_alpha < 1:
+        parser.error(f"--replay-family-alpha {args.replay_family_alpha:g} must be between 0 and 1, e.g. 0.01")
     if args.markdown:
         return print_ledger_row(parser, args)
+    if args.replay_family_alpha is not None:
+        return print_replay(parser, args)
 
     from torchperf_core.gate import commit_sides
     from torchperf_core.store import read_config

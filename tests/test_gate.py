@@ -843,6 +843,56 @@ def test_the_prose_figures_beside_the_tally_are_the_rows(committed_ledger_row):
     assert f"after {min(rounds)}, {spreads})" in gate
 
 
+def test_replaying_the_ledger_at_another_family_rate_rejudges_the_kept_rounds():
+    """Trials built from the committed ledger's rounds: d7e00b58 (+5% at p 1.8e-7 after 6 rounds), 56838b22 (p 2e-5
+    after 18: decided at the gate's 5%, not at 1%), cd8f6907 (a miss), and to it two false alarms: 46896ea6's
+    injected rounds as one (p 6.7e-6: decided at 5%, not at 1%) and one kept by name alone. Bugs caught: the
+    trial's own alpha used for the replay, a miss counted as decided, an alarm's kept/gone swapped, a name-only
+    alarm replayed or dropped, the looks taken from the default --max-rounds (30) instead of the trial's (60)."""
+    import copy
+
+    figures = _figures()
+    by_commit = {t["commit"]: t for t in figures.read_ledger(ROOT / "docs" / "figures" / "gate-tier-default.jsonl")}
+    trials = [copy.deepcopy(by_commit[c]) for c in ("d7e00b58", "56838b22", "cd8f6907")]
+    alarm = {"name": "b.M.track_x(1)", **copy.deepcopy(by_commit["46896ea6"]["injected"])}
+    trials[2]["false_alarms"] = [alarm, "b.M.track_y(2)"]
+    strict = figures.replay_family_alpha(trials, 0.01)
+    assert (strict["decided"], strict["kept"], strict["later"], strict["not_reproduced"]) == (2, 1, ["56838b22 (round 18)"], [])
+    assert (strict["alarms"], strict["alarms_kept"]) == (2, 0)
+    assert strict["alarms_gone"] == ["cd8f6907: b.M.track_x(1)"]
+    assert strict["alarms_by_name"] == ["cd8f6907: b.M.track_y(2)"]
+    same = figures.replay_family_alpha(trials, 0.05)  # the gate's own rate reproduces what the trials decided
+    assert (same["kept"], same["later"], same["alarms_kept"], same["alarms_gone"]) == (2, [], 1, [])
+    # the looks are the trial's: at --max-rounds 60, 15 (per-case 4.6e-6 at 1%); read as 30's 7 looks (9.8e-6), the
+    # alarm at p 6.7e-6 would stay decided
+    assert trials[2]["max_rounds"] == 60 and GatePlan(factor=1.03, max_rounds=60).looks == 15
+
+
+def test_the_prose_replay_at_one_percent_is_the_scripts():
+    """The README and docs/GATE.md state what `--replay-family-alpha 0.01` prints for the by-sample trials: a
+    trial added to the ledger, or a verdict rule that reads the kept rounds otherwise, and the prose left as it
+    was fails here."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--replay-family-alpha", "0.01",
+                           "--ledger", str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
+                           "--max-rounds", "60"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = re.search(r"decided in (\d+) trial\(s\) with its rounds kept: still decided at the same round in (\d+), "
+                    r"undecided there in (\d+)", proc.stdout)
+    assert got and "not replayed" not in proc.stdout, proc.stdout
+    decided, kept, later = got.groups()
+    phrase = f"still decided at the same round in {kept} of the {decided} trials that decided it, undecided there in {later}"
+    for doc in ("README.md", "docs/GATE.md"):
+        assert phrase in " ".join((ROOT / doc).read_text().split()), f"{doc} does not say: {phrase}"
+
+
+def test_gate_figures_replay_refuses_a_rate_outside_0_1():
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--replay-family-alpha", "5",
+                           "--ledger", str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "gate_figures.py: error: --replay-family-alpha 5 must be between 0 and 1, e.g. 0.01"
+
+
 def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
     script = [sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown"]
     proc = subprocess.run(script, capture_output=True, text=True, timeout=120)
