@@ -277,6 +277,31 @@ def test_the_even_rule_counts_the_cases_it_sets_aside():
         assert afford_rounds(cases, plan, 6, left, 0.0) == 0  # a second call: those already set aside are not counted again
 
 
+@pytest.mark.parametrize("contended,why", [
+    (0, None),  # 60 clean rounds could decide it
+    (30, None),  # 36 could
+    (40, "undecided after 6 clean round(s) and out of reach: at its spread between rounds (8.8%; 11.9% in most "
+         "rounds), 20 rounds could decide only a change beyond x1.123: re-measure on a quieter machine"),
+])  # fmt: skip
+def test_a_case_whose_disturbed_rounds_leave_it_short_of_reach_is_the_max_rounds_rules(contended, why):
+    """x1.02 +-8% after 6 clean rounds (factor 1.03, --max-rounds 60): within reach by 30 clean rounds, not by
+    20. With 40 disturbed rounds behind it, --max-rounds leaves it 20: out of reach at its judgement, before
+    either budget rule prices it, and never marked as the budget's. Bugs caught: the clean rounds left counted
+    as --max-rounds whatever was disturbed (it was: the even rule then re-measured it to the end, or counted it
+    as the budget's), the disturbed rounds counted twice, the clean ones not at all."""
+    from torchperf_core.gate.budget import afford_rounds
+    from torchperf_core.gate.rounds import RoundPair, _Case, _judge
+
+    plan = GatePlan(factor=1.03, max_rounds=60, budget=100.0)
+    after = [1.02 * (1.08 if k % 2 else 0.92) for k in range(6)]
+    case = _Case("bench", "('patchy')", 0, pairs=[RoundPair(k + 1, k % 2, 1.0, a) for k, a in enumerate(after)],
+                 contended=contended, seconds=1.0)
+    _judge(case, plan, per_case_alpha(146, plan.looks))
+    assert case.judgement.verdict == "unknown" and case.out_of_reach == why
+    if why is not None:  # already out of reach: the budget's rule neither prices nor counts it
+        assert afford_rounds([case], plan, 6 + contended, 5.0, 0.0) == 0 and case.budget_look is None
+
+
 def test_nearest_says_which_round_a_case_needs_and_where_the_budget_went():
     from torchperf_core.gate.budget import share_nearest
 

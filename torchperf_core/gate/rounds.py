@@ -301,7 +301,11 @@ def _judge(case: _Case, plan: GatePlan, alpha: float) -> None:
     before = [p.before for p in case.pairs]
     after = [p.after for p in case.pairs]
     case.judgement = judge_paired(before, after, plan.factor, alpha)
-    case.out_of_reach = out_of_reach(case.judgement, plan.factor, plan.max_rounds)
+    # The clean rounds --max-rounds still allows it: every round it was measured in gave a clean pair or a
+    # disturbed one, so a disturbed round spent one of them. Set here, before either budget rule prices the
+    # cases, so that a case short of reach by --max-rounds is the max-rounds rule's under both rules (the even
+    # rule counted it as the budget's, or re-measured it to the end where the budget sufficed).
+    case.out_of_reach = out_of_reach(case.judgement, plan.factor, plan.max_rounds - case.contended)
 
 
 def run_gate(
