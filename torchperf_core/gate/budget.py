@@ -31,6 +31,9 @@ class _Case(Protocol):
     seconds: float
 
 
+# What a case set aside for the budget should do next (both rules' notes end with it)
+BUDGET_REMEDY = "re-measure with a larger --budget or on a quieter machine"
+
 # Which cases the added rounds re-measure, by how the budget is shared (--budget-share; figures'
 # ledgers are summed only within one rule): every undecided case within reach (verdict.reach)
 # by max_rounds; none that is out of reach; where --budget cannot pay for that,
@@ -42,8 +45,6 @@ class _Case(Protocol):
 # (One trial in docs/figures/gate-tier-default.jsonl, at fa50f6c3, ran under a first draft of "nearest",
 # "undecided within reach, the budget's rounds to the cases nearest a decision first": cases kept
 # cheapest first by price; it is summed apart.)
-# What a case set aside for the budget should do next (both rules' notes end with it)
-BUDGET_REMEDY = "re-measure with a larger --budget or on a quieter machine"
 REMEASURE_RULES = {"even": "undecided within reach of the rounds the budget affords",
                    "nearest": "undecided within reach, each priced to its own first plausible round, up to the "
                               "last such round the budget pays for"}
