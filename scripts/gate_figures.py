@@ -464,17 +464,24 @@ def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     """`--markdown`: the README row of the ledger's trials that this command line would add to."""
     if not args.ledger:
         parser.error("--markdown prints the row of a ledger's trials; give --ledger FILE")
-    ledger = Path(args.ledger)
-    if not ledger.is_file():
+    if not Path(args.ledger).is_file():
         parser.error(f"--ledger {args.ledger}: no such file; --markdown reads a ledger that 'gate-tier' trials wrote")
-    mine = ledger_settings(args, LOAD_LABELS[args.load], args.interleave)
-    trials = ledger_trials(ledger, mine)
+    trials = _selected_trials(args)
     if not trials:
-        print(f"gate_figures.py: no trial in {args.ledger} was taken with these settings ("
-              + ", ".join(f"{k} {v}" for k, v in mine.items()) + ")", file=sys.stderr)
         return 1
     print(markdown_row(trials))
     return 0
+
+
+def _selected_trials(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The --ledger trials taken with the settings this command line gives (--markdown and --replay-family-alpha
+    read the same ones); none: says so on stderr, naming the settings."""
+    mine = ledger_settings(args, LOAD_LABELS[args.load], args.interleave)
+    trials = ledger_trials(Path(args.ledger), mine)
+    if not trials:
+        print(f"gate_figures.py: no trial in {args.ledger} was taken with these settings ("
+              + ", ".join(f"{k} {v}" for k, v in mine.items()) + ")", file=sys.stderr)
+    return trials
 
 
 def replay_family_alpha(trials: list[dict[str, Any]], family: float) -> dict[str, Any]:
@@ -523,11 +530,8 @@ def print_replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     if not args.ledger or not Path(args.ledger).is_file():
         parser.error(f"--replay-family-alpha reads a ledger that 'gate-tier' trials wrote; give --ledger FILE"
                      + (f" (no such file: {args.ledger})" if args.ledger else ""))
-    mine = ledger_settings(args, LOAD_LABELS[args.load], args.interleave)
-    trials = ledger_trials(Path(args.ledger), mine)
+    trials = _selected_trials(args)
     if not trials:
-        print(f"gate_figures.py: no trial in {args.ledger} was taken with these settings ("
-              + ", ".join(f"{k} {v}" for k, v in mine.items()) + ")", file=sys.stderr)
         return 1
     r = replay_family_alpha(trials, args.replay_family_alpha)
     print(f"replayed at a family-wise rate of {r['family']:g}, {r['trials']} trial(s) of {args.ledger} (the rounds the "

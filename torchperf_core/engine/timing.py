@@ -85,7 +85,7 @@ class RawTiming:
     mode: str
     cold_l2: bool
     contention: Contention | None = None  # None: not watched (no probe, events mode)
-    stopped_by: str = "samples"  # STOPS: which of the loop's bounds ended it
+    stopped_by: str = "samples"  # STOP_*: which of the loop's bounds ended it
 
 
 # What ended the sampling loop (`RawTiming.stopped_by`), each set where the loop breaks:
@@ -93,7 +93,6 @@ STOP_SAMPLES = "samples"  # the clean samples asked were taken
 STOP_ATTEMPTS = "attempts"  # watched: 3x the samples asked taken, the disturbed ones included
 STOP_TIME = "time cap"  # `max_time` passed with at least `min_samples` clean
 STOP_HARD_TIME = "hard time cap"  # watched: 3x `max_time` passed with `min_samples` taken, clean or not
-STOPS = (STOP_SAMPLES, STOP_ATTEMPTS, STOP_TIME, STOP_HARD_TIME)
 
 
 _PACE: list[Callable[[], None]] = []  # set only by `pacing`: the innermost one is used
