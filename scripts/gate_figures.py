@@ -118,7 +118,7 @@ def _plan(args: argparse.Namespace, bench: str | None) -> Any:
 
     return GatePlan(factor=args.factor, budget=args.budget, bench=bench, tier=args.tier, threads=args.threads,
                     max_rounds=args.max_rounds, interleave=args.interleave,
-                    budget_share=args.budget_share)
+                    budget_share=args.budget_share, family_alpha=args.family_alpha)
 
 
 def _sample(result: dict[str, Any]) -> Any:
@@ -227,9 +227,11 @@ def _slowed(side: Any, case: str) -> Any:
 # its only maximum until then) read as 30 (`trial_key`).
 # "interleave": how the gate's rounds took turns between the sides (the report's, not the flag: a tree
 # that cannot pace runs by case); trials recorded before sample pacing existed ran by case.
+# "family_alpha": the gate's --family-alpha; trials recorded before the flag existed ran at verdict.FAMILY_ALPHA
+# (5%, its only rate until then: the literal below, not the constant, so that a new default cannot relabel them).
 LEDGER_KEYS = ("tier", "factor", "budget", "case", "bench", "threads", "load", "remeasure", "verdict", "max_rounds",
-               "interleave")
-LEDGER_DEFAULTS: dict[str, Any] = {"max_rounds": 30, "interleave": "case"}
+               "interleave", "family_alpha")
+LEDGER_DEFAULTS: dict[str, Any] = {"max_rounds": 30, "interleave": "case", "family_alpha": 0.05}
 
 
 def ledger_settings(args: argparse.Namespace, load: str, interleave: str) -> dict[str, Any]:
@@ -241,7 +243,8 @@ def ledger_settings(args: argparse.Namespace, load: str, interleave: str) -> dic
     settings = {"tier": args.tier, "factor": args.factor, "budget": args.budget, "case": args.inject_case,
                 "bench": args.bench, "threads": args.threads, "load": load,
                 "remeasure": REMEASURE_RULES[args.budget_share],
-                "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": interleave}
+                "verdict": PAIRED_RULE, "max_rounds": args.max_rounds, "interleave": interleave,
+                "family_alpha": args.family_alpha}
     assert tuple(settings) == LEDGER_KEYS  # a key added to one and not the other would sum unlike trials
     return settings
 
@@ -676,7 +679,7 @@ def _print(row: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from torchperf_core.gate import BUDGET_SHARES, INTERLEAVES
-    from torchperf_core.verdict import DEFAULT_FACTOR, GATE_FACTOR
+    from torchperf_core.verdict import DEFAULT_FACTOR, GATE_FACTOR, parse_family_alpha
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[2:]))
@@ -694,6 +697,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=600.0, help="--budget of each gate run, seconds (default 600)")
     parser.add_argument("--max-rounds", type=int, default=None,
                         help="--max-rounds of each gate run: most rounds for an undecided case (default: the gate's, 30)")
+    parser.add_argument("--family-alpha", type=float, default=None, metavar="RATE",
+                        help="the gate's --family-alpha: false alarms a gate run allows over its cases and looks "
+                             "(default: the gate's, 0.05)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--interleave", choices=INTERLEAVES, default="sample",
                         help="the gate's --interleave: sides take turns by sample (default) or by case")
@@ -724,8 +730,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.max_rounds is None:
         args.max_rounds = GatePlan(factor=GATE_FACTOR).max_rounds
-    try:
-        GatePlan(factor=GATE_FACTOR, max_rounds=args.max_rounds)  # the gate's own rule for its rounds
+    if args.family_alpha is None:
+        args.family_alpha = GatePlan(factor=GATE_FACTOR).family_alpha
+    try:  # the gate's own rules for its rounds and its rate
+        GatePlan(factor=GATE_FACTOR, max_rounds=args.max_rounds, family_alpha=args.family_alpha)
     except TorchperfError as exc:
         parser.error(str(exc))
     for flag, text in (("--bench", args.bench), ("--inject-case", args.inject_case)):
@@ -735,8 +743,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{flag} {text!r} is not a regular expression ({exc}); e.g. {DEFAULT_INJECT_CASE!r}")
     args.separate_factor = DEFAULT_FACTOR if args.factor is None else args.factor
     args.factor = GATE_FACTOR if args.factor is None else args.factor
-    if args.replay_family_alpha is not None and not 0 < args.replay_family_alpha < 1:
-        parser.error(f"--replay-family-alpha {args.replay_family_alpha:g} must be between 0 and 1, e.g. 0.01")
+    if args.replay_family_alpha is not None:
+        try:
+            parse_family_alpha(args.replay_family_alpha, "--replay-family-alpha")
+        except TorchperfError as exc:
+            parser.error(str(exc))
     if args.markdown:
         return print_ledger_row(parser, args)
     if args.replay_family_alpha is not None:
@@ -751,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TORCHPERF_TIER"] = args.tier
     print(f"gate figures: {_machine()}; torch {_torch_version(side.python)}; tier {args.tier}; commit "
           f"{side.label}; factor {args.separate_factor:g} (separate), {args.factor:g} (gate); gate rounds up to "
-          f"{args.max_rounds}", flush=True)
+          f"{args.max_rounds}, family-wise rate {args.family_alpha:g}", flush=True)
     rows: list[dict[str, Any]] = []
     with _Load(args.load) as load:
         for figure in args.figures:

@@ -25,7 +25,7 @@ from tests.compare_helpers import ROOT, run_cli
 from torchperf_core.errors import TorchperfError
 from torchperf_core.gate import GatePlan, GateSide, commit_sides, extract_tree, first_side, render_gate, run_gate
 from torchperf_core.gate.budget import REMEASURE_RULES
-from torchperf_core.verdict import PAIRED_RULE, per_case_alpha
+from torchperf_core.verdict import FAMILY_ALPHA, PAIRED_RULE, per_case_alpha
 
 BENCH = '''
 import os
@@ -471,6 +471,10 @@ def test_commit_sides_extract_each_commits_tree(tmp_path):
     (["HEAD", "HEAD", "--budget", "soon"], "--budget 'soon' is not a number of seconds; give e.g. 600"),
     (["HEAD", "HEAD", "--budget-share", "nearest"], "--budget-share nearest shares a --budget; give --budget SECONDS too"),
     (["HEAD", "HEAD", "--bench", "("], "--bench '(' is not a regular expression"),
+    (["HEAD", "HEAD", "--family-alpha", "1%"], "--family-alpha '1%' is not a rate above 0 and below 1; give e.g. 0.05 "
+                                               "(the gate's default) or 0.01"),
+    (["HEAD", "HEAD", "--family-alpha", "1"], "--family-alpha '1' is not a rate above 0 and below 1"),
+    (["HEAD", "HEAD", "--family-alpha", "nan"], "--family-alpha 'nan' is not a rate above 0 and below 1"),
     (["HEAD", "HEAD", "--factor", "0.9"], "malformed factor '0.9'"),
     (["--torch", "2.13.0", "2.13"], "--torch names 2.13.0 twice"),
     (["HEAD", "nosuchrev-xyz"], "unknown revision 'nosuchrev-xyz'"),
@@ -497,6 +501,27 @@ def test_real_gate_on_this_repository_head_against_head(tmp_path):
     assert case["benchmark"] == "bench_matmul.MM.track_mm" and case["key"].startswith("(256, 'float32'")
     assert case["verdict"] in ("same", "unknown", "contended") and data["rounds"] == 3
     assert "round 3/3: 1 case(s)" in proc.stderr
+
+
+def test_the_family_rate_reaches_every_judgement_the_report_and_the_progress(tmp_path, sides):
+    """--family-alpha 0.01: the per-case alpha is 1% over 2 cases x 1 look, every judged case was judged at it,
+    and the progress line, the JSON and the text say 1%. Bugs caught: the default rate used where the plan's
+    is given (the alpha, a judgement, the report's "family_alpha"), a rate printed as ".0%" (0.5% as 0%)."""
+    plan = GatePlan(factor=1.07, rounds_min=3, batch=2, max_rounds=3, bench="steady|slow", family_alpha=0.01)
+    lines: list[str] = []
+    report = run_gate(*sides, plan, base_env=_env(tmp_path), progress=lines.append)
+    assert report.alpha == per_case_alpha(2, 1, 0.01) == 0.005
+    assert {c.key: (c.verdict, c.judgement.alpha) for c in report.cases} == {
+        "('steady')": ("same", 0.005), "('slow')": ("slower", 0.005)}
+    assert lines[0] == "2 case(s); per-case alpha 0.005 (family-wise 1% over 2 cases x 1 looks)"
+    data = json.loads(render_gate(report, "json"))
+    assert (data["family_alpha"], data["alpha_per_case"]) == (0.01, 0.005)
+    assert "per-case alpha 0.005 (family-wise 1% over cases and 1 looks)" in render_gate(report, "text")
+    half = GatePlan(factor=1.07, family_alpha=0.005)
+    assert GatePlan(factor=1.07).family_alpha == FAMILY_ALPHA == 0.05 and half.family_alpha == 0.005
+    from torchperf_core.render import format_error_rate
+
+    assert [format_error_rate(x) for x in (0.05, 0.01, 0.005, 0.0025)] == ["5%", "1%", "0.5%", "0.25%"]
 
 
 def test_the_figures_hook_scales_only_the_matching_cases_of_its_side(tmp_path, sides):
@@ -540,6 +565,8 @@ def test_gate_figures_bad_regex_is_one_line_naming_it():
     ({"rounds_min": 2}, "--rounds-min 2 is below 3; give 3 or more"),
     ({"rounds_min": 8, "max_rounds": 7}, "--max-rounds 7 is below the first rounds (--rounds-min 8); give 8 or more, e.g. 30 or 60"),
     ({"batch": 0}, "--batch 0 must be 1 or more"),
+    ({"family_alpha": 0.0}, "--family-alpha 0 is not a rate above 0 and below 1; give e.g. 0.05 (the gate's default) or 0.01"),
+    ({"family_alpha": 1.0}, "--family-alpha 1 is not a rate above 0 and below 1; give e.g. 0.05 (the gate's default) or 0.01"),
 ])  # fmt: skip
 def test_the_gate_plan_refuses_rounds_it_could_not_run(kwargs, message):
     with pytest.raises(TorchperfError) as exc:
@@ -567,7 +594,7 @@ def test_gate_figures_separate_runs_figure_on_the_fake_tree(tmp_path, monkeypatc
     for order in ("blocked", "alternating"):
         args = argparse.Namespace(bench="steady|busy", runs=3, factor=1.03, separate_factor=1.07, budget=None,
                                   tier="smoke", threads=None, order=order, max_rounds=30, interleave="sample",
-                                  budget_share="even")
+                                  budget_share="even", family_alpha=0.05)
         with figures._Load(False) as load:
             row = figures.figure_separate(args, sides[0], load)
         assert row["cases"] == 2 and row["false_regressions"] == 0 and row["false_improvements"] == 0
@@ -596,16 +623,19 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
     longer = {**same_settings, "max_rounds": 60, "detected": True}  # the gate allowed more rounds
     same_settings["interleave"] = "sample"
     by_case = {**same_settings, "interleave": "case", "detected": True}  # whole cases in turn
-    # `same_settings` has no "max_rounds": recorded before it was, at the gate's only maximum then (30)
-    ledger.write_text("".join(json.dumps(t) + "\n" for t in (foreign, same_settings, old_rule, t_alone, longer, by_case)))
+    stricter = {**same_settings, "family_alpha": 0.01, "detected": True}  # --family-alpha 0.01
+    # `same_settings` has no "max_rounds" nor "family_alpha": recorded before they were, at the gate's only
+    # maximum (30) and rate (5%) then
+    ledger.write_text("".join(json.dumps(t) + "\n"
+                              for t in (foreign, same_settings, old_rule, t_alone, longer, by_case, stricter)))
     args = argparse.Namespace(bench="steady|slow|busy", factor=1.03, budget=0.0, tier="smoke", threads=None,
                               inject_case=r"\('steady'\)", trials=2, ledger=str(ledger), max_rounds=30, reports=None,
-                              interleave="sample", budget_share="even")
+                              interleave="sample", budget_share="even", family_alpha=0.05)
     with figures._Load(False) as load:
         row = figures.figure_gate_tier(args, sides[0], load)
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
-    assert len(lines) == 8
-    for t in lines[6:]:
+    assert len(lines) == 9
+    for t in lines[7:]:
         assert t["false_alarms"] == [] and t["detected"] is True and t["cases"] == 3
         assert t["remeasure"] == REMEASURE_RULES["even"] and t["verdict"] == PAIRED_RULE and t["out_of_reach"] == 0
         assert t["verdicts"] == {"same": 1, "contended": 1}
@@ -613,13 +643,17 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
         assert t["alpha"] == pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks))
         assert t["rounds"] == 6 and t["budget_spent"] is True and t["max_rounds"] == 30
         assert t["interleave"] == "sample"  # the report's: these trees' engine can pace
+        assert t["family_alpha"] == 0.05
         # the injected case's rounds: 'steady' is the 3rd of busy, slow, steady, so before ran first in round 1
         assert [r[:2] for r in t["injected"]["per_round"]] == [[1, 0], [2, 1], [3, 0], [4, 1], [5, 0], [6, 1]]
         assert all(r[3] == pytest.approx(1.05 * r[2]) for r in t["injected"]["per_round"])
         # the A/A cases: only 'slow' has clean rounds (busy is disturbed), identical on both sides
         assert t["anatomy"] == {"cases": 1, "spread": 0.0, "within_order": 0.0, "second_side": 1.0, "rounds": [1.0] * 6}
     assert (row["trials"], row["false_alarm_trials"], row["detected"]) == (3, 1, 2)
-    assert row["max_rounds"] == 30
+    assert (row["max_rounds"], row["family_alpha"]) == (30, 0.05)
+    strict_row = figures.summarize_gate_tier(figures.ledger_trials(ledger, {**figures.ledger_settings(
+        args, lines[-1]["load"], "sample"), "family_alpha": 0.01}))
+    assert (strict_row["trials"], strict_row["detected"], strict_row["family_alpha"]) == (1, 1, 0.01)
     assert row["commits"] == sorted({"older", sides[0].label}) and row["injected_rounds"][1] == 6
     before_rule = figures.summarize_gate_tier([old_rule])  # a trial from before the rule was recorded
     assert (before_rule["remeasure"], before_rule["trials"], before_rule["detected"]) == (None, 1, 1)
@@ -630,6 +664,9 @@ def test_gate_figures_gate_tier_trial_judges_the_injected_case_apart_and_keeps_a
                                   sides[0], load)
     assert ten["max_rounds"] == 10 and GatePlan(factor=1.03, max_rounds=10).looks == 2
     assert ten["alpha"] == pytest.approx(per_case_alpha(3, 2))
+    # --family-alpha reaches the gate: the trial's per-case alpha at 1%, and the trial says which rate it ran at
+    one = figures.gate_tier_trial(argparse.Namespace(**{**vars(args), "family_alpha": 0.01}), sides[0], load)
+    assert (one["family_alpha"], one["alpha"]) == (0.01, pytest.approx(per_case_alpha(3, GatePlan(factor=1.03).looks, 0.01)))
     kept = list(reports.iterdir())
     assert len(kept) == 1 and kept[0].name.startswith(f"gate-tier-{sides[0].label}-")
     whole = json.loads(kept[0].read_text())
@@ -757,7 +794,7 @@ def test_a_trials_false_alarms_keep_their_figures_in_the_ledger(monkeypatch, sid
     monkeypatch.setattr(figures, "_gate", lambda *a, **k: report)
     args = argparse.Namespace(bench=None, factor=1.03, budget=60.0, tier="smoke", threads=None,
                               inject_case=r"\('steady'\)", trials=1, ledger=None, max_rounds=30, reports=None,
-                              interleave="sample", budget_share="even")
+                              interleave="sample", budget_share="even", family_alpha=0.05)
     with figures._Load(False) as load:
         t = figures.gate_tier_trial(args, sides[0], load)
     assert [name for name, _ in figures.false_alarms(t)] == ["bench_x.X.track_x('a')", "bench_x.X.track_x('b')"]
@@ -915,7 +952,8 @@ def test_gate_figures_replay_refuses_a_rate_outside_0_1():
                            "--ledger", str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
-    assert proc.stderr.splitlines()[-1] == "gate_figures.py: error: --replay-family-alpha 5 must be between 0 and 1, e.g. 0.01"
+    assert proc.stderr.splitlines()[-1] == ("gate_figures.py: error: --replay-family-alpha 5 is not a rate above 0 and "
+                                            "below 1; give e.g. 0.05 (the gate's default) or 0.01")
 
 
 def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
@@ -930,7 +968,7 @@ def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
                           timeout=120)  # the trials ran at --max-rounds 60, this asks for the default 30
     assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"gate_figures.py: no trial in {ledger} was taken with these settings (tier default, ")
-    assert "max_rounds 30, interleave sample)" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert "max_rounds 30, interleave sample, family_alpha 0.05)" in proc.stderr and len(proc.stderr.splitlines()) == 1
     proc = subprocess.run(script + ["--ledger", str(ledger), "--budget", "2400", "--max-rounds", "60"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout == _figures().markdown_row(LEDGER_ROW_TRIALS) + "\n"

@@ -28,7 +28,7 @@ HELP = "the PR gate: BASE HEAD (or --torch A B) interleaved in rounds until deci
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from torchperf_core.gate import BUDGET_SHARES, INTERLEAVES
-    from torchperf_core.verdict import GATE_FACTOR
+    from torchperf_core.verdict import FAMILY_ALPHA, GATE_FACTOR
 
     parser.add_argument("revisions", nargs="*", metavar="REV", help="BASE HEAD: two commits, branches or tags")
     parser.add_argument("--torch", nargs=2, metavar="VERSION", help="two torch versions at one commit (--commit)")
@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", default="4", help="rounds added to the undecided cases at a time (default 4)")
     parser.add_argument("--budget", default=None, help="seconds for the whole run, counted from its start: the first --rounds-min rounds always run, "
                              "no round is added once it is spent (default: no limit)")
+    parser.add_argument("--family-alpha", default=str(FAMILY_ALPHA), metavar="RATE",
+                        help=f"the false alarms a run allows over all its cases and looks (default {FAMILY_ALPHA:g}: one "
+                             "run in twenty may flag a change that is not there; 0.01 asks for more rounds before a "
+                             "verdict; docs/GATE.md)")
     parser.add_argument("--interleave", choices=INTERLEAVES, default="sample",
                         help="how the two sides take turns in a round: sample (one sample each, in turn: a slow spell "
                              "of the host falls on both; the default) or case (each side's whole measurement in turn, "
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from torchperf_core.gate import GatePlan, add_counts, commit_sides, render_gate, run_gate, torch_pythons, version_sides
     from torchperf_core.run import parse_tier
     from torchperf_core.store import CONFIG_NAME, parse_torch_version, read_config
-    from torchperf_core.verdict import parse_factor
+    from torchperf_core.verdict import parse_factor, parse_family_alpha
 
     rounds_min, max_rounds, batch = (positive_int(text, flag) for text, flag in (
         (args.rounds_min, "--rounds-min"), (args.max_rounds, "--max-rounds"), (args.batch, "--batch")))
@@ -110,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         max_rounds=max_rounds, budget=_budget(args.budget), threads=positive_int(args.threads, "--threads"),
         bench=_bench(args.bench), tier=parse_tier(args.tier),
         instructions=wants_counts(getattr(args, "metric", None), os.environ), interleave=args.interleave,
-        budget_share=args.budget_share,
+        budget_share=args.budget_share, family_alpha=parse_family_alpha(args.family_alpha),
     )  # fmt: skip
     conf = read_config(args.config or CONFIG_NAME)
     repo = conf.repo_dir or Path(".").resolve()

@@ -10,7 +10,7 @@ from typing import Any
 
 from torchperf_core.gate.rounds import TIME_UNIT, CaseOutcome, GateReport
 from torchperf_core.render import gate_headline, render_gate_markdown, render_gate_text
-from torchperf_core.verdict import FAMILY_ALPHA, PairedJudgement
+from torchperf_core.verdict import PairedJudgement
 
 # JSON output history:
 #   1 — first version: sides, plan, alpha, counts, cases with verdict, ratio, CI, rounds, spread.
@@ -52,7 +52,7 @@ def report_to_json(r: GateReport) -> dict[str, Any]:
         "after": side(r.after),
         "factor": r.plan.factor,
         "alpha_per_case": r.alpha,
-        "family_alpha": FAMILY_ALPHA,
+        "family_alpha": r.plan.family_alpha,
         "looks": r.plan.looks,
         "rounds": r.rounds,
         "seconds": round(r.seconds, 1),

@@ -9,8 +9,8 @@
             both trees can pace: gate/pairs.py), else one side's whole measurement after the other's
         a round in which either side was disturbed is set aside (retaken by the next rounds)
     after the first rounds and after each batch ("a look"): judge_paired on the clean rounds at
-        alpha = FAMILY_ALPHA / (cases * looks)  (Bonferroni over cases and looks; the paired t-test
-        and, once enough rounds could reach it, the signed-rank test share it);
+        alpha = family_alpha / (cases * looks)  (--family-alpha, FAMILY_ALPHA by default; Bonferroni
+        over cases and looks; the paired t-test and, once enough rounds could reach it, the signed-rank test share it);
         an undecided case that no plausible ratio could decide by max_rounds at its spread between
         rounds (verdict.out_of_reach) is not re-measured: its rounds go to the cases within reach;
         with --budget, "by max_rounds" becomes "by the rounds the budget affords" where that is
@@ -41,6 +41,7 @@ from torchperf_core.errors import TorchperfError
 from torchperf_core.gate.budget import BUDGET_RULES, BUDGET_SHARES
 from torchperf_core.gate.pairs import INTERLEAVES, time_pair
 from torchperf_core.gate.sides import GateSide
+from torchperf_core.render import format_error_rate
 from torchperf_core.verdict import (
     BOTH_FAILED,
     CONTENDED,
@@ -61,6 +62,7 @@ from torchperf_core.verdict import (
     judge_paired,
     SIGNED_RANK,
     out_of_reach,
+    parse_family_alpha,
     per_case_alpha,
     signed_rank_note,
 )
@@ -88,6 +90,7 @@ class GatePlan:
     instructions: bool = False  # also count instructions once per side (--metric instructions)
     interleave: str = "sample"  # INTERLEAVES; "sample" falls back to "case" where a tree cannot pace
     budget_share: str = "even"  # BUDGET_SHARES: which undecided cases the budget's rounds go to
+    family_alpha: float = FAMILY_ALPHA  # false alarms the run allows over all its cases and looks (--family-alpha)
 
     def __post_init__(self) -> None:
         # The one rule for the rounds (the CLI and scripts/gate_figures.py both build a plan): a spread needs
@@ -105,6 +108,7 @@ class GatePlan:
             raise TorchperfError(f"--budget-share {self.budget_share!r} is not one of {', '.join(BUDGET_SHARES)}")
         if self.budget_share != "even" and self.budget is None:
             raise TorchperfError(f"--budget-share {self.budget_share} shares a --budget; give --budget SECONDS too")
+        parse_family_alpha(self.family_alpha)
 
     @property
     def looks(self) -> int:
@@ -354,14 +358,14 @@ def run_gate(
                 if not cases:
                     raise TorchperfError(f"no benchmark case on both sides matches --bench {plan.bench!r}" if plan.bench
                                          else "no benchmark case found on both sides")
-                alpha = per_case_alpha(len(cases), plan.looks)
+                alpha = per_case_alpha(len(cases), plan.looks, plan.family_alpha)
                 old = [w.side.label for w in workers if not w.can_pace]
                 if paced and old:
                     paced = False
                     notes = (f"cases alternated whole, not sample by sample: the tree of {' and '.join(old)} "
                              f"predates sample pacing",)
                     progress(notes[0])
-                progress(f"{len(cases)} case(s); per-case alpha {alpha:.2g} (family-wise {FAMILY_ALPHA:.0%} over "
+                progress(f"{len(cases)} case(s); per-case alpha {alpha:.2g} (family-wise {format_error_rate(plan.family_alpha)} over "
                          f"{len(cases)} cases x {plan.looks} looks)")
             if rounds < plan.rounds_min:
                 active = [c for c in cases if c.final is None]

@@ -21,11 +21,11 @@ from torchperf_core.render.machines import render_machines
 from torchperf_core.render.regressions import render as render_regressions
 from torchperf_core.render.summary import SummaryRowLike, render_summary, render_verdict_counts
 from torchperf_core.render.sweep import render_sweep
-from torchperf_core.render.text import format_interval, format_percent, format_rate, format_seconds, format_time, table
+from torchperf_core.render.text import format_error_rate, format_interval, format_percent, format_rate, format_seconds, format_time, table
 
 __all__ = [
     "format_contention_headline", "render_verdict_counts",
-    "format_interval", "format_mds", "format_percent", "format_rate", "format_seconds", "format_time",
+    "format_error_rate", "format_interval", "format_mds", "format_percent", "format_rate", "format_seconds", "format_time",
     "render_comparison", "render_fingerprint", "render_kernels", "render_matrix", "render_regressions", "table",
     "SummaryRowLike", "ValidationCase", "render_doctor", "render_noise", "render_summary", "render_sweep",
     "render_validation",

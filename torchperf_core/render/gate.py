@@ -17,12 +17,11 @@ from torchperf_core.render.compare import ratio_text
 from torchperf_core.render.compare_metrics import HEADERS as BESIDE_HEADERS
 from torchperf_core.render.compare_metrics import LEGEND as BESIDE_LEGEND
 from torchperf_core.render.compare_metrics import READING_TEXT
-from torchperf_core.render.text import format_interval, format_seconds, format_time, md_escape, md_table, table
+from torchperf_core.render.text import format_error_rate, format_interval, format_seconds, format_time, md_escape, md_table, table
 from torchperf_core.verdict import (
     CONTENDED,
     COUNT_UNIT,
     EQUIVALENCE_ALPHA,
-    FAMILY_ALPHA,
     FASTER,
     MARKS,
     SAME,
@@ -51,6 +50,8 @@ class GatePlanLike(Protocol):
     def budget(self) -> float | None: ...
     @property
     def budget_share(self) -> str: ...
+    @property
+    def family_alpha(self) -> float: ...
 
 
 class GateCaseLike(Protocol):
@@ -150,7 +151,7 @@ def _run_line(r: GateReportLike, escape: Callable[[str], str], full: bool) -> st
     """The line under the headline: the sides, the cases, rounds and time they took, the rules they were judged
     by, how the sides took turns and the budget. The pull-request comment (`full` False) leaves out the
     family's looks and the rule for same, to stay short."""
-    family = f"family-wise {FAMILY_ALPHA:.0%}" + (f" over cases and {r.plan.looks} looks" if full else "")
+    family = f"family-wise {format_error_rate(r.plan.family_alpha)}" + (f" over cases and {r.plan.looks} looks" if full else "")
     same = f"; same = {1 - 2 * EQUIVALENCE_ALPHA:.0%} CI inside the factor" if full else ""
     return (f"{escape(r.before.label)} → {escape(r.after.label)}: {len(r.cases)} case(s), {r.rounds} round(s), "
             f"{format_seconds(r.seconds)}; factor {r.plan.factor:g}; per-case alpha {r.alpha:.2g} ({family})"

@@ -42,6 +42,11 @@ def format_percent(fraction: float | None) -> str:
     return "—" if fraction is None else f"{fraction:.0%}"
 
 
+def format_error_rate(rate: float) -> str:
+    """A stated error rate as a percent with the digits it was given: 5%, 1%, 0.5% (where ".0%" would print 0%)."""
+    return f"{rate * 100:.3g}%"
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None) -> str:
     """A plain aligned text table. `align` is one char per column: 'l' or 'r' (default: l then r)."""
     cols = len(headers)

@@ -44,6 +44,7 @@ from torchperf_core.verdict.paired import (
     judge_paired,
     log_ratio,
     out_of_reach,
+    parse_family_alpha,
     per_case_alpha,
     reach,
     signed_rank_note,
@@ -69,7 +70,7 @@ __all__ = [
     "CONTENDED", "UNKNOWN", "UNDECIDED_VERDICTS", "NEXT_STEP",
     "MIN_RUNS", "P_BETWEEN", "BetweenRuns", "Judgement", "between_runs", "interleaved", "judge_separate",
     "EQUIVALENCE_ALPHA", "FAMILY_ALPHA", "GATE_FACTOR", "MIN_ROUNDS", "PairedJudgement", "contended_reason", "judge_paired", "log_ratio",
-    "out_of_reach", "reach", "per_case_alpha", "PAIRED_RULE", "SIGNED_RANK", "T_TEST", "alpha_shares", "hodges_lehmann",
+    "out_of_reach", "reach", "parse_family_alpha", "per_case_alpha", "PAIRED_RULE", "SIGNED_RANK", "T_TEST", "alpha_shares", "hodges_lehmann",
     "signed_rank_note", "signed_rank_p", "signed_rank_rounds", "spread_text",
     "COUNT_UNIT", "DEFAULT_COUNT_TOLERANCE", "CountTolerance", "judge_counts", "parse_tolerance",
 ]  # fmt: skip

@@ -78,6 +78,19 @@ _RANK_EFFICIENCY = 3.0 / math.pi
 _MAD_TO_SD = 1.4826  # MAD * this = the standard deviation, for normal noise
 
 
+def parse_family_alpha(text: str | float, flag: str = "--family-alpha") -> float:
+    """A family-wise false-alarm rate as a flag gives it: a number above 0 and below 1."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0 < value < 1:  # nan fails too
+        shown = f"{text:g}" if isinstance(text, float) else repr(text)  # a parsed flag as typed, a string quoted
+        raise TorchperfError(f"{flag} {shown} is not a rate above 0 and below 1; give e.g. {FAMILY_ALPHA:g} "
+                             f"(the gate's default) or 0.01")
+    return value
+
+
 def per_case_alpha(cases: int, looks: int, family_alpha: float = FAMILY_ALPHA) -> float:
     """Bonferroni over cases and looks: the p-value a single case must beat."""
     if cases < 1 or looks < 1:
