@@ -281,7 +281,8 @@ def test_the_even_rule_counts_the_cases_it_sets_aside():
     (0, None),  # 60 clean rounds could decide it
     (30, None),  # 36 could
     (40, "undecided after 6 clean round(s) and out of reach: at its spread between rounds (8.8%; 11.9% in most "
-         "rounds), 20 rounds could decide only a change beyond x1.123: re-measure on a quieter machine"),
+         "rounds), 20 rounds (--max-rounds 60 less 40 disturbed) could decide only a change beyond x1.123: "
+         "re-measure on a quieter machine"),
 ])  # fmt: skip
 def test_a_case_whose_disturbed_rounds_leave_it_short_of_reach_is_the_max_rounds_rules(contended, why):
     """x1.02 +-8% after 6 clean rounds (factor 1.03, --max-rounds 60): within reach by 30 clean rounds, not by
@@ -832,17 +833,23 @@ def test_the_ledgers_machine_names_the_highest_isa_level(monkeypatch, flags, suf
     assert _figures()._machine() == f"Some CPU, {os.cpu_count()} CPUs{suffix}"
 
 
+# The README's by-sample rows: the flags of `gate_figures.py --markdown` beyond --budget 2400 --max-rounds 60.
+BY_SAMPLE_ROWS = {"even": ["--budget-share", "even"], "nearest": ["--budget-share", "nearest"],
+                  "even at 1%": ["--family-alpha", "0.01"]}
+
+
 @pytest.fixture(scope="module")
 def committed_ledger_rows() -> dict[str, str]:
     """What `gate_figures.py --markdown` prints from the committed ledger at the by-sample rows' settings, one
-    row per --budget-share (run once for the tests that hold the README and docs/GATE.md to them)."""
+    row per --budget-share and one for the even share at a 1% family-wise rate (run once for the tests that hold
+    the README and docs/GATE.md to them)."""
     rows = {}
-    for share in ("even", "nearest"):
+    for name, flags in BY_SAMPLE_ROWS.items():
         proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger",
                                str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
-                               "--max-rounds", "60", "--budget-share", share], capture_output=True, text=True, timeout=120)
+                               "--max-rounds", "60", *flags], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
-        rows[share] = proc.stdout
+        rows[name] = proc.stdout
     return rows
 
 
@@ -852,12 +859,12 @@ def committed_ledger_row(committed_ledger_rows) -> str:
     return committed_ledger_rows["even"]
 
 
-@pytest.mark.parametrize("share", ["even", "nearest"])
-def test_the_readmes_by_sample_rows_are_the_ones_the_ledger_prints(committed_ledger_rows, share):
-    """The README's by-sample gate-tier rows (one per --budget-share) end with what `gate_figures.py --markdown`
-    prints from the committed ledger: a trial added to the ledger without its row, or a figure edited by hand,
-    fails here."""
-    row = committed_ledger_rows[share].strip()
+@pytest.mark.parametrize("group", list(BY_SAMPLE_ROWS))
+def test_the_readmes_by_sample_rows_are_the_ones_the_ledger_prints(committed_ledger_rows, group):
+    """The README's by-sample gate-tier rows (one per --budget-share, and the even share at 1%) end with what
+    `gate_figures.py --markdown` prints from the committed ledger: a trial added to the ledger without its row,
+    or a figure edited by hand, fails here."""
+    row = committed_ledger_rows[group].strip()
     assert row.startswith("| commits ") and row.count("\n") == 0
     readme = (ROOT / "README.md").read_text().splitlines()
     assert [line for line in readme if line.endswith(row[2:])], f"README.md has no row ending with: {row[2:200]}..."

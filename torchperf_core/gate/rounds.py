@@ -309,7 +309,8 @@ def _judge(case: _Case, plan: GatePlan, alpha: float) -> None:
     # disturbed one, so a disturbed round spent one of them. Set here, before either budget rule prices the
     # cases, so that a case short of reach by --max-rounds is the max-rounds rule's under both rules (the even
     # rule counted it as the budget's, or re-measured it to the end where the budget sufficed).
-    case.out_of_reach = out_of_reach(case.judgement, plan.factor, plan.max_rounds - case.contended)
+    why = f" (--max-rounds {plan.max_rounds} less {case.contended} disturbed)" if case.contended else ""
+    case.out_of_reach = out_of_reach(case.judgement, plan.factor, plan.max_rounds - case.contended, why)
 
 
 def run_gate(

@@ -226,15 +226,16 @@ def judge_paired(before: Sequence[float], after: Sequence[float], factor: float,
     return PairedJudgement(verdict, n, ratio, ci, p, sd, alpha, **robust)
 
 
-def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int) -> str | None:
-    """Why an undecided case cannot be decided within the plan's `max_rounds` clean rounds (`reach`), or None.
+def out_of_reach(j: PairedJudgement, factor: float, max_rounds: int, why: str = "") -> str | None:
+    """Why an undecided case cannot be decided within the plan's `max_rounds` clean rounds (`reach`), or None;
+    `why` says where that count came from where it is not the plan's own (" (--max-rounds 60 less 40 disturbed)").
     (A budget that affords fewer rounds writes its own note: gate.budget.)"""
     beyond = reach(j, factor, max_rounds)
     if beyond is None:
         return None
     return (f"undecided after {j.rounds} clean round(s) and out of reach: at its spread between rounds "
-            f"({spread_text(j, max_rounds)}), {max_rounds} rounds could decide only a change beyond x{beyond:.3f}: "
-            f"re-measure on a quieter machine")
+            f"({spread_text(j, max_rounds)}), {max_rounds} rounds{why} could decide only a change beyond "
+            f"x{beyond:.3f}: re-measure on a quieter machine")
 
 
 def reach(j: PairedJudgement, factor: float, max_rounds: int) -> float | None:
