@@ -888,6 +888,24 @@ def test_the_prose_tallies_of_the_by_sample_trials_are_the_ledgers(committed_led
         assert stated == {phrase}, f"{doc} also states an older tally: {sorted(stated - {phrase})}"
 
 
+def test_the_prose_tally_at_one_percent_is_the_ledgers(committed_ledger_rows):
+    """The 1% trials (`--family-alpha 0.01`, summed apart from the 5% ones) have their tally in words in the README
+    and docs/GATE.md ("at a 1% family-wise rate, A/N trials with a false alarm and the +5% detected D/N"), read
+    from the row the ledger prints for them, and no other: a 1% trial added without its prose, or a tally summed
+    over both rates, fails here."""
+    tally = re.search(r"\*\*(\d+) trials?(?: so far)?: (\d+)/\1\*\* with a false alarm.*\*\*detected (\d+)/\1\*\*",
+                      committed_ledger_rows["even at 1%"])
+    assert tally, committed_ledger_rows["even at 1%"][:300]
+    n, alarms, detected = tally.groups()
+    injected = f"+{_figures().INJECTED - 1:.0%}"
+    phrase = f"at a 1% family-wise rate, {alarms}/{n} trials with a false alarm and the {injected} detected {detected}/{n}"
+    for doc in ("README.md", "docs/GATE.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        stated = set(re.findall(rf"at a 1% family-wise rate, \d+/\d+ trials with a false alarm and the "
+                                rf"{re.escape(injected)} detected \d+/\d+", text))
+        assert stated == {phrase}, f"{doc} states {sorted(stated)}, the ledger: {phrase}"
+
+
 def test_the_prose_figures_beside_the_tally_are_the_rows(committed_ledger_row):
     """The figures the README and docs/GATE.md state in words beside the tally: the rounds the injected case
     took over every trial ("after 6–22 rounds"), the spreads of the trials that decided it at the first look
