@@ -679,7 +679,7 @@ def _print(row: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from torchperf_core.gate import BUDGET_SHARES, INTERLEAVES
-    from torchperf_core.verdict import DEFAULT_FACTOR, GATE_FACTOR, parse_family_alpha
+    from torchperf_core.verdict import DEFAULT_FACTOR, FAMILY_ALPHA, GATE_FACTOR, parse_family_alpha
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[2:]))
@@ -699,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="--max-rounds of each gate run: most rounds for an undecided case (default: the gate's, 30)")
     parser.add_argument("--family-alpha", type=float, default=None, metavar="RATE",
                         help="the gate's --family-alpha: false alarms a gate run allows over its cases and looks "
-                             "(default: the gate's, 0.05)")
+                             f"(default: the gate's, {FAMILY_ALPHA:g})")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--interleave", choices=INTERLEAVES, default="sample",
                         help="the gate's --interleave: sides take turns by sample (default) or by case")
@@ -715,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="'gate-tier': also write each trial's whole gate report (JSON, every case's rounds) into DIR")
     parser.add_argument("--replay-family-alpha", type=float, default=None, metavar="RATE",
                         help="measure nothing: judge the --ledger trials' kept rounds again at this family-wise "
-                             "false-alarm rate (the gate's is 0.05) and print what it would have decided")
+                             f"false-alarm rate (the gate's is {FAMILY_ALPHA:g}) and print what it would have decided")
     parser.add_argument("--markdown", action="store_true",
                         help="measure nothing: print the README's table row for the --ledger trials taken with these "
                              "settings (--tier, --budget, --max-rounds, --interleave, --budget-share, --inject-case, --bench, --threads, "

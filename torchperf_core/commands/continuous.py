@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "no round is added once it is spent (default: no limit)")
     parser.add_argument("--family-alpha", default=str(FAMILY_ALPHA), metavar="RATE",
                         help=f"the false alarms a run allows over all its cases and looks (default {FAMILY_ALPHA:g}: one "
-                             "run in twenty may flag a change that is not there; 0.01 asks for more rounds before a "
-                             "verdict; docs/GATE.md)")
+                             f"run in {1 / FAMILY_ALPHA:.0f} may flag a change that is not there; 0.01 asks for more "
+                             "rounds before a verdict; docs/GATE.md)")
     parser.add_argument("--interleave", choices=INTERLEAVES, default="sample",
                         help="how the two sides take turns in a round: sample (one sample each, in turn: a slow spell "
                              "of the host falls on both; the default) or case (each side's whole measurement in turn, "
