@@ -906,6 +906,70 @@ def test_the_prose_tally_at_one_percent_is_the_ledgers(committed_ledger_rows):
         assert stated == {phrase}, f"{doc} states {sorted(stated)}, the ledger: {phrase}"
 
 
+def test_the_prose_figures_at_one_percent_are_the_ledgers(committed_ledger_rows):
+    """What the README and docs/GATE.md say in words of the 1% trials beside their tally: the rounds, ratios and
+    spreads the +5% was decided at, the minutes a trial, the other cases judged *same* (and in this host's 5%
+    trials, for comparison), and how many trials the 0/20 still needs, each read from the ledger's trials of the
+    1% row. Bugs caught: a 1% trial added that decides at another round or spread, takes longer, or runs on
+    another host, with the prose left as it was; the 5% comparison taken from the other host's trials."""
+    figures = _figures()
+    ledger = ROOT / "docs" / "figures" / "gate-tier-default.jsonl"
+    first = next(t for t in figures.read_ledger(ledger)
+                 if t.get("figure") == "gate-tier" and figures.trial_key(t, "family_alpha") == 0.01)
+    settings = {k: figures.trial_key(first, k) for k in figures.LEDGER_KEYS}
+    trials = figures.ledger_trials(ledger, settings)
+    n = int(re.search(r"\*\*(\d+) trials?(?: so far)?:", committed_ledger_rows["even at 1%"]).group(1))
+    assert len(trials) == n and settings["max_rounds"] == 60 and settings["interleave"] == "sample"  # the row's
+    machines = {t["machine"] for t in trials}
+    assert len(machines) == 1 and "AVX512" in first["machine"], machines  # the prose says "this AVX-512 host"
+    decided = [t["injected"] for t in trials if t["detected"]]
+    rounds = figures._span([i["rounds"] for i in decided], "d")
+    spreads = figures._span([i["spread"] for i in decided], ".1%")
+    ratios = figures._span([i["ratio"] for i in decided], ".3f", "×")
+    minutes = figures._span([t["seconds"] / 60 for t in trials], ".0f")
+    same = figures._span([t["verdicts"]["same"] for t in trials], "d")
+    at_five = [t for t in figures.ledger_trials(ledger, {**settings, "family_alpha": 0.05}) if t["machine"] in machines]
+    assert len(at_five) >= 10  # this host's by-sample trials at the gate's 5%, the even share
+    same_at_five = figures._span([t["verdicts"]["same"] for t in at_five], "d")
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    gate = " ".join((ROOT / "docs" / "GATE.md").read_text().split())
+    for doc, text, phrase in (
+            ("README.md", readme, f"after {rounds} rounds (spreads {spreads}), in {minutes} minutes a trial, with "
+                                  f"{same} other cases *same* ({same_at_five} in this host's 5% trials"),
+            ("README.md", readme, f"the 0/20 needs {20 - n} more."),
+            ("docs/GATE.md", gate, f"{minutes} minutes each: at a 1% family-wise rate,"),
+            ("docs/GATE.md", gate, f"slower {ratios} after {rounds} rounds at spreads {spreads}; the 0/20 needs "
+                                   f"{20 - n} more.")):
+        assert phrase in text, f"{doc} does not say: {phrase}"
+
+
+def test_the_per_case_alphas_the_docs_state_are_the_rules():
+    """The per-case alphas the README and docs/GATE.md work out in words (the family rate over the tier's cases
+    and the looks a --max-rounds allows) are per_case_alpha's of the looks GatePlan takes, and the 1% trials'
+    ledger records that same alpha. Bugs caught: the looks schedule or the Bonferroni split changed and the
+    docs' arithmetic left as it was; a 1% trial run with another split than the one the README states."""
+    figures = _figures()
+    ledger = [t for t in figures.read_ledger(ROOT / "docs" / "figures" / "gate-tier-default.jsonl")
+              if t.get("figure") == "gate-tier" and figures.trial_key(t, "max_rounds") == 60]
+    cases = ledger[-1]["cases"]
+    assert cases == 146  # the default tier as the docs count it
+    looks = {m: GatePlan(factor=1.03, max_rounds=m).looks for m in (30, 60, 100)}
+
+    def alpha(k: int, family: float = 0.05) -> str:  # the rate those trials ran at, whatever the default becomes
+        return f"{per_case_alpha(cases, looks[k], family):.1e}".replace("e-0", "e-")  # the docs' 2.3e-5
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    gate = " ".join((ROOT / "docs" / "GATE.md").read_text().split())
+    for doc, text, phrase in (
+            ("README.md", readme, f"{looks[60]} looks, so a per-case alpha of {alpha(60)} instead of {alpha(30)}"),
+            ("README.md", readme, f"{looks[100]} looks, a per-case alpha of {alpha(100)}"),
+            ("README.md", readme, f"0.01 / ({cases} × {looks[60]}) = {alpha(60, 0.01)} instead of {alpha(60)}"),
+            ("docs/GATE.md", gate, f"about {alpha(30, 0.01)} for {cases} cases and {looks[30]} looks")):
+        assert phrase in text, f"{doc} does not say: {phrase}"
+    at_one = [t for t in ledger if figures.trial_key(t, "family_alpha") == 0.01]
+    assert at_one and {t["alpha"] for t in at_one} == {per_case_alpha(cases, looks[60], 0.01)}
+
+
 def test_the_prose_figures_beside_the_tally_are_the_rows(committed_ledger_row):
     """The figures the README and docs/GATE.md state in words beside the tally: the rounds the injected case
     took over every trial ("after 6–22 rounds"), the spreads of the trials that decided it at the first look
