@@ -838,6 +838,12 @@ BY_SAMPLE_ROWS = {"even": ["--budget-share", "even"], "nearest": ["--budget-shar
                   "even at 1%": ["--family-alpha", "0.01"]}
 
 
+def _prose(doc: str) -> str:
+    """A doc's text with its line breaks and runs of spaces made single spaces: a phrase the tests look for may
+    wrap anywhere."""
+    return " ".join((ROOT / doc).read_text().split())
+
+
 @pytest.fixture(scope="module")
 def committed_ledger_rows() -> dict[str, str]:
     """What `gate_figures.py --markdown` prints from the committed ledger at the by-sample rows' settings, one
@@ -881,7 +887,7 @@ def test_the_prose_tallies_of_the_by_sample_trials_are_the_ledgers(committed_led
     injected = f"+{_figures().INJECTED - 1:.0%}"  # as markdown_row writes it
     phrase = f"by sample, {alarms}/{n} trials with a false alarm and the {injected} detected {detected}/{n}"
     for doc in ("README.md", "docs/GATE.md"):
-        text = " ".join((ROOT / doc).read_text().split())
+        text = _prose(doc)
         assert phrase in text, f"{doc} does not say: {phrase}"
         stated = set(re.findall(rf"by sample, \d+/\d+ trials with a false alarm and the {re.escape(injected)} "
                                 rf"detected \d+/\d+", text))
@@ -900,7 +906,7 @@ def test_the_prose_tally_at_one_percent_is_the_ledgers(committed_ledger_rows):
     injected = f"+{_figures().INJECTED - 1:.0%}"
     phrase = f"at a 1% family-wise rate, {alarms}/{n} trials with a false alarm and the {injected} detected {detected}/{n}"
     for doc in ("README.md", "docs/GATE.md"):
-        text = " ".join((ROOT / doc).read_text().split())
+        text = _prose(doc)
         stated = set(re.findall(rf"at a 1% family-wise rate, \d+/\d+ trials with a false alarm and the "
                                 rf"{re.escape(injected)} detected \d+/\d+", text))
         assert stated == {phrase}, f"{doc} states {sorted(stated)}, the ledger: {phrase}"
@@ -931,8 +937,8 @@ def test_the_prose_figures_at_one_percent_are_the_ledgers(committed_ledger_rows)
     at_five = [t for t in figures.ledger_trials(ledger, {**settings, "family_alpha": 0.05}) if t["machine"] in machines]
     assert len(at_five) >= 10  # this host's by-sample trials at the gate's 5%, the even share
     same_at_five = figures._span([t["verdicts"]["same"] for t in at_five], "d")
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    gate = " ".join((ROOT / "docs" / "GATE.md").read_text().split())
+    readme = _prose("README.md")
+    gate = _prose("docs/GATE.md")
     for doc, text, phrase in (
             ("README.md", readme, f"after {rounds} rounds (spreads {spreads}), in {minutes} minutes a trial, with "
                                   f"{same} other cases *same* ({same_at_five} in this host's 5% trials"),
@@ -955,11 +961,11 @@ def test_the_per_case_alphas_the_docs_state_are_the_rules():
     assert cases == 146  # the default tier as the docs count it
     looks = {m: GatePlan(factor=1.03, max_rounds=m).looks for m in (30, 60, 100)}
 
-    def alpha(k: int, family: float = 0.05) -> str:  # the rate those trials ran at, whatever the default becomes
+    def alpha(k: int, family: float = figures.LEDGER_DEFAULTS["family_alpha"]) -> str:  # the 5% trials' rate
         return f"{per_case_alpha(cases, looks[k], family):.1e}".replace("e-0", "e-")  # the docs' 2.3e-5
 
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    gate = " ".join((ROOT / "docs" / "GATE.md").read_text().split())
+    readme = _prose("README.md")
+    gate = _prose("docs/GATE.md")
     for doc, text, phrase in (
             ("README.md", readme, f"{looks[60]} looks, so a per-case alpha of {alpha(60)} instead of {alpha(30)}"),
             ("README.md", readme, f"{looks[100]} looks, a per-case alpha of {alpha(100)}"),
@@ -984,8 +990,8 @@ def test_the_prose_figures_beside_the_tally_are_the_rows(committed_ledger_row):
     assert len(each) == n, detected[:300]  # one entry a trial
     rounds = [int(r) for r, _ in each]
     first = [spread for r, spread in each if int(r) == min(rounds)]
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    gate = " ".join((ROOT / "docs" / "GATE.md").read_text().split())
+    readme = _prose("README.md")
+    gate = _prose("docs/GATE.md")
     assert f"after {min(rounds)}–{max(rounds)} rounds" in readme
     minutes = re.search(r"\| (\d+(?:–\d+)?) min a trial \|$", row.strip()).group(1)
     assert f"after {min(rounds)}–{max(rounds)} rounds, in {minutes} minutes" in readme
@@ -1033,7 +1039,7 @@ def test_the_prose_replay_at_one_percent_is_the_scripts():
     decided, kept, later = got.groups()
     phrase = f"still decided at the same round in {kept} of the {decided} trials that decided it, undecided there in {later}"
     for doc in ("README.md", "docs/GATE.md"):
-        assert phrase in " ".join((ROOT / doc).read_text().split()), f"{doc} does not say: {phrase}"
+        assert phrase in _prose(doc), f"{doc} does not say: {phrase}"
 
 
 def test_gate_figures_replay_refuses_a_rate_outside_0_1():
