@@ -34,7 +34,8 @@ Figures (each row says the machine, the load, the torch version and what was run
              cases comes from (`spread_anatomy`: the order effect, the first rounds' shifts), and each
              false alarm's figures; `--reports DIR` keeps each trial's whole gate report beside it.
              `--markdown --ledger FILE` measures nothing: it prints the README's table row for the
-             ledger's trials taken with the settings given (the README's rows are printed, not copied).
+             ledger's trials taken with the settings given (the README's rows are printed, not copied);
+             with `--write README.md` it rewrites that row in place instead.
              `--replay-family-alpha RATE --ledger FILE` measures nothing either: it judges the kept rounds
              of those trials' injected case and false alarms again at another family-wise rate.
   versions   Cross-version pairs (`--pairs 2.13.0:2.14.1`, asv environments built by `torchperf run
@@ -67,6 +68,8 @@ FIGURES = ("separate", "gate-aa", "inject", "gate-tier", "versions")
 TUB_ROUNDS = 3  # torch.utils.benchmark rounds per side in 'versions', alternating which side goes first
 DEFAULT_INJECT_CASE = r"MM\.track_mm\(1024, 'float32', 'contiguous'"
 INJECTED = 1.05  # the slowdown 'inject' and 'gate-tier' put on the after side's samples
+AA_TRIALS = 20  # the false-alarm target is 0 in this many gate runs (gate-aa, gate-tier): 0/20
+INJECT_TRIALS, INJECT_DETECTED = 10, 9  # the detection target: the +5% decided slower in >= 9 of 10
 
 # `--json` output history:
 #   1 — first version: machine, torch, tier, figures (one object per figure row).
@@ -183,7 +186,7 @@ def _gate(before: Any, after: Any, args: argparse.Namespace, bench: str | None, 
 
 
 def figure_gate_aa(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
-    trials, alarms, times, undecided = args.trials or 20, 0, [], 0
+    trials, alarms, times, undecided = args.trials or AA_TRIALS, 0, [], 0
     for _ in range(trials):
         report = _gate(side, side, args, args.bench)
         decided = [c for c in report.cases if c.verdict in ("slower", "faster")]
@@ -196,7 +199,7 @@ def figure_gate_aa(args: argparse.Namespace, side: Any, load: _Load) -> dict[str
 
 def figure_inject(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     slowed = _slowed(side, args.inject_case)
-    trials, detected, times, before, each = args.trials or 10, 0, [], None, []
+    trials, detected, times, before, each = args.trials or INJECT_TRIALS, 0, [], None, []
     for _ in range(trials):
         report = _gate(side, slowed, args, args.inject_case)  # only that case: the hook and --bench alike
         case = next((c for c in report.cases), None)
@@ -410,6 +413,11 @@ def _case_text(i: dict[str, Any]) -> str:
     return f"{i['verdict']}{ratio} after {i['rounds']} rounds" + (f" ({how_text})" if how_text else "")
 
 
+def targets() -> str:
+    """The targets as the README's table states them: '0/20; ≥ 9/10'."""
+    return f"0/{AA_TRIALS}; ≥ {INJECT_DETECTED}/{INJECT_TRIALS}"
+
+
 def markdown_row(trials: list[dict[str, Any]]) -> str:
     """The README's table row for the trials of one ledger group (the same LEDGER_KEYS), printed from the
     ledger so that the README cannot drift from it: who ran (commits, machines, torch, load, when each trial
@@ -445,7 +453,7 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
     at_end.append(f"out of reach at the end {', '.join(str(t['out_of_reach']) for t in trials)}")
     if named:
         at_end.append(f"decided as changes: {'; '.join(named)}")
-    found = [f"**{n} trial{'s' if n > 1 else ''}{' so far' if n < 20 else ''}: {alarms}/{n}** with a false alarm among "
+    found = [f"**{n} trial{'s' if n > 1 else ''}{' so far' if n < AA_TRIALS else ''}: {alarms}/{n}** with a false alarm among "
              f"the other {trials[-1]['cases'] - 1} cases ({'; '.join(at_end)})",
              "rounds and time: " + ", ".join(f"{t['rounds']} in {t['seconds']} s"
                                              + (" (the budget spent)" if t["budget_spent"] else "") for t in trials)]
@@ -460,7 +468,7 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
     found.append(f"the +{INJECTED - 1:.0%} **detected {sum(t['detected'] for t in trials)}/{n}**: "
                  + ", ".join(_case_text(t["injected"]) for t in trials) + (f"; the case at {_span(calls, '.1f')} ms a call" if calls else ""))
     minutes = _span([t["seconds"] / 60 for t in trials], ".0f")
-    return f"| {who} | {'; '.join(found)} | 0/20; ≥ 9/10 | {minutes} min a trial |"
+    return f"| {who} | {'; '.join(found)} | {targets()} | {minutes} min a trial |"
 
 
 def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -472,8 +480,38 @@ def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     trials = _selected_trials(args)
     if not trials:
         return 1
-    print(markdown_row(trials))
+    row = markdown_row(trials)
+    if args.write is None:
+        print(row)
+        return 0
+    try:
+        write_row(Path(args.write), trials, row)
+    except ValueError as exc:
+        print(f"gate_figures.py: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.write}: the row of {len(trials)} trial(s) rewritten from {args.ledger}")
     return 0
+
+
+def write_row(doc: Path, trials: list[dict[str, Any]], row: str) -> None:
+    """Put `row` (markdown_row's) in place of the table row of `doc` that holds these trials: the one line that
+    starts with '|' and names the first trial's commit after 'commits '. What the line says before 'commits '
+    (the README's first-cell label) is kept; everything else in `doc` is left byte for byte. ValueError, and `doc`
+    untouched, when no line or several lines hold them (a new group's row is placed by hand once)."""
+    from torchperf_core.store import write_text
+
+    if not doc.is_file():
+        raise ValueError(f"--write {doc}: no such file; give the README that holds the row")
+    lines = doc.read_text().split("\n")
+    first = re.compile(rf"commits {re.escape(trials[0]['commit'])}[,;]")
+    hits = [k for k, line in enumerate(lines) if line.startswith("|") and first.search(line)]
+    if len(hits) != 1:
+        raise ValueError(f"--write {doc}: {'no' if not hits else len(hits)} table row(s) start with the trials of commit "
+                         f"{trials[0]['commit']} (a row names its trials after 'commits '); add the row once by hand "
+                         f"from --markdown, then --write keeps it")
+    line = lines[hits[0]]
+    lines[hits[0]] = line[:first.search(line).start()] + row.removeprefix("| ")
+    write_text(doc, "\n".join(lines))
 
 
 def _selected_trials(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -554,7 +592,7 @@ def print_replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 def figure_gate_tier(args: argparse.Namespace, side: Any, load: _Load) -> dict[str, Any]:
     ledger = Path(args.ledger) if args.ledger else None
     done: list[dict[str, Any]] = []
-    for _ in range(args.trials or 20):
+    for _ in range(args.trials or AA_TRIALS):
         done.append(gate_tier_trial(args, side, load))
         if ledger is not None:  # each trial as it finishes: a stopped session keeps what it measured
             with ledger.open("a") as f:
@@ -677,7 +715,9 @@ def _print(row: dict[str, Any]) -> None:
             print(f"    {r['gate']:>9} x{r['gate_ratio']:.3f}  tub x{r['tub_ratio']:.3f}  {'ok' if r['agree'] else 'DISAGREE'}  {r['case']}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The command line, checked and with the gate's defaults filled in (--max-rounds, --family-alpha, --factor):
+    what `main` runs, and what the tests read a README row's trials with (`_selected_trials`)."""
     from torchperf_core.gate import BUDGET_SHARES, INTERLEAVES
     from torchperf_core.verdict import DEFAULT_FACTOR, FAMILY_ALPHA, GATE_FACTOR, parse_family_alpha
 
@@ -685,7 +725,8 @@ def main(argv: list[str] | None = None) -> int:
                                      epilog="\n".join(__doc__.splitlines()[2:]))
     parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES))
     parser.add_argument("--tier", choices=("smoke", "default", "full"), default="default")
-    parser.add_argument("--trials", type=int, default=None, help="gate runs per figure (default: 20 for A/A, 10 for inject)")
+    parser.add_argument("--trials", type=int, default=None,
+                        help=f"gate runs per figure (default: {AA_TRIALS} for A/A and gate-tier, {INJECT_TRIALS} for inject)")
     parser.add_argument("--order", choices=("blocked", "alternating"), default="blocked",
                         help="'separate': side A's runs then B's (stored history), or alternating")
     parser.add_argument("--runs", type=int, default=3, help="separate runs per side in the 'separate' figure (default 3)")
@@ -720,13 +761,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure nothing: print the README's table row for the --ledger trials taken with these "
                              "settings (--tier, --budget, --max-rounds, --interleave, --budget-share, --inject-case, --bench, --threads, "
                              "--load, --factor, and this tree's verdict and re-measure rules)")
+    parser.add_argument("--write", metavar="README", default=None,
+                        help="with --markdown: rewrite that row in place in this file (the table row naming the same "
+                             "trials' first commit) instead of printing it")
     args = parser.parse_args(argv)
     # Separate runs are judged as `compare` judges history; the gate figures as `continuous` judges.
     if args.factor is not None and not args.factor > 1:
         parser.error(f"--factor {args.factor:g} must be above 1, e.g. 1.05")
-    from torchperf_core.gate import GatePlan
-
     from torchperf_core.errors import TorchperfError
+    from torchperf_core.gate import GatePlan
 
     if args.max_rounds is None:
         args.max_rounds = GatePlan(factor=GATE_FACTOR).max_rounds
@@ -748,6 +791,13 @@ def main(argv: list[str] | None = None) -> int:
             parse_family_alpha(args.replay_family_alpha, "--replay-family-alpha")
         except TorchperfError as exc:
             parser.error(str(exc))
+    if args.write is not None and not args.markdown:
+        parser.error(f"--write {args.write} rewrites a README row; it goes with --markdown")
+    return parser, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, args = parse_args(argv)
     if args.markdown:
         return print_ledger_row(parser, args)
     if args.replay_family_alpha is not None:

@@ -137,3 +137,30 @@ def test_publish_with_asv_skips_nothing_silently(published, tmp_path, monkeypatc
     proc = subprocess.run([sys.executable, "-m", "torchperf_core", "publish"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 2 and path.name in proc.stderr and "Traceback" not in proc.stderr
     assert path.read_bytes() == damaged
+
+
+def test_atomic_writes_keep_the_old_file_whole_and_its_mode(tmp_path) -> None:
+    """store.write_text (and write_json through it): the file is replaced whole, keeps its own mode (a README
+    at 0644, a script at 0755), a new file gets the mode `open` gives under the umask rather than the
+    temporary file's 0600, and a write that fails leaves the old text and no temporary file behind. Bugs
+    caught: mkstemp's 0600 leaking onto a published file, the temporary file left in the folder, the old file
+    truncated before the new text is whole."""
+    import os
+
+    from torchperf_core.store import write_json, write_text
+
+    old = tmp_path / "README.md"
+    old.write_text("old\n")
+    old.chmod(0o755)
+    write_text(old, "new\n")
+    assert old.read_text() == "new\n" and old.stat().st_mode & 0o777 == 0o755
+    umask = os.umask(0o027)
+    try:
+        write_json(tmp_path / "sub" / "new.json", {"a": [1]}, indent=4, sort_keys=True)
+    finally:
+        os.umask(umask)
+    new = tmp_path / "sub" / "new.json"
+    assert new.read_text() == '{\n    "a": [\n        1\n    ]\n}\n' and new.stat().st_mode & 0o777 == 0o640
+    with pytest.raises(TypeError):
+        write_text(old, object())  # type: ignore[arg-type]  (the write fails once the temporary file exists)
+    assert old.read_text() == "new\n" and sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "sub"]

@@ -836,6 +836,13 @@ def test_the_ledgers_machine_names_the_highest_isa_level(monkeypatch, flags, suf
 # The README's by-sample rows: the flags of `gate_figures.py --markdown` beyond --budget 2400 --max-rounds 60.
 BY_SAMPLE_ROWS = {"even": ["--budget-share", "even"], "nearest": ["--budget-share", "nearest"],
                   "even at 1%": ["--family-alpha", "0.01"]}
+COMMITTED_LEDGER = ROOT / "docs" / "figures" / "gate-tier-default.jsonl"
+
+
+def _row_argv(group: str) -> list[str]:
+    """The `gate_figures.py` command line that prints the README's by-sample row `group` from the committed ledger."""
+    return ["--markdown", "--ledger", str(COMMITTED_LEDGER), "--budget", "2400", "--max-rounds", "60",
+            *BY_SAMPLE_ROWS[group]]
 
 
 def _prose(doc: str) -> str:
@@ -850,10 +857,9 @@ def committed_ledger_rows() -> dict[str, str]:
     row per --budget-share and one for the even share at a 1% family-wise rate (run once for the tests that hold
     the README and docs/GATE.md to them)."""
     rows = {}
-    for name, flags in BY_SAMPLE_ROWS.items():
-        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger",
-                               str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
-                               "--max-rounds", "60", *flags], capture_output=True, text=True, timeout=120)
+    for name in BY_SAMPLE_ROWS:
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), *_row_argv(name)],
+                              capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         rows[name] = proc.stdout
     return rows
@@ -916,18 +922,19 @@ def test_the_prose_figures_at_one_percent_are_the_ledgers(committed_ledger_rows)
     """What the README and docs/GATE.md say in words of the 1% trials beside their tally: the rounds, ratios and
     spreads the +5% was decided at, the minutes a trial, the other cases judged *same* (and in this host's 5%
     trials, for comparison), and how many trials the 0/20 still needs, each read from the ledger's trials of the
-    1% row. Bugs caught: a 1% trial added that decides at another round or spread, takes longer, or runs on
-    another host, with the prose left as it was; the 5% comparison taken from the other host's trials."""
+    1% row (selected by the row's own command line). Bugs caught: a 1% trial added that decides at another round
+    or spread, takes longer, or runs on another host, with the prose left as it was; the 5% comparison taken from
+    the other host's trials; the count of trials still needed not following the target."""
     figures = _figures()
-    ledger = ROOT / "docs" / "figures" / "gate-tier-default.jsonl"
-    first = next(t for t in figures.read_ledger(ledger)
-                 if t.get("figure") == "gate-tier" and figures.trial_key(t, "family_alpha") == 0.01)
-    settings = {k: figures.trial_key(first, k) for k in figures.LEDGER_KEYS}
-    trials = figures.ledger_trials(ledger, settings)
+    ledger = COMMITTED_LEDGER
+    _, args = figures.parse_args(_row_argv("even at 1%"))
+    trials = figures._selected_trials(args)
     n = int(re.search(r"\*\*(\d+) trials?(?: so far)?:", committed_ledger_rows["even at 1%"]).group(1))
-    assert len(trials) == n and settings["max_rounds"] == 60 and settings["interleave"] == "sample"  # the row's
+    assert len(trials) == n  # the row's trials
+    settings = {k: figures.trial_key(trials[0], k) for k in figures.LEDGER_KEYS}
+    assert settings["family_alpha"] == 0.01 and settings["interleave"] == "sample"
     machines = {t["machine"] for t in trials}
-    assert len(machines) == 1 and "AVX512" in first["machine"], machines  # the prose says "this AVX-512 host"
+    assert len(machines) == 1 and "AVX512" in trials[0]["machine"], machines  # the prose says "this AVX-512 host"
     decided = [t["injected"] for t in trials if t["detected"]]
     rounds = figures._span([i["rounds"] for i in decided], "d")
     spreads = figures._span([i["spread"] for i in decided], ".1%")
@@ -942,10 +949,10 @@ def test_the_prose_figures_at_one_percent_are_the_ledgers(committed_ledger_rows)
     for doc, text, phrase in (
             ("README.md", readme, f"after {rounds} rounds (spreads {spreads}), in {minutes} minutes a trial, with "
                                   f"{same} other cases *same* ({same_at_five} in this host's 5% trials"),
-            ("README.md", readme, f"the 0/20 needs {20 - n} more."),
+            ("README.md", readme, f"the 0/{figures.AA_TRIALS} needs {figures.AA_TRIALS - n} more."),
             ("docs/GATE.md", gate, f"{minutes} minutes each: at a 1% family-wise rate,"),
-            ("docs/GATE.md", gate, f"slower {ratios} after {rounds} rounds at spreads {spreads}; the 0/20 needs "
-                                   f"{20 - n} more.")):
+            ("docs/GATE.md", gate, f"slower {ratios} after {rounds} rounds at spreads {spreads}; the "
+                                   f"0/{figures.AA_TRIALS} needs {figures.AA_TRIALS - n} more.")):
         assert phrase in text, f"{doc} does not say: {phrase}"
 
 
@@ -955,10 +962,9 @@ def test_the_per_case_alphas_the_docs_state_are_the_rules():
     ledger records that same alpha. Bugs caught: the looks schedule or the Bonferroni split changed and the
     docs' arithmetic left as it was; a 1% trial run with another split than the one the README states."""
     figures = _figures()
-    ledger = [t for t in figures.read_ledger(ROOT / "docs" / "figures" / "gate-tier-default.jsonl")
+    ledger = [t for t in figures.read_ledger(COMMITTED_LEDGER)
               if t.get("figure") == "gate-tier" and figures.trial_key(t, "max_rounds") == 60]
-    cases = ledger[-1]["cases"]
-    assert cases == 146  # the default tier as the docs count it
+    cases = ledger[-1]["cases"]  # the default tier's, as the phrases below count it
     looks = {m: GatePlan(factor=1.03, max_rounds=m).looks for m in (30, 60, 100)}
 
     def alpha(k: int, family: float = figures.LEDGER_DEFAULTS["family_alpha"]) -> str:  # the 5% trials' rate
@@ -1009,7 +1015,7 @@ def test_replaying_the_ledger_at_another_family_rate_rejudges_the_kept_rounds():
     import copy
 
     figures = _figures()
-    by_commit = {t["commit"]: t for t in figures.read_ledger(ROOT / "docs" / "figures" / "gate-tier-default.jsonl")}
+    by_commit = {t["commit"]: t for t in figures.read_ledger(COMMITTED_LEDGER)}
     trials = [copy.deepcopy(by_commit[c]) for c in ("d7e00b58", "56838b22", "cd8f6907")]
     alarm = {"name": "b.M.track_x(1)", **copy.deepcopy(by_commit["46896ea6"]["injected"])}
     trials[2]["false_alarms"] = [alarm, "b.M.track_y(2)"]
@@ -1030,7 +1036,7 @@ def test_the_prose_replay_at_one_percent_is_the_scripts():
     trial added to the ledger, or a verdict rule that reads the kept rounds otherwise, and the prose left as it
     was fails here."""
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--replay-family-alpha", "0.01",
-                           "--ledger", str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl"), "--budget", "2400",
+                           "--ledger", str(COMMITTED_LEDGER), "--budget", "2400",
                            "--max-rounds", "60"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     got = re.search(r"decided in (\d+) trial\(s\) with its rounds kept: still decided at the same round in (\d+), "
@@ -1044,7 +1050,7 @@ def test_the_prose_replay_at_one_percent_is_the_scripts():
 
 def test_gate_figures_replay_refuses_a_rate_outside_0_1():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--replay-family-alpha", "5",
-                           "--ledger", str(ROOT / "docs" / "figures" / "gate-tier-default.jsonl")],
+                           "--ledger", str(COMMITTED_LEDGER)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.splitlines()[-1] == ("gate_figures.py: error: --replay-family-alpha 5 is not a rate above 0 and "
@@ -1070,6 +1076,45 @@ def test_gate_figures_markdown_needs_a_ledger_with_matching_trials(tmp_path):
     proc = subprocess.run(script + ["--ledger", str(tmp_path / "none.jsonl")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.splitlines()[-1].endswith("none.jsonl: no such file; --markdown reads a "
                                                                            "ledger that 'gate-tier' trials wrote")
+
+
+def test_gate_figures_write_rewrites_the_ledgers_row_in_place_and_nothing_else(tmp_path):
+    """`--markdown --write README` puts the row the ledger prints where the README had an older one for the same
+    trials (the line naming the first trial's commit after 'commits '), keeping the line's own label and every
+    other byte. Bugs caught: the label cut off, another row (one whose list merely contains the commit, or a
+    prose line) rewritten, the trailing newline lost, a README without the row or with two of them changed at all,
+    --write taken without --markdown."""
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text("".join(json.dumps(t) + "\n" for t in LEDGER_ROW_TRIALS[:2]))
+    label = "| by sample, even share: "
+    before = ["# Figures", "", "Prose naming commits aaaa1111, bbbb2222 stays.", "", "| who | found | target | time |",
+              "|---|---|---|---|", "| another group: commits zzzz9999, aaaa1111; quiet | old | 0/20 | 1 min |",
+              label + "commits aaaa1111; AMD EPYC; an older row | **1 trial so far: 0/1** | 0/20; ≥ 9/10 | 36 min a trial |",
+              "", "after the table", ""]
+    readme = tmp_path / "README.md"
+    readme.write_text("\n".join(before))
+    script = [sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger", str(ledger),
+              "--budget", "2400", "--max-rounds", "60", "--write", str(readme)]
+    proc = subprocess.run(script, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout == f"{readme}: the row of 2 trial(s) rewritten from {ledger}\n"
+    row = _figures().markdown_row(LEDGER_ROW_TRIALS[:2])
+    assert readme.read_text() == "\n".join(before[:7] + [label + row.removeprefix("| ")] + before[8:])
+
+    for lines, found in ((before[:7] + before[8:], "no"), (before + before[7:8], "2")):
+        readme.write_text("\n".join(lines))
+        proc = subprocess.run(script, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr
+        assert proc.stderr == (f"gate_figures.py: --write {readme}: {found} table row(s) start with the trials of commit "
+                               f"aaaa1111 (a row names its trials after 'commits '); add the row once by hand from "
+                               f"--markdown, then --write keeps it\n")
+        assert readme.read_text() == "\n".join(lines)  # untouched
+    proc = subprocess.run(script[:-2] + ["--write", str(tmp_path / "none.md")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.endswith("none.md: no such file; give the README that holds the row\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--write", str(readme)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == f"gate_figures.py: error: --write {readme} rewrites a README row; it goes with --markdown"
 
 
 def test_spread_anatomy_takes_each_cases_order_effect_out_exactly():

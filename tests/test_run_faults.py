@@ -387,6 +387,28 @@ def test_disk_full_while_building_an_environment(tmp_path: Path) -> None:
     assert "Traceback (most recent call last)" not in proc.stderr.split("torchperf: running")[0]
 
 
+@pytest.mark.parametrize("free_gib,hinted", [(7.99, True), (8.0, False), (0.5, True)])
+def test_low_disk_hint_reads_the_room_a_cuda_build_needs(tmp_path: Path, monkeypatch, free_gib, hinted) -> None:
+    """The hint on a failed environment build reads the free space after asv deleted the half-built
+    environment, so it must fire below the room a build needs (a CUDA torch about 6 GB), not only on a disk
+    left nearly full (CI once ran out of space building torch 2.14.1 and was told only "no such torch wheel
+    for this Python/platform?"). Bugs caught: the old 2 GiB threshold, the comparison turned around, the free space in the
+    wrong unit."""
+    import shutil
+    from collections import namedtuple
+
+    from torchperf_core.run.guard import low_disk_hint
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 0, int(free_gib * 2**30)))
+    hint = low_disk_hint(tmp_path / "env")
+    if hinted:
+        assert hint == (f"; only {free_gib * 1024:.0f} MiB free where environments are built (env/): free space there "
+                        "(a CPU build of torch takes about 1 GB, a CUDA build about 6 GB) or point asv's env_dir elsewhere")
+    else:
+        assert hint == ""
+
+
 def test_run_refuses_to_add_to_a_damaged_results_file(tmp_path: Path) -> None:
     """A results file cut short (a kill while asv wrote it) is named, not fed to asv, not deleted."""
     repo = copy_project(tmp_path / "project")

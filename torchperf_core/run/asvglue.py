@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from torchperf_core.errors import TorchperfError
-from torchperf_core.store import CONFIG_NAME, read_config
+from torchperf_core.store import CONFIG_NAME, read_config, write_json
 
 RUN_CONFIG = Path(".asv") / "torchperf-run.conf.json"
 # Hardware keys added to asv's machine entry.
@@ -108,9 +108,7 @@ def register_machine(machine: str | None, *, extra: Mapping[str, str] | None = N
         if key != "machine":
             entry.setdefault(key, value)
     entry.update(hardware_keys() if extra is None else extra)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_json(path, data, indent=4, sort_keys=True)  # as asv writes it
     return name
 
 
@@ -124,9 +122,7 @@ def write_run_config(root: Path, versions: Sequence[str] | None, *, path: Path |
     own environment (`AsvConfig.derived`)."""
     conf = read_config(config or root / CONFIG_NAME).derived(versions, overrides, threads=threads, isa=isa)
     out = path or (root / RUN_CONFIG)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(conf, indent=2) + "\n")
-    return out
+    return write_json(out, conf)
 
 
 # ---------------------------------------------------------------------------------------------

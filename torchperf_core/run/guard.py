@@ -16,9 +16,12 @@ from pathlib import Path
 from torchperf_core.errors import TorchperfError
 
 
-def low_disk_hint(env_dir: Path, threshold: int = 2 * 2**30) -> str:
-    """A failed environment build on a nearly full disk is the usual cause: say so. (asv deletes the
-    half-built environment, so the next run builds it afresh rather than reusing a broken one.)"""
+def low_disk_hint(env_dir: Path, threshold: int = 8 * 2**30) -> str:
+    """A failed environment build on a disk without room for it is the usual cause: say so. The free space is
+    read after the failure, when asv has deleted the half-built environment (so the next run builds it afresh
+    rather than reusing a broken one) and given its space back: the threshold is what a build needs, not what
+    is left at its end. A CUDA build of torch fills about 5.5 GB of environment (torch 2.14.1 with its CUDA
+    libraries, as pip installs it on Linux x86-64), a CPU build about 1 GB; hence 8 GiB."""
     try:
         free = shutil.disk_usage(env_dir if env_dir.exists() else env_dir.parent).free
     except OSError:
@@ -26,7 +29,7 @@ def low_disk_hint(env_dir: Path, threshold: int = 2 * 2**30) -> str:
     if free >= threshold:
         return ""
     return (f"; only {free / 2**20:.0f} MiB free where environments are built ({env_dir.name}/): free space "
-            "there (a torch environment needs 1-6 GB) or point asv's env_dir elsewhere")
+            "there (a CPU build of torch takes about 1 GB, a CUDA build about 6 GB) or point asv's env_dir elsewhere")
 
 
 def check_results_readable(results_dir: Path, machine: str) -> None:

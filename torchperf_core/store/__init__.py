@@ -26,7 +26,14 @@ from torchperf_core.store.torch_versions import (
     torch_version_for,
     version_key,
 )
-from torchperf_core.store.meta import blas_report_files, blas_report_path, default_machine_name, meta_path, write_json
+from torchperf_core.store.meta import (
+    blas_report_files,
+    blas_report_path,
+    default_machine_name,
+    meta_path,
+    write_json,
+    write_text,
+)
 from torchperf_core.store.sidecars import (
     META_DIR,
     SIDECAR_FORMAT_VERSION,
@@ -47,7 +54,7 @@ __all__ = [
     "CaseCondition", "case_conditions", "latest_speed", "merge_case_records",
     "META_DIR", "SIDECAR_FORMAT_VERSION", "ResultsFile", "ResultsStore", "read_results_file", "Sample", "Sidecar", "SpeedRecord", "asv_reason",
     "attribute_for", "default_machine_name", "flops_for", "load_sidecar", "meta_path", "resolve_revision", "sidecar_for",
-    "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar",
+    "sidecar_path", "strip_torch_from_env_name", "torch_version_of", "write_json", "write_sidecar", "write_text",
     "flavour_of", "parse_torch_version",
     "AsvConfig", "CONFIG_NAME", "PROJECT_ROOT_KEY", "TORCH_REQUIREMENT_KEYS", "read_config", "parse_torch_versions", "release_of", "torch_version_for", "version_key",
 ]  # fmt: skip

@@ -51,16 +51,28 @@ def blas_report_files(machine: str, meta_dir: str | os.PathLike[str] = "meta") -
     return sorted(folder.glob(f"{BLAS_REPORT_PREFIX}*.json"))
 
 
-def write_json(path: Path, data: Any) -> Path:
-    """Write `data` as JSON atomically (a reader never sees half a file)."""
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` atomically: a reader never sees half a file, and a failed write leaves the old one whole. The
+    file keeps its mode, or a new one gets the mode `open` would give it (not the temporary file's 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=False)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
     return path
+
+
+def write_json(path: Path, data: Any, indent: int = 2, sort_keys: bool = False) -> Path:
+    """Write `data` as JSON atomically (`write_text`)."""
+    return write_text(path, json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n")
