@@ -485,33 +485,47 @@ def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         print(row)
         return 0
     try:
-        write_row(Path(args.write), trials, row)
+        changed = write_row(Path(args.write), trials, row)
     except ValueError as exc:
         print(f"gate_figures.py: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.write}: the row of {len(trials)} trial(s) rewritten from {args.ledger}")
+    except OSError as exc:  # unreadable or unwritable: the file is as it was
+        print(f"gate_figures.py: --write {args.write}: {exc.strerror or exc}; nothing written", file=sys.stderr)
+        return 1
+    print(f"{args.write}: the row of {len(trials)} trial(s) {'rewritten' if changed else 'unchanged'} from {args.ledger}")
     return 0
 
 
-def write_row(doc: Path, trials: list[dict[str, Any]], row: str) -> None:
+def write_row(doc: Path, trials: list[dict[str, Any]], row: str) -> bool:
     """Put `row` (markdown_row's) in place of the table row of `doc` that holds these trials: the one line that
-    starts with '|' and names the first trial's commit after 'commits '. What the line says before 'commits '
-    (the README's first-cell label) is kept; everything else in `doc` is left byte for byte. ValueError, and `doc`
-    untouched, when no line or several lines hold them (a new group's row is placed by hand once)."""
+    starts with '|' and names the first trial's commit after 'commits ' (followed by ',' ';' or ' and ', as
+    `_each` lists one, two or more). What the line says before 'commits ' (the README's first-cell label) and its
+    line ending are kept; everything else in `doc` is left byte for byte. ValueError, and `doc` untouched, when no
+    line or several lines hold them (a new group's row is placed by hand once). False when the row was already
+    the ledger's (nothing written)."""
     from torchperf_core.store import write_text
 
     if not doc.is_file():
         raise ValueError(f"--write {doc}: no such file; give the README that holds the row")
-    lines = doc.read_text().split("\n")
-    first = re.compile(rf"commits {re.escape(trials[0]['commit'])}[,;]")
+    try:
+        with doc.open(encoding="utf-8", newline="") as f:  # line endings as they are
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--write {doc}: not UTF-8 text ({exc.reason} at byte {exc.start}); give the README that "
+                         "holds the row") from None
+    lines = text.split("\n")
+    first = re.compile(rf"commits {re.escape(trials[0]['commit'])}(?:[,;]| and )")
     hits = [k for k, line in enumerate(lines) if line.startswith("|") and first.search(line)]
     if len(hits) != 1:
         raise ValueError(f"--write {doc}: {'no' if not hits else len(hits)} table row(s) start with the trials of commit "
                          f"{trials[0]['commit']} (a row names its trials after 'commits '); add the row once by hand "
                          f"from --markdown, then --write keeps it")
     line = lines[hits[0]]
-    lines[hits[0]] = line[:first.search(line).start()] + row.removeprefix("| ")
+    lines[hits[0]] = line[:first.search(line).start()] + row.removeprefix("| ") + ("\r" if line.endswith("\r") else "")
+    if "\n".join(lines) == text:
+        return False
     write_text(doc, "\n".join(lines))
+    return True
 
 
 def _selected_trials(args: argparse.Namespace) -> list[dict[str, Any]]:

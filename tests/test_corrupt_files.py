@@ -143,8 +143,8 @@ def test_atomic_writes_keep_the_old_file_whole_and_its_mode(tmp_path) -> None:
     """store.write_text (and write_json through it): the file is replaced whole, keeps its own mode (a README
     at 0644, a script at 0755), a new file gets the mode `open` gives under the umask rather than the
     temporary file's 0600, and a write that fails leaves the old text and no temporary file behind. Bugs
-    caught: mkstemp's 0600 leaking onto a published file, the temporary file left in the folder, the old file
-    truncated before the new text is whole."""
+    caught: mkstemp's 0600 leaking onto a published file, the umask left changed, the temporary file left in the
+    folder, the old file truncated before the new text is whole."""
     import os
 
     from torchperf_core.store import write_json, write_text
@@ -157,6 +157,7 @@ def test_atomic_writes_keep_the_old_file_whole_and_its_mode(tmp_path) -> None:
     umask = os.umask(0o027)
     try:
         write_json(tmp_path / "sub" / "new.json", {"a": [1]}, indent=4, sort_keys=True)
+        assert os.umask(0o027) == 0o027  # write_text read the umask and put it back
     finally:
         os.umask(umask)
     new = tmp_path / "sub" / "new.json"

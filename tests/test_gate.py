@@ -1117,6 +1117,46 @@ def test_gate_figures_write_rewrites_the_ledgers_row_in_place_and_nothing_else(t
     assert proc.stderr.splitlines()[-1] == f"gate_figures.py: error: --write {readme} rewrites a README row; it goes with --markdown"
 
 
+def test_gate_figures_write_keeps_a_two_trial_row_and_crlf_and_says_unchanged(tmp_path):
+    """A row of two trials names them "commits A and B" (`_each`), which --write must find again on the next
+    trial; a README with CRLF line endings keeps them; a second --write finds the row already the ledger's and
+    writes nothing; a file that is not UTF-8 is named and left alone. Bugs caught: the row matched only by "A," or
+    "A;" (a two-trial row lost after one --write), CRLF turned into LF through the whole file, "rewritten" said of
+    a file left as it was, a decoding traceback."""
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text("".join(json.dumps(t) + "\n" for t in LEDGER_ROW_TRIALS[:2]))
+    row = _figures().markdown_row(LEDGER_ROW_TRIALS[:2])
+    assert row.startswith("| commits aaaa1111 and bbbb2222; ")
+    readme = tmp_path / "README.md"
+    readme.write_bytes(b"# Figures\r\n| label: commits aaaa1111; one trial | old |\r\nend\r\n")
+    script = [sys.executable, str(ROOT / "scripts" / "gate_figures.py"), "--markdown", "--ledger", str(ledger),
+              "--budget", "2400", "--max-rounds", "60", "--write", str(readme)]
+    want = ("# Figures\r\n| label: " + row.removeprefix("| ") + "\r\nend\r\n").encode()
+    for said in ("rewritten", "unchanged"):
+        proc = subprocess.run(script, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and proc.stdout == f"{readme}: the row of 2 trial(s) {said} from {ledger}\n"
+        assert readme.read_bytes() == want
+    readme.write_bytes(b"| label: commits aaaa1111; \xff |\n")  # not UTF-8: named, left as it was
+    proc = subprocess.run(script, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr == (f"gate_figures.py: --write {readme}: not UTF-8 text (invalid start byte at byte 27); give "
+                           "the README that holds the row\n")
+    assert readme.read_bytes() == b"| label: commits aaaa1111; \xff |\n"
+
+
+def test_the_scripts_help_states_the_targets_it_prints():
+    """gate_figures.py's help (its module docstring) states the targets and default trial counts in words; they
+    must be the constants `markdown_row` prints and the figures default to. Bug caught: AA_TRIALS or the
+    detection target changed and the help left saying 0/20, >= 9/10."""
+    figures = _figures()
+    doc = " ".join(figures.__doc__.split())
+    for phrase in (f"`--trials` gate runs (default {figures.AA_TRIALS}); a trial with any decided slower/faster case "
+                   f"is a false alarm. Target: 0/{figures.AA_TRIALS}.",
+                   f"detected k/`--trials` (default {figures.INJECT_TRIALS}) and the time each gate run took. "
+                   f"Target: >= {figures.INJECT_DETECTED}/{figures.INJECT_TRIALS}."):
+        assert phrase in doc, phrase
+
+
 def test_spread_anatomy_takes_each_cases_order_effect_out_exactly():
     """Case A swings +-0.1 with the side that runs first (a pure order effect), case B +-0.1 whichever
     ran first, case C has one round after-first only (not counted). Bugs caught: the order effect's

@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from torchperf_core.bisect.releases import IndexOptions
 from torchperf_core.errors import TorchperfError
-from torchperf_core.store import AsvConfig
+from torchperf_core.store import AsvConfig, write_json
 
 Progress = Callable[..., None]
 
@@ -258,7 +258,7 @@ class EnvironmentCache:
             shutil.rmtree(folder, ignore_errors=True)  # an install cut short (Ctrl-C) left no marker
             ok, downloads, reason = self._install(base, folder / "site", version, progress)
             if ok:
-                marker.write_text(json.dumps({"python": python_version, "downloads": downloads}))
+                write_json(marker, {"python": python_version, "downloads": downloads})  # whole or absent: a kill leaves none
                 return Environment(version, base, python_version, folder / "site", lib, tuple(downloads))
             shutil.rmtree(folder, ignore_errors=True)
             reasons.append(f"Python {python_version}: {reason}")
@@ -266,8 +266,7 @@ class EnvironmentCache:
                 break  # a broken release, not a Python mismatch: another Python will not help
         reason = "; ".join(reasons) or "no Python found to install it with"
         marker = self.root / "envs" / f"{self.package}-{version}-{self.index.key()}.failed.json"
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"reason": reason}))
+        write_json(marker, {"reason": reason})
         return Skipped(version, reason)
 
     def _install(self, python: str, site: Path, version: str, progress: Progress) -> tuple[bool, list[str], str]:

@@ -20,16 +20,20 @@ def low_disk_hint(env_dir: Path, threshold: int = 8 * 2**30) -> str:
     """A failed environment build on a disk without room for it is the usual cause: say so. The free space is
     read after the failure, when asv has deleted the half-built environment (so the next run builds it afresh
     rather than reusing a broken one) and given its space back: the threshold is what a build needs, not what
-    is left at its end. A CUDA build of torch fills about 5.5 GB of environment (torch 2.14.1 with its CUDA
-    libraries, as pip installs it on Linux x86-64), a CPU build about 1 GB; hence 8 GiB."""
+    is left at its end. A CUDA build of torch fills about 6 GB of environment (5.5 GB measured: torch 2.14.1 with
+    its CUDA libraries, as pip installs it on Linux x86-64), a CPU build about 1 GB, and pip unpacks the wheel
+    beside it; hence 8 GiB."""
     try:
         free = shutil.disk_usage(env_dir if env_dir.exists() else env_dir.parent).free
     except OSError:
         return ""
     if free >= threshold:
         return ""
-    return (f"; only {free / 2**20:.0f} MiB free where environments are built ({env_dir.name}/): free space "
-            "there (a CPU build of torch takes about 1 GB, a CUDA build about 6 GB) or point asv's env_dir elsewhere")
+    # rounded down: 7.99 GiB is not "8.0 GiB free, less than 8 GiB"
+    shown = f"{free / 2**20:.0f} MiB" if free < 2**30 else f"{int(free / 2**30 * 10) / 10:.1f} GiB"
+    return (f"; only {shown} free where environments are built ({env_dir.name}/), less than the "
+            f"{threshold / 2**30:.0f} GiB a build may need (a CUDA build of torch installs about 6 GB, a CPU build "
+            "about 1 GB, and pip unpacks beside it): free space there or point asv's env_dir elsewhere")
 
 
 def check_results_readable(results_dir: Path, machine: str) -> None:

@@ -53,7 +53,9 @@ def blas_report_files(machine: str, meta_dir: str | os.PathLike[str] = "meta") -
 
 def write_text(path: Path, text: str) -> Path:
     """Write `text` atomically: a reader never sees half a file, and a failed write leaves the old one whole. The
-    file keeps its mode, or a new one gets the mode `open` would give it (not the temporary file's 0600)."""
+    file keeps its mode, or a new one gets the mode `open` would give it (not the temporary file's 0600). UTF-8,
+    and the text's line endings as they are. (The umask is read by setting it back at once: the project starts no
+    threads that create files meanwhile.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o7777
@@ -63,8 +65,8 @@ def write_text(path: Path, text: str) -> Path:
         mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            os.fchmod(f.fileno(), mode)
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
