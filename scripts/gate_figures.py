@@ -70,6 +70,7 @@ DEFAULT_INJECT_CASE = r"MM\.track_mm\(1024, 'float32', 'contiguous'"
 INJECTED = 1.05  # the slowdown 'inject' and 'gate-tier' put on the after side's samples
 AA_TRIALS = 20  # the false-alarm target is 0 in this many gate runs (gate-aa, gate-tier): 0/20
 INJECT_TRIALS, INJECT_DETECTED = 10, 9  # the detection target: the +5% decided slower in >= 9 of 10
+TARGETS = f"0/{AA_TRIALS}; ≥ {INJECT_DETECTED}/{INJECT_TRIALS}"  # as the README's table states them
 
 # `--json` output history:
 #   1 — first version: machine, torch, tier, figures (one object per figure row).
@@ -413,11 +414,6 @@ def _case_text(i: dict[str, Any]) -> str:
     return f"{i['verdict']}{ratio} after {i['rounds']} rounds" + (f" ({how_text})" if how_text else "")
 
 
-def targets() -> str:
-    """The targets as the README's table states them: '0/20; ≥ 9/10'."""
-    return f"0/{AA_TRIALS}; ≥ {INJECT_DETECTED}/{INJECT_TRIALS}"
-
-
 def markdown_row(trials: list[dict[str, Any]]) -> str:
     """The README's table row for the trials of one ledger group (the same LEDGER_KEYS), printed from the
     ledger so that the README cannot drift from it: who ran (commits, machines, torch, load, when each trial
@@ -468,7 +464,7 @@ def markdown_row(trials: list[dict[str, Any]]) -> str:
     found.append(f"the +{INJECTED - 1:.0%} **detected {sum(t['detected'] for t in trials)}/{n}**: "
                  + ", ".join(_case_text(t["injected"]) for t in trials) + (f"; the case at {_span(calls, '.1f')} ms a call" if calls else ""))
     minutes = _span([t["seconds"] / 60 for t in trials], ".0f")
-    return f"| {who} | {'; '.join(found)} | {targets()} | {minutes} min a trial |"
+    return f"| {who} | {'; '.join(found)} | {TARGETS} | {minutes} min a trial |"
 
 
 def print_ledger_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -515,13 +511,13 @@ def write_row(doc: Path, trials: list[dict[str, Any]], row: str) -> bool:
                          "holds the row") from None
     lines = text.split("\n")
     first = re.compile(rf"commits {re.escape(trials[0]['commit'])}(?:[,;]| and )")
-    hits = [k for k, line in enumerate(lines) if line.startswith("|") and first.search(line)]
+    hits = [(k, m) for k, line in enumerate(lines) if line.startswith("|") and (m := first.search(line))]
     if len(hits) != 1:
         raise ValueError(f"--write {doc}: {'no' if not hits else len(hits)} table row(s) start with the trials of commit "
                          f"{trials[0]['commit']} (a row names its trials after 'commits '); add the row once by hand "
                          f"from --markdown, then --write keeps it")
-    line = lines[hits[0]]
-    lines[hits[0]] = line[:first.search(line).start()] + row.removeprefix("| ") + ("\r" if line.endswith("\r") else "")
+    k, m = hits[0]
+    lines[k] = lines[k][:m.start()] + row.removeprefix("| ") + ("\r" if lines[k].endswith("\r") else "")
     if "\n".join(lines) == text:
         return False
     write_text(doc, "\n".join(lines))
