@@ -15,8 +15,6 @@ Run it from the checkout root (the suite case form needs ./benchmarks and ./asv.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -27,13 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def cpu_model() -> str:
-    from torchperf_core.env import cpu_model as read
-
-    return read() or platform.processor() or "unknown CPU"
-
-
 def main() -> int:
+    from torchperf_core.env import describe_cpu, describe_load
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", default="mm --size 1024 --dtype float16")
     parser.add_argument("--good", default="2.12.0")
@@ -43,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
     cmd = [sys.executable, "-m", "torchperf_core", "bisect", args.case, "--good", args.good, "--bad", args.bad,
            "--cache", args.cache]
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; load before: {os.getloadavg()}")
+    print(f"machine: {describe_cpu()}; {describe_load()} before")
     print("command:", " ".join(shlex.quote(c) for c in cmd[1:]))
     if not args.yes:
         print("not run: pass --yes to download and install every release between (multi-GB each)")
@@ -51,7 +45,7 @@ def main() -> int:
     start = time.monotonic()
     rc = subprocess.call(cmd, cwd=ROOT)
     wall = time.monotonic() - start
-    print(f"exit {rc}; wall time {wall / 60:.1f} min; load after: {os.getloadavg()}")
+    print(f"exit {rc}; wall time {wall / 60:.1f} min; {describe_load()} after")
     return rc
 
 

@@ -254,6 +254,23 @@ def test_parse_cpuinfo_x86_and_aarch64() -> None:
     assert parsed["vendor"] == "0x41" and parsed["model"] is None and parsed["physical_cores"] is None
 
 
+def test_cpu_model_is_the_model_line_else_what_platform_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One fallback for the CPU's name (asv's machine "cpu", the scripts' machine lines): /proc/cpuinfo's model
+    name, else platform.processor(), else platform.machine(), else "unknown"; never empty, never None."""
+    import platform
+
+    from torchperf_core.env import cpu_model
+
+    assert cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 9654 96-Core Processor\n") == "AMD EPYC 9654 96-Core Processor"
+    monkeypatch.setattr(platform, "processor", lambda: "")
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    assert cpu_model("processor\t: 0\nFeatures\t: fp asimd\n") == "aarch64"
+    monkeypatch.setattr(platform, "machine", lambda: "")
+    assert cpu_model("") == "unknown"
+    monkeypatch.setattr(platform, "processor", lambda: "x86_64")
+    assert cpu_model("") == "x86_64"
+
+
 def test_gpu_info_from_torch_cuda_fake_cuda_fake_nvidia_smi(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

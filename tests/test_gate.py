@@ -817,20 +817,24 @@ def test_a_trials_false_alarms_keep_their_figures_in_the_ledger(monkeypatch, sid
     ({"avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq"}, ", AVX512"),
     ({"avx2", "fma"}, ", AVX2"),
     ({"sse4_2"}, ""),
-    (set(), ""),  # /proc/cpuinfo unreadable: no level named, none assumed
+    (None, ""),  # /proc/cpuinfo unreadable: no level named, none assumed
 ])  # fmt: skip
 def test_the_ledgers_machine_names_the_highest_isa_level(monkeypatch, flags, suffix):
     """Two hosts sold under one CPU name, one with AVX-512, run different cases: the ledger's machine says
-    which. Bugs caught: the lowest level named, a level claimed where the flags cannot be read (isa treats
-    unknown flags as allowed), a level named for a CPU that has neither."""
+    which, from one reading of /proc/cpuinfo (here a fixture's text). Bugs caught: the lowest level named, a
+    level claimed where the flags cannot be read (isa treats unknown flags as allowed), a level named for a CPU
+    that has neither, the model and the flags read from two different texts."""
     import os
+    import platform
 
-    import torchperf_core.engine.isa as isa
     import torchperf_core.env.collect as collect
 
-    monkeypatch.setattr(isa, "cpu_flags", lambda: frozenset(flags))
-    monkeypatch.setattr(collect, "cpu_model", lambda: "Some CPU")
-    assert _figures()._machine() == f"Some CPU, {os.cpu_count()} CPUs{suffix}"
+    reads = []
+    text = None if flags is None else f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu {' '.join(sorted(flags))}\n"
+    monkeypatch.setattr(collect, "_read", lambda path: reads.append(path) or text)
+    model = "Some CPU" if flags is not None else (platform.processor() or platform.machine() or "unknown")
+    assert _figures()._machine() == f"{model}, {os.cpu_count()} CPUs{suffix}"
+    assert reads == ["/proc/cpuinfo"]
 
 
 # The README's by-sample rows: the flags of `gate_figures.py --markdown` beyond --budget 2400 --max-rounds 60.

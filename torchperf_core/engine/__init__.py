@@ -30,7 +30,7 @@ from torchperf_core.engine.instructions import (INSTRUCTIONS_FORMAT_VERSION, Ins
                                                 collect_instructions, default_calls, valgrind_unavailable_reason)
 from torchperf_core.engine.isa import (ISA_LEVELS, IsaReading, IsaRun, available_levels, isa_unavailable_reason, parse_isa,
                                        read_isa, run_at_isa)
-from torchperf_core.engine.isa import apply_isa, cpu_capability, highest_capability, require_isa
+from torchperf_core.engine.isa import apply_isa, cpu_capability, cpu_flags, highest_capability, require_isa
 from torchperf_core.engine.timing import (
     TIMING_MODES,
     RawTiming,
@@ -50,5 +50,5 @@ __all__ = [
     "INSTRUCTIONS_FORMAT_VERSION", "InstructionCase", "InstructionCount", "collect_instructions", "default_calls",
     "valgrind_unavailable_reason", "ISA_LEVELS", "IsaReading", "IsaRun", "available_levels", "parse_isa", "read_isa",
     "run_at_isa", "isa_unavailable_reason",
-    "apply_isa", "cpu_capability", "highest_capability", "require_isa",
+    "apply_isa", "cpu_capability", "cpu_flags", "highest_capability", "require_isa",
 ]  # fmt: skip

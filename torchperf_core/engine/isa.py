@@ -93,11 +93,11 @@ def available_levels(flags: frozenset[str] | None = None) -> tuple[str, ...]:
     return tuple(lv for lv in ISA_LEVELS if unavailable_reason(lv, have) is None)
 
 
-def highest_capability() -> str | None:
-    """The highest ISA level this CPU runs, as ATen names it (EXPECTED_CAPABILITY: "AVX2", "AVX512"), read
-    from /proc/cpuinfo without torch; None where the flags cannot be read (unavailable_reason treats
-    unknown flags as allowed: no level is assumed) or the CPU has neither."""
-    flags = cpu_flags()
+def highest_capability(flags: frozenset[str] | None = None) -> str | None:
+    """The highest ISA level this CPU (or one with `flags`) runs, as ATen names it (EXPECTED_CAPABILITY:
+    "AVX2", "AVX512"), read from /proc/cpuinfo without torch; None where the flags cannot be read
+    (unavailable_reason treats unknown flags as allowed: no level is assumed) or the CPU has neither."""
+    flags = cpu_flags() if flags is None else flags
     levels = available_levels(flags) if flags else ()
     return next((EXPECTED_CAPABILITY[lv] for lv in reversed(levels) if lv in EXPECTED_CAPABILITY), None)
 

@@ -155,8 +155,9 @@ def parse_cpuinfo(text: str) -> dict[str, Any]:
     vendor = _search(r"^vendor_id\s*:\s*(.+)$", text)
     if vendor is None:
         vendor = _search(r"^CPU implementer\s*:\s*(.+)$", text)
-    flag_line = _search(r"^(?:flags|Features)\s*:\s*(.*)$", text) or ""
-    present = set(flag_line.split())
+    from torchperf_core.engine import cpu_flags  # noqa: PLC0415  (the one reader of the flags line)
+
+    present = cpu_flags(text)
     cores: set[tuple[str, str]] = set()
     for block in text.split("\n\n"):
         phys = _search(r"^physical id\s*:\s*(\S+)", block)
@@ -171,21 +172,24 @@ def parse_cpuinfo(text: str) -> dict[str, Any]:
     }
 
 
-def cpu_model() -> str | None:
-    """This machine's CPU model name from /proc/cpuinfo (None where it says nothing)."""
-    return parse_cpuinfo(_read("/proc/cpuinfo") or "").get("model") or None
+def cpu_model(cpuinfo_text: str | None = None) -> str:
+    """This machine's CPU model name: /proc/cpuinfo's (or `cpuinfo_text`'s), else what `platform` says, else
+    "unknown". The name asv files results under (run.asvglue's machine "cpu") and the scripts print."""
+    text = _read("/proc/cpuinfo") if cpuinfo_text is None else cpuinfo_text
+    return parse_cpuinfo(text or "")["model"] or platform.processor() or platform.machine() or "unknown"
 
 
 def describe_cpu() -> str:
     """This machine in one line for a script's figures: the CPU model, its CPUs and the highest ISA level
     it runs, as ATen names it (engine.isa.EXPECTED_CAPABILITY: "AMD EPYC, 2 CPUs, AVX512"). Two hosts sold
     under one model name, one with AVX-512 and one without, run different cases (the bf16 ones skip on
-    AVX2), so the level is part of the name (engine.highest_capability; none where it cannot be read)."""
-    from torchperf_core.engine import highest_capability  # noqa: PLC0415
+    AVX2), so the level is part of the name (engine.highest_capability; none where it cannot be read).
+    /proc/cpuinfo is read once for both."""
+    from torchperf_core.engine import cpu_flags, highest_capability  # noqa: PLC0415
 
-    cpu = cpu_model() or platform.processor() or platform.machine()
-    isa = highest_capability()
-    return f"{cpu}, {os.cpu_count()} CPUs" + (f", {isa}" if isa else "")
+    text = _read("/proc/cpuinfo") or ""
+    isa = highest_capability(cpu_flags(text))
+    return f"{cpu_model(text)}, {os.cpu_count()} CPUs" + (f", {isa}" if isa else "")
 
 
 def describe_load() -> str:

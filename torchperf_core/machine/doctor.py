@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from torchperf_core.engine import format_cpu_list, parse_cpu_ranges
+from torchperf_core.engine import cpu_flags, format_cpu_list, parse_cpu_ranges
 from torchperf_core.formats import check_format_version
 from torchperf_core.machine.check import _RANK, STATUSES, Check
 
@@ -294,11 +294,8 @@ def _steal_ticks(fs: _Fs) -> tuple[int, int] | None:
 
 def check_hypervisor(fs: _Fs, sample: _Sample) -> Check:
     signs = []
-    cpuinfo = fs.read("/proc/cpuinfo") or ""
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags") and "hypervisor" in line.split(":", 1)[-1].split():
-            signs.append("cpuinfo flag 'hypervisor'")
-            break
+    if "hypervisor" in cpu_flags(fs.read("/proc/cpuinfo") or ""):
+        signs.append("cpuinfo flag 'hypervisor'")
     hv_type = (fs.read("/sys/hypervisor/type") or "").strip()
     if hv_type:
         signs.append(f"/sys/hypervisor/type {hv_type}")

@@ -38,11 +38,6 @@ def run_checked(cmd: list[str], **kwargs: Any) -> None:
         raise TorchperfError(f"{' '.join(cmd[2:5])} failed (exit {proc.returncode}): {tail}")
 
 
-def _cpu_model() -> str:
-    from torchperf_core.env import cpu_model
-
-    return cpu_model() or platform.processor() or platform.machine() or "unknown"
-
 
 def hardware_keys(nvidia_smi: str = "nvidia-smi") -> dict[str, str]:
     """CPU model, GPU name or "none", GPU driver and the driver's CUDA version ("none" without a GPU).
@@ -50,7 +45,9 @@ def hardware_keys(nvidia_smi: str = "nvidia-smi") -> dict[str, str]:
     Read from /proc and `nvidia-smi`, not from torch: the machine is the same whichever torch a
     benchmark environment holds.
     """
-    keys = {"cpu": _cpu_model(), "gpu": "none", "gpu_driver": "none", "cuda": "none"}
+    from torchperf_core.env import cpu_model  # noqa: PLC0415
+
+    keys = {"cpu": cpu_model(), "gpu": "none", "gpu_driver": "none", "cuda": "none"}
     exe = shutil.which(nvidia_smi)
     if exe is None:
         return keys
