@@ -268,7 +268,8 @@ def test_cpu_model_is_the_model_line_else_what_platform_says(monkeypatch: pytest
     monkeypatch.setattr(platform, "machine", lambda: "")
     assert cpu_model("") == "unknown"
     monkeypatch.setattr(platform, "processor", lambda: "x86_64")
-    assert cpu_model("") == "x86_64"
+    monkeypatch.setattr(platform, "machine", lambda: "i686")
+    assert cpu_model("") == "x86_64"  # processor() before machine()
 
 
 def test_gpu_info_from_torch_cuda_fake_cuda_fake_nvidia_smi(

@@ -141,6 +141,9 @@ def test_hardware_keys_fake_nvidia_smi(tmp_path: Path, monkeypatch: pytest.Monke
 def test_hardware_keys_without_gpu(tmp_path: Path) -> None:
     keys = asvglue.hardware_keys(nvidia_smi=str(tmp_path / "absent"))
     assert keys["gpu"] == keys["gpu_driver"] == keys["cuda"] == "none"
+    from torchperf_core.env import cpu_model
+
+    assert keys["cpu"] == cpu_model()  # asv files results under the one name for this CPU
 
 
 def test_register_machine_is_non_interactive_and_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

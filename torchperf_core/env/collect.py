@@ -218,6 +218,8 @@ def _memory_total_bytes() -> int | None:
 def _cpu_info() -> CpuInfo:
     parsed = parse_cpuinfo(_read("/proc/cpuinfo") or "")
     return CpuInfo(
+        # not cpu_model()'s fallback: a typed field where None means unknown, and compare skips its CPU check
+        # when a model is None; "aarch64" or "unknown" there would start refusing comparisons
         model=parsed["model"] or (platform.processor() or None),
         vendor=parsed["vendor"],
         flags=parsed["flags"],

@@ -38,7 +38,6 @@ def run_checked(cmd: list[str], **kwargs: Any) -> None:
         raise TorchperfError(f"{' '.join(cmd[2:5])} failed (exit {proc.returncode}): {tail}")
 
 
-
 def hardware_keys(nvidia_smi: str = "nvidia-smi") -> dict[str, str]:
     """CPU model, GPU name or "none", GPU driver and the driver's CUDA version ("none" without a GPU).
 
